@@ -1,0 +1,713 @@
+#include "check.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "naming.h"
+#include "sqlfrag.h"
+#include "util.h"
+#include "vocab.h"
+
+/* The most columns with a default one table may have: an insert says which
+ * of them it sets in a 64-bit mask. */
+#define MAX_DEFAULTED_COLUMNS 64
+
+static const char *shown(const char *iri)
+{
+    static char scratch[4][256];
+    static unsigned next;
+    char *s = scratch[next++ % 4];
+    return vocab_short(iri, s, 256);
+}
+
+static bool check_ident(diag *d, dpos pos, const char *name)
+{
+    char why[256];
+    if (naming_check_identifier(name, why, sizeof why))
+        return true;
+    diag_error(d, pos, "%s", why);
+    return false;
+}
+
+/* ---- names ---------------------------------------------------------------- */
+
+static void name_table(diag *d, table *t)
+{
+    if (t->table_name.v) {
+        if (check_ident(d, t->table_name.pos, t->table_name.v))
+            t->name = xstrdup(t->table_name.v);
+    } else {
+        char *derived = naming_table_name(t->iri);
+        char why[256];
+        if (naming_check_identifier(derived, why, sizeof why))
+            t->name = derived;
+        else {
+            diag_error(d, t->pos, "the table name derived from '%s' is not valid (%s); set "
+                                  "db:tableName",
+                       shown(t->iri), why);
+            free(derived);
+        }
+    }
+    if (t->name) {
+        t->sql = naming_sql_ident(t->name);
+        t->c_name = naming_c_ident(t->name);
+    }
+    if (t->entity_name.v)
+        check_ident(d, t->entity_name.pos, t->entity_name.v);
+}
+
+static dpos table_name_pos(const table *t)
+{
+    return t->table_name.v ? t->table_name.pos : t->pos;
+}
+
+static void check_duplicate_tables(diag *d, model *m)
+{
+    for (size_t i = 0; i < m->ntables; i++) {
+        for (size_t j = 0; j < i; j++) {
+            table *a = m->tables[j], *b = m->tables[i];
+            if (a->name && b->name && strcmp(a->name, b->name) == 0) {
+                diag_error(d, table_name_pos(b), "duplicate table name '%s'", b->name);
+                diag_note(d, table_name_pos(a), "'%s' is also the name of %s", a->name, shown(a->iri));
+                break;
+            }
+        }
+    }
+}
+
+/* ---- columns -------------------------------------------------------------- */
+
+static bool parse_on_delete(column *c, diag *d)
+{
+    static const struct {
+        const char *text;
+        on_delete rule;
+    } rules[] = {{"cascade", ON_DELETE_CASCADE}, {"restrict", ON_DELETE_RESTRICT}, {"set null", ON_DELETE_SET_NULL}};
+    for (size_t i = 0; i < 3; i++) {
+        if (strcasecmp(c->on_delete.v, rules[i].text) == 0) {
+            c->delete_rule = rules[i].rule;
+            return true;
+        }
+    }
+    diag_error(d, c->on_delete.pos, "unknown db:onDelete '%s'; allowed: cascade, restrict, set null",
+               c->on_delete.v);
+    return false;
+}
+
+static void check_column(diag *d, table *t, column *c)
+{
+    if (!c->name.v) {
+        diag_error(d, c->pos, "column without db:name in table '%s'", t->name ? t->name : shown(t->iri));
+    } else if (check_ident(d, c->name.pos, c->name.v)) {
+        c->sql = naming_sql_ident(c->name.v);
+        c->c_name = naming_c_ident(c->name.v);
+    }
+    char why[512];
+    if (!c->type.v)
+        diag_error(d, c->name.v ? c->name.pos : c->pos, "column '%s' has no db:type; allowed types: %s",
+                   c->name.v ? c->name.v : "?", sqltype_allowed());
+    else if (!sqltype_parse(c->type.v, &c->stype, why, sizeof why))
+        diag_error(d, c->type.pos, "%s", why);
+
+    bool serial = c->type.v && (c->stype.kind == ST_SERIAL || c->stype.kind == ST_BIGSERIAL);
+    if (c->default_sql.v) {
+        const char *p = c->default_sql.v;
+        while (*p == ' ' || *p == '\t' || *p == '\n')
+            p++;
+        if (!*p)
+            diag_error(d, c->default_sql.pos, "db:default is empty");
+        else if (!sqlfrag_check(c->default_sql.v, SQLFRAG_NO_TOP_COMMA, why, sizeof why))
+            diag_error(d, c->default_sql.pos, "db:default must be one SQL expression: %s", why);
+        else if (serial)
+            diag_error(d, c->default_sql.pos, "a %s column takes its default from its sequence; "
+                                              "remove db:default",
+                       c->type.v);
+    }
+    c->has_default = serial || c->default_sql.v;
+
+    if (c->nullable.set && c->nullable.v && c->primary_key.set && c->primary_key.v)
+        diag_error(d, c->nullable.pos, "column '%s' is a primary key and cannot be nullable",
+                   c->name.v ? c->name.v : "?");
+    c->not_null = (c->nullable.set && !c->nullable.v) || (c->primary_key.set && c->primary_key.v);
+
+    if (c->on_delete.v && !c->references.v)
+        diag_error(d, c->on_delete.pos, "db:onDelete needs db:references on the same column");
+    else if (c->on_delete.v)
+        parse_on_delete(c, d);
+    if (c->references_column.v && !c->references.v)
+        diag_error(d, c->references_column.pos, "db:referencesColumn needs db:references on the same column");
+}
+
+static void check_duplicate_columns(diag *d, table *t)
+{
+    for (size_t i = 0; i < t->ncols; i++) {
+        for (size_t j = 0; j < i; j++) {
+            column *a = &t->cols[j], *b = &t->cols[i];
+            if (a->name.v && b->name.v && strcmp(a->name.v, b->name.v) == 0) {
+                diag_error(d, b->name.pos, "duplicate column '%s' in table '%s'", b->name.v,
+                           t->name ? t->name : shown(t->iri));
+                diag_note(d, a->name.pos, "first defined here");
+                break;
+            }
+        }
+    }
+}
+
+/* Resolves a list of column names to indexes; false (reported) when one
+ * is unknown or repeated. */
+static bool resolve_columns(diag *d, const table *t, const mstrs *names, size_t **out, const char *what)
+{
+    *out = xcalloc(names->n, sizeof **out);
+    bool ok = true;
+    for (size_t i = 0; i < names->n; i++) {
+        size_t c = table_find_column(t, names->items[i].v);
+        if (c == (size_t)-1) {
+            diag_error(d, names->items[i].pos, "%s names '%s', which is not a column of table '%s'", what,
+                       names->items[i].v, t->name ? t->name : shown(t->iri));
+            ok = false;
+            continue;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if ((*out)[j] == c) {
+                diag_error(d, names->items[i].pos, "%s lists column '%s' twice", what, names->items[i].v);
+                ok = false;
+            }
+        }
+        (*out)[i] = c;
+    }
+    if (names->n == 0) {
+        diag_error(d, names->pos, "%s is an empty list", what);
+        ok = false;
+    }
+    return ok;
+}
+
+static void check_primary_key(diag *d, table *t)
+{
+    size_t flagged = 0, first = 0;
+    for (size_t i = 0; i < t->ncols; i++) {
+        if (!(t->cols[i].primary_key.set && t->cols[i].primary_key.v))
+            continue;
+        if (flagged++ == 0) {
+            first = i;
+        } else {
+            diag_error(d, t->cols[i].primary_key.pos, "more than one column has db:primaryKey true; for "
+                                                      "a composite key put db:primaryKey (\"a\" \"b\") "
+                                                      "on the table");
+            diag_note(d, t->cols[first].primary_key.pos, "first primary key column here");
+        }
+    }
+    if (t->primary_key.set) {
+        if (flagged) {
+            diag_error(d, t->primary_key.pos, "the primary key is given twice: on the table and on "
+                                              "column '%s'",
+                       t->cols[first].name.v ? t->cols[first].name.v : "?");
+            return;
+        }
+        size_t *idx;
+        if (resolve_columns(d, t, &t->primary_key, &idx, "db:primaryKey")) {
+            t->pk = idx;
+            t->npk = t->primary_key.n;
+            for (size_t i = 0; i < t->npk; i++) {
+                column *c = &t->cols[t->pk[i]];
+                if (c->nullable.set && c->nullable.v)
+                    diag_error(d, c->nullable.pos, "column '%s' is part of the primary key and cannot "
+                                                   "be nullable",
+                               c->name.v);
+                c->not_null = true;
+            }
+        } else {
+            free(idx);
+        }
+    } else if (flagged == 1) {
+        t->pk = xmalloc(sizeof *t->pk);
+        t->pk[0] = first;
+        t->npk = 1;
+    }
+}
+
+static void add_unique_set(table *t, size_t *cols, size_t n)
+{
+    t->unique_sets = xrealloc(t->unique_sets, (t->nunique_sets + 1) * sizeof *t->unique_sets);
+    t->unique_sizes = xrealloc(t->unique_sizes, (t->nunique_sets + 1) * sizeof *t->unique_sizes);
+    t->unique_sets[t->nunique_sets] = cols;
+    t->unique_sizes[t->nunique_sets] = n;
+    t->nunique_sets++;
+}
+
+static void check_uniques(diag *d, table *t)
+{
+    for (size_t i = 0; i < t->ncols; i++) {
+        if (t->cols[i].unique.set && t->cols[i].unique.v) {
+            size_t *one = xmalloc(sizeof *one);
+            *one = i;
+            add_unique_set(t, one, 1);
+        }
+    }
+    for (size_t u = 0; u < t->nuniques; u++) {
+        size_t *idx;
+        if (resolve_columns(d, t, &t->uniques[u], &idx, "db:unique"))
+            add_unique_set(t, idx, t->uniques[u].n);
+        else
+            free(idx);
+    }
+}
+
+/* True when cols (n of them) is exactly the primary key or a unique set
+ * of t, which PostgreSQL requires of referenced columns. */
+static bool is_key(const table *t, const size_t *cols, size_t n)
+{
+    if (n == t->npk && memcmp(cols, t->pk, n * sizeof *cols) == 0)
+        return true;
+    for (size_t i = 0; i < t->nunique_sets; i++)
+        if (t->unique_sizes[i] == n && memcmp(cols, t->unique_sets[i], n * sizeof *cols) == 0)
+            return true;
+    return false;
+}
+
+static sqltype_kind value_kind(sqltype_kind k)
+{
+    if (k == ST_SERIAL)
+        return ST_INTEGER;
+    if (k == ST_BIGSERIAL)
+        return ST_BIGINT;
+    if (k == ST_VARCHAR)
+        return ST_TEXT;
+    return k;
+}
+
+static void check_reference(diag *d, model *m, table *t, column *c)
+{
+    if (!c->references.v)
+        return;
+    table *r = model_find_table(m, c->references.v);
+    if (!r) {
+        diag_error(d, c->references.pos, "db:references names '%s', which is not a db:Table",
+                   shown(c->references.v));
+        return;
+    }
+    size_t col;
+    if (c->references_column.v) {
+        col = table_find_column(r, c->references_column.v);
+        if (col == (size_t)-1) {
+            diag_error(d, c->references_column.pos, "db:referencesColumn names '%s', which is not a "
+                                                     "column of table '%s'",
+                       c->references_column.v, r->name ? r->name : shown(r->iri));
+            return;
+        }
+    } else if (r->npk == 1) {
+        col = r->pk[0];
+    } else {
+        diag_error(d, c->references.pos, "table '%s' has %s primary key; name the referenced column "
+                                         "with db:referencesColumn",
+                   r->name ? r->name : shown(r->iri), r->npk ? "a composite" : "no");
+        return;
+    }
+    if (!is_key(r, &col, 1)) {
+        diag_error(d, c->references_column.v ? c->references_column.pos : c->references.pos,
+                   "referenced column '%s.%s' must be the primary key or unique",
+                   r->name ? r->name : "?", r->cols[col].name.v);
+        return;
+    }
+    column *rc = &r->cols[col];
+    if (c->type.v && rc->type.v && value_kind(c->stype.kind) != value_kind(rc->stype.kind)) {
+        char *a = sqltype_sql(&c->stype), *b = sqltype_value_sql(&rc->stype);
+        diag_error(d, c->type.pos, "column '%s' is %s but references '%s.%s', which is %s", c->name.v, a,
+                   r->name ? r->name : "?", rc->name.v, b);
+        free(a);
+        free(b);
+        return;
+    }
+    if (c->delete_rule == ON_DELETE_SET_NULL && c->not_null)
+        diag_error(d, c->on_delete.pos, "db:onDelete \"set null\" on column '%s', which is NOT NULL",
+                   c->name.v);
+    c->ref_table = r;
+    c->ref_column = col;
+    (void)t;
+}
+
+static void check_tenancy(diag *d, table *t)
+{
+    if (t->tenant_id_column.v && table_find_column(t, t->tenant_id_column.v) == (size_t)-1)
+        diag_error(d, t->tenant_id_column.pos, "db:tenantIdColumn names '%s', which is not a column of "
+                                               "table '%s'",
+                   t->tenant_id_column.v, t->name ? t->name : shown(t->iri));
+    static const char *const commands[] = {"SELECT", "INSERT", "UPDATE", "DELETE", "ALL"};
+    char why[256];
+    for (size_t i = 0; i < t->npolicies; i++) {
+        policy *p = &t->policies[i];
+        if (!p->name.v)
+            diag_error(d, p->pos, "RLS policy without db:policyName");
+        else
+            check_ident(d, p->name.pos, p->name.v);
+        if (p->command.v) {
+            bool ok = false;
+            for (size_t k = 0; k < 5; k++)
+                ok |= strcasecmp(p->command.v, commands[k]) == 0;
+            if (!ok)
+                diag_error(d, p->command.pos, "unknown db:command '%s'; allowed: SELECT, INSERT, UPDATE, "
+                                              "DELETE, ALL",
+                           p->command.v);
+        }
+        if (p->using_expr.v && !sqlfrag_check(p->using_expr.v, 0, why, sizeof why))
+            diag_error(d, p->using_expr.pos, "db:using must be one SQL expression: %s", why);
+        if (p->with_check.v && !sqlfrag_check(p->with_check.v, 0, why, sizeof why))
+            diag_error(d, p->with_check.pos, "db:withCheck must be one SQL expression: %s", why);
+    }
+}
+
+/* ---- C names -------------------------------------------------------------- */
+
+/* A set of C names, each with the place that made it. */
+typedef struct cnames {
+    char **names;
+    dpos *pos;
+    const char **what;
+    size_t n, cap;
+} cnames;
+
+static void cnames_add(cnames *s, diag *d, char *name, dpos pos, const char *what)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (strcmp(s->names[i], name) == 0) {
+            diag_error(d, pos, "the C name '%s' (%s) clashes with %s; rename one of them", name, what,
+                       s->what[i]);
+            diag_note(d, s->pos[i], "the other one comes from here");
+            free(name);
+            return;
+        }
+    }
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 16;
+        s->names = xrealloc(s->names, s->cap * sizeof *s->names);
+        s->pos = xrealloc(s->pos, s->cap * sizeof *s->pos);
+        s->what = xrealloc(s->what, s->cap * sizeof *s->what);
+    }
+    s->names[s->n] = name;
+    s->pos[s->n] = pos;
+    s->what[s->n] = what;
+    s->n++;
+}
+
+static void cnames_free(cnames *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->names[i]);
+    free(s->names);
+    free(s->pos);
+    free(s->what);
+}
+
+/* Struct fields: the value, its NULL flag and (new-row struct) its set
+ * flag must all be distinct. */
+static void check_fields(diag *d, table *t)
+{
+    cnames row = {0}, fresh = {0};
+    for (size_t i = 0; i < t->ncols; i++) {
+        column *c = &t->cols[i];
+        if (!c->c_name)
+            continue;
+        cnames_add(&row, d, xstrdup(c->c_name), c->name.pos, "a column");
+        cnames_add(&fresh, d, xstrdup(c->c_name), c->name.pos, "a column");
+    }
+    for (size_t i = 0; i < t->ncols; i++) {
+        column *c = &t->cols[i];
+        if (!c->c_name)
+            continue;
+        if (!c->not_null) {
+            cnames_add(&row, d, xasprintf("%s_is_null", c->c_name), c->name.pos, "a NULL flag");
+            cnames_add(&fresh, d, xasprintf("%s_is_null", c->c_name), c->name.pos, "a NULL flag");
+        }
+        if (c->has_default)
+            cnames_add(&fresh, d, xasprintf("%s_set", c->c_name), c->name.pos, "a default's set flag");
+    }
+    cnames_free(&row);
+    cnames_free(&fresh);
+}
+
+static void check_symbols(diag *d, model *m, const char *prefix)
+{
+    static const char *const suffixes[] = {"", "_new", "_rows", "_rows_free", "_insert", "_get", "_update",
+                                           "_delete", "_list", "_desc", "_columns", "_pk", "_get_stmt",
+                                           "_update_stmt", "_delete_stmt", "_list_stmt"};
+    cnames syms = {0};
+    for (size_t i = 0; i < m->ntables; i++) {
+        table *t = m->tables[i];
+        if (!t->c_name)
+            continue;
+        for (size_t k = 0; k < sizeof suffixes / sizeof suffixes[0]; k++)
+            cnames_add(&syms, d, xasprintf("%s_%s%s", prefix, t->c_name, suffixes[k]), table_name_pos(t),
+                       "a generated name of a table");
+    }
+    cnames_free(&syms);
+}
+
+/* ---- constraint names ------------------------------------------------------ */
+
+/* PostgreSQL's own naming convention (users_pkey, users_email_key,
+ * posts_user_id_fkey), made explicit so later migrations can name the
+ * constraints they change.  A name over 63 bytes is cut and given a hash
+ * of the full name; a name already taken gets a hash suffix too. */
+typedef struct name_set {
+    char **v;
+    size_t n, cap;
+} name_set;
+
+static bool name_taken(const name_set *s, const char *name)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->v[i], name) == 0)
+            return true;
+    return false;
+}
+
+static char *constraint_name(name_set *s, const table *t, const size_t *cols, size_t n, const char *suffix)
+{
+    buf b;
+    buf_init(&b);
+    buf_adds(&b, t->name);
+    for (size_t i = 0; i < n; i++)
+        buf_printf(&b, "_%s", t->cols[cols[i]].name.v);
+    buf_printf(&b, "_%s", suffix);
+    char *name = buf_take(&b);
+    unsigned long long h = fnv1a64(name, strlen(name), FNV64_OFFSET);
+    while (strlen(name) > NAMING_MAX_IDENT || name_taken(s, name)) {
+        char *shorter = xasprintf("%.*s_%08llx", NAMING_MAX_IDENT - 9, name, h & 0xffffffffULL);
+        free(name);
+        name = shorter;
+        h = fnv1a64(name, strlen(name), h);
+    }
+    GROW(s->v, s->cap, s->n);
+    s->v[s->n++] = name;
+    return naming_sql_ident(name);
+}
+
+static void name_constraints(model *m)
+{
+    name_set taken = {0};
+    for (size_t i = 0; i < m->ntables; i++) {
+        table *t = m->tables[i];
+        if (t->npk)
+            t->pk_name = constraint_name(&taken, t, NULL, 0, "pkey");
+        t->unique_names = xcalloc(t->nunique_sets ? t->nunique_sets : 1, sizeof *t->unique_names);
+        for (size_t u = 0; u < t->nunique_sets; u++)
+            t->unique_names[u] = constraint_name(&taken, t, t->unique_sets[u], t->unique_sizes[u], "key");
+        for (size_t c = 0; c < t->ncols; c++)
+            if (t->cols[c].ref_table)
+                t->cols[c].fk_name = constraint_name(&taken, t, &c, 1, "fkey");
+    }
+    for (size_t i = 0; i < taken.n; i++)
+        free(taken.v[i]);
+    free(taken.v);
+}
+
+/* ---- order ---------------------------------------------------------------- */
+
+static size_t table_index(const model *m, const table *t)
+{
+    for (size_t i = 0; i < m->ntables; i++)
+        if (m->tables[i] == t)
+            return i;
+    return 0;
+}
+
+/* Referenced tables first, otherwise ontology order.  A cycle of
+ * references cannot be ordered; its back references are added with ALTER
+ * TABLE after every table exists (see emit_sql.c). */
+static void order_tables(model *m)
+{
+    size_t n = m->ntables;
+    bool *placed = xcalloc(n ? n : 1, sizeof *placed);
+    m->ordered = xcalloc(n ? n : 1, sizeof *m->ordered);
+    for (size_t k = 0; k < n; k++) {
+        size_t pick = n;
+        for (size_t i = 0; i < n && pick == n; i++) {
+            if (placed[i])
+                continue;
+            bool ready = true;
+            table *t = m->tables[i];
+            for (size_t c = 0; c < t->ncols && ready; c++) {
+                table *r = t->cols[c].ref_table;
+                if (r && r != t && !placed[table_index(m, r)])
+                    ready = false;
+            }
+            if (ready)
+                pick = i;
+        }
+        if (pick == n) /* a cycle: take the first table left */
+            for (size_t i = 0; i < n && pick == n; i++)
+                if (!placed[i])
+                    pick = i;
+        placed[pick] = true;
+        m->ordered[k] = m->tables[pick];
+    }
+    free(placed);
+}
+
+/* ---- later parts: references and enumerations ----------------------------- */
+
+static bool one_of(const char *v, const char *const *allowed, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(v, allowed[i]) == 0)
+            return true;
+    return false;
+}
+
+#define CHECK_ENUM(d, ms, term, ...)                                                              \
+    do {                                                                                          \
+        static const char *const allowed_[] = {__VA_ARGS__};                                      \
+        if ((ms).v && !one_of((ms).v, allowed_, sizeof allowed_ / sizeof allowed_[0]))            \
+            diag_error(d, (ms).pos, "unknown %s '%s'; allowed: %s", term, (ms).v, #__VA_ARGS__); \
+    } while (0)
+
+static table *need_table(diag *d, model *m, const mstr *ref, const char *term, dpos owner, const char *what)
+{
+    if (!ref->v) {
+        diag_error(d, owner, "%s has no %s", what, term);
+        return NULL;
+    }
+    table *t = model_find_table(m, ref->v);
+    if (!t)
+        diag_error(d, ref->pos, "%s names '%s', which is not a db:Table", term, shown(ref->v));
+    return t;
+}
+
+static void need_positive(diag *d, const mint *v, const char *term)
+{
+    if (v->set && v->v < 1)
+        diag_error(d, v->pos, "%s must be a positive integer", term);
+}
+
+static bool is_query(const model *m, const char *iri)
+{
+    for (size_t i = 0; i < m->nqueries; i++)
+        if (strcmp(m->queries[i]->iri, iri) == 0)
+            return true;
+    return false;
+}
+
+static void check_queries(diag *d, model *m)
+{
+    for (size_t i = 0; i < m->nqueries; i++) {
+        query *q = m->queries[i];
+        need_table(d, m, &q->from, "db:from", q->pos, shown(q->iri));
+        for (size_t j = 0; j < q->njoins; j++) {
+            join_clause *jn = &q->joins[j];
+            need_table(d, m, &jn->table, "db:table", jn->pos, "db:join");
+            CHECK_ENUM(d, jn->type, "join db:type", "inner", "left", "right", "full");
+            if (!jn->on.v)
+                diag_error(d, jn->pos, "db:join has no db:on");
+        }
+        CHECK_ENUM(d, q->returns, "db:returns", "one", "many", "none");
+        need_positive(d, &q->limit, "db:limit");
+        need_positive(d, &q->cache_ttl, "db:cacheTTL");
+        if (q->where.set && !q->where.condition.v)
+            diag_error(d, q->where.pos, "db:where has no db:condition");
+    }
+}
+
+static void check_indexes(diag *d, model *m)
+{
+    for (size_t i = 0; i < m->nindexes; i++) {
+        index_def *x = m->indexes[i];
+        table *t = need_table(d, m, &x->table, "idx:table", x->pos, shown(x->iri));
+        if (!x->columns.set)
+            diag_error(d, x->pos, "%s has no idx:columns", shown(x->iri));
+        else if (t) {
+            size_t *idx;
+            resolve_columns(d, t, &x->columns, &idx, "idx:columns");
+            free(idx);
+        }
+        CHECK_ENUM(d, x->type, "idx:type", "btree", "hash", "gin", "gist", "brin");
+        if (x->language.v && (!x->type.v || strcasecmp(x->type.v, "gin") != 0))
+            diag_error(d, x->language.pos, "idx:language makes a full-text index and needs idx:type "
+                                           "\"gin\"");
+    }
+}
+
+static void check_shards(diag *d, model *m)
+{
+    for (size_t i = 0; i < m->nshards; i++) {
+        shard_strategy *s = m->shards[i];
+        table *t = s->table.v ? need_table(d, m, &s->table, "shard:table", s->pos, shown(s->iri)) : NULL;
+        if (!s->algorithm.v)
+            diag_error(d, s->pos, "%s has no shard:algorithm", shown(s->iri));
+        CHECK_ENUM(d, s->algorithm, "shard:algorithm", "consistent-hash", "range-based");
+        if (!s->key.v)
+            diag_error(d, s->pos, "%s has no shard:key", shown(s->iri));
+        else if (t && table_find_column(t, s->key.v) == (size_t)-1)
+            diag_error(d, s->key.pos, "shard:key names '%s', which is not a column of table '%s'", s->key.v,
+                       t->name ? t->name : "?");
+        need_positive(d, &s->shard_count, "shard:shardCount");
+        need_positive(d, &s->replication_factor, "shard:replicationFactor");
+        need_positive(d, &s->hot_data_window, "shard:hotDataWindow");
+        CHECK_ENUM(d, s->range_size, "shard:rangeSize", "daily", "monthly", "yearly");
+    }
+}
+
+static void check_caches(diag *d, model *m)
+{
+    for (size_t i = 0; i < m->ncache_strategies; i++) {
+        cache_strategy *c = m->cache_strategies[i];
+        CHECK_ENUM(d, c->backend, "cache:backend", "memory", "redis", "redis+memory");
+        need_positive(d, &c->ttl, "cache:ttl");
+    }
+    for (size_t i = 0; i < m->ncache_patterns; i++) {
+        cache_pattern *c = m->cache_patterns[i];
+        for (size_t j = 0; j < c->queries.n; j++)
+            if (!is_query(m, c->queries.items[j].v))
+                diag_error(d, c->queries.items[j].pos, "cache:queries names '%s', which is not a db:Query",
+                           shown(c->queries.items[j].v));
+    }
+}
+
+/* ---- entry ---------------------------------------------------------------- */
+
+bool check_model(model *m, diag *d, const char *prefix, const char *first_file)
+{
+    unsigned before = diag_errors(d);
+    if (m->ntables == 0) {
+        dpos p = {first_file, 1, 1};
+        diag_error(d, p, "the ontology defines no db:Table (is it empty, or are the prefixes wrong? "
+                         "db: is <http://example.org/db/>)");
+    }
+    for (size_t i = 0; i < m->ntables; i++) {
+        table *t = m->tables[i];
+        name_table(d, t);
+        if (!t->columns_set)
+            diag_error(d, t->pos, "table '%s' has no db:columns", t->name ? t->name : shown(t->iri));
+        else if (t->ncols == 0)
+            diag_error(d, t->columns_pos, "table '%s' has no columns", t->name ? t->name : shown(t->iri));
+        for (size_t c = 0; c < t->ncols; c++)
+            check_column(d, t, &t->cols[c]);
+        check_duplicate_columns(d, t);
+        check_primary_key(d, t);
+        check_uniques(d, t);
+        check_tenancy(d, t);
+        size_t defaulted = 0;
+        for (size_t c = 0; c < t->ncols; c++)
+            defaulted += t->cols[c].has_default;
+        if (defaulted > MAX_DEFAULTED_COLUMNS)
+            diag_error(d, t->pos, "table '%s' has %zu columns with a default; at most %d are supported",
+                       t->name ? t->name : "?", defaulted, MAX_DEFAULTED_COLUMNS);
+    }
+    check_duplicate_tables(d, m);
+    for (size_t i = 0; i < m->ntables; i++)
+        for (size_t c = 0; c < m->tables[i]->ncols; c++)
+            check_reference(d, m, m->tables[i], &m->tables[i]->cols[c]);
+    for (size_t i = 0; i < m->ntables; i++)
+        check_fields(d, m->tables[i]);
+    check_symbols(d, m, prefix);
+    check_queries(d, m);
+    check_indexes(d, m);
+    check_shards(d, m);
+    check_caches(d, m);
+    if (diag_errors(d) != before)
+        return false;
+    order_tables(m);
+    name_constraints(m);
+    return true;
+}

@@ -1,0 +1,32 @@
+/*
+ * emit.h: model -> m4 definitions for the skeletons.
+ *
+ * Each emitter computes every name, type and (escaped) string its skeleton
+ * lays out and appends them to the definitions; see the comment at the top
+ * of each skeleton for the macros and their arguments.
+ */
+#ifndef DBONT_GEN_EMIT_H
+#define DBONT_GEN_EMIT_H
+
+#include "diag.h"
+#include "model.h"
+#include "util.h"
+
+typedef struct emit_info {
+    const model *m;
+    const char *prefix;      /* C prefix of every symbol */
+    const char *version;     /* dbont-gen's version */
+    const char *sources;     /* the ontology files' base names, ", "-separated */
+    const char *header_name; /* e.g. "blog.h" */
+} emit_info;
+
+/* The C header and source (c-header.m4, c-source.m4). */
+void emit_c(const emit_info *e, buf *defs);
+
+/* The initial migration, creating every table (migration.m4). */
+void emit_initial_migration(const emit_info *e, const char *file_name, buf *defs);
+
+/* A C string literal (with its quotes) for s (caller frees). */
+char *c_string_literal(const char *s);
+
+#endif

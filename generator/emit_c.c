@@ -1,0 +1,394 @@
+#include "emit.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "m4.h"
+#include "sqltypes.h"
+
+char *c_string_literal(const char *s)
+{
+    buf b;
+    buf_init(&b);
+    buf_addc(&b, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': buf_adds(&b, "\\\""); break;
+        case '\\': buf_adds(&b, "\\\\"); break;
+        case '\n': buf_adds(&b, "\\n"); break;
+        case '\t': buf_adds(&b, "\\t"); break;
+        case '\r': buf_adds(&b, "\\r"); break;
+        case '?':
+            /* "??x" would be a trigraph under -std=c11 */
+            buf_adds(&b, p[1] == '?' ? "?\\" : "?");
+            break;
+        default:
+            if (*p < 0x20 || *p == 0x7f)
+                buf_printf(&b, "\\%03o", *p);
+            else
+                buf_addc(&b, (char)*p);
+        }
+    }
+    buf_addc(&b, '"');
+    return buf_take(&b);
+}
+
+/* "const char *" + "email" -> "const char *email" */
+static char *declaration(const char *type, const char *name)
+{
+    size_t n = strlen(type);
+    return xasprintf("%s%s%s", type, n && type[n - 1] == '*' ? "" : " ", name);
+}
+
+static void call(buf *out, const char *macro, const char *kinds, ...)
+{
+    const char *args[16];
+    va_list ap;
+    va_start(ap, kinds);
+    for (size_t i = 0; kinds[i] && i < 16; i++)
+        args[i] = va_arg(ap, const char *);
+    va_end(ap);
+    m4_call(out, macro, kinds, args);
+}
+
+/* Names of the parameters of get and delete: the key columns' C names,
+ * except that conn, out and err stay the fixed parameters' names. */
+static char *key_param_name(const column *c)
+{
+    static const char *const fixed[] = {"conn", "out", "err"};
+    for (size_t i = 0; i < 3; i++)
+        if (strcmp(c->c_name, fixed[i]) == 0)
+            return xasprintf("%s_value", c->c_name);
+    return xstrdup(c->c_name);
+}
+
+/* ---- SQL of the statements ------------------------------------------------------ */
+
+static void column_list(buf *b, const table *t)
+{
+    for (size_t i = 0; i < t->ncols; i++)
+        buf_printf(b, "%s%s", i ? ", " : "", t->cols[i].sql);
+}
+
+static void key_condition(buf *b, const table *t)
+{
+    buf_adds(b, " WHERE ");
+    for (size_t i = 0; i < t->npk; i++)
+        buf_printf(b, "%s%s = $%zu", i ? " AND " : "", t->cols[t->pk[i]].sql, i + 1);
+}
+
+static bool is_key(const table *t, size_t col)
+{
+    for (size_t i = 0; i < t->npk; i++)
+        if (t->pk[i] == col)
+            return true;
+    return false;
+}
+
+typedef struct stmt {
+    char *sql;
+    unsigned oids[1600 + 2];
+    size_t n;
+} stmt;
+
+static void add_oid(stmt *s, const column *c)
+{
+    s->oids[s->n++] = sqltype_info_of(c->stype.kind)->oid;
+}
+
+/* The statement id: FNV-1a of the SQL text, then each parameter type OID
+ * as 4 big-endian bytes. */
+static unsigned long long stmt_id(const char *sql, const unsigned *oids, size_t n)
+{
+    unsigned long long h = fnv1a64(sql, strlen(sql), FNV64_OFFSET);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char be[4] = {(unsigned char)(oids[i] >> 24), (unsigned char)(oids[i] >> 16),
+                               (unsigned char)(oids[i] >> 8), (unsigned char)oids[i]};
+        h = fnv1a64(be, 4, h);
+    }
+    return h;
+}
+
+static void emit_stmt(buf *out, const char *var, const stmt *s)
+{
+    unsigned long long id = stmt_id(s->sql, s->oids, s->n);
+    char idtext[32], name[40], nparams[16];
+    snprintf(idtext, sizeof idtext, "0x%016llx", id);
+    snprintf(name, sizeof name, "\"dbont_%016llx\"", id);
+    snprintf(nparams, sizeof nparams, "%zu", s->n);
+    buf oids;
+    buf_init(&oids);
+    for (size_t i = 0; i < s->n; i++)
+        buf_printf(&oids, "%s%u", i ? ", " : "", s->oids[i]);
+    char *sql = c_string_literal(s->sql);
+    call(out, "d4_c_stmt", "vvvvvv", var, idtext, name, sql, nparams, oids.data);
+    free(sql);
+    buf_free(&oids);
+}
+
+/* ---- per table ------------------------------------------------------------------ */
+
+static void emit_fields(buf *out, const table *t, bool new_row)
+{
+    for (size_t i = 0; i < t->ncols; i++) {
+        const column *c = &t->cols[i];
+        char *decl = declaration(sqltype_info_of(c->stype.kind)->c_type, c->c_name);
+        call(out, "d4_h_field", "v", decl);
+        free(decl);
+        if (!c->not_null) {
+            char *flag = xasprintf("bool %s_is_null", c->c_name);
+            call(out, "d4_h_field", "v", flag);
+            free(flag);
+        }
+        if (new_row && c->has_default) {
+            char *flag = xasprintf("bool %s_set", c->c_name);
+            call(out, "d4_h_field", "v", flag);
+            free(flag);
+        }
+    }
+}
+
+static char *key_params(const table *t)
+{
+    buf b;
+    buf_init(&b);
+    for (size_t i = 0; i < t->npk; i++) {
+        const column *c = &t->cols[t->pk[i]];
+        char *pname = key_param_name(c);
+        char *decl = declaration(sqltype_info_of(c->stype.kind)->c_type, pname);
+        buf_printf(&b, "%s%s", i ? ", " : "", decl);
+        free(decl);
+        free(pname);
+    }
+    return buf_take(&b);
+}
+
+static void emit_header_table(buf *out, const emit_info *e, const table *t)
+{
+    char *type = xasprintf("%s_%s", e->prefix, t->c_name);
+    buf fields;
+    buf_init(&fields);
+    call(out, "d4_h_begin", "v", t->name);
+    emit_fields(&fields, t, false);
+    call(out, "d4_h_row", "vvs", type, t->name, fields.data ? fields.data : "");
+    buf_reset(&fields);
+    emit_fields(&fields, t, true);
+    call(out, "d4_h_new", "vs", type, fields.data ? fields.data : "");
+    call(out, "d4_h_rows", "v", type);
+    call(out, "d4_h_insert", "v", type);
+    char *keys = key_params(t);
+    if (t->npk)
+        call(out, "d4_h_get", "vv", type, keys);
+    if (t->npk && t->npk < t->ncols)
+        call(out, "d4_h_update", "v", type);
+    if (t->npk)
+        call(out, "d4_h_delete", "vv", type, keys);
+    call(out, "d4_h_list", "vv", type, t->npk ? "primary key order" : "no defined order");
+    free(keys);
+    buf_free(&fields);
+    free(type);
+}
+
+static char *offset_of(const char *type, const char *field)
+{
+    return xasprintf("offsetof(%s, %s)", type, field);
+}
+
+static void emit_column_descs(buf *out, const char *type, const table *t)
+{
+    char *new_type = xasprintf("%s_new", type);
+    buf cols;
+    buf_init(&cols);
+    for (size_t i = 0; i < t->ncols; i++) {
+        const column *c = &t->cols[i];
+        char *flag = xasprintf("%s_is_null", c->c_name);
+        char *set = xasprintf("%s_set", c->c_name);
+        char *name = c_string_literal(c->name.v);
+        char *sql = c_string_literal(c->sql);
+        char *row_off = offset_of(type, c->c_name);
+        char *row_null = c->not_null ? xstrdup("DBONT_NO_FIELD") : offset_of(type, flag);
+        char *new_off = offset_of(new_type, c->c_name);
+        char *new_null = c->not_null ? xstrdup("DBONT_NO_FIELD") : offset_of(new_type, flag);
+        char *new_set = c->has_default ? offset_of(new_type, set) : xstrdup("DBONT_NO_FIELD");
+        call(&cols, "d4_c_column", "vvvvvvvvv", name, sql, sqltype_info_of(c->stype.kind)->runtime,
+             c->not_null ? "true" : "false", row_off, row_null, new_off, new_null, new_set);
+        free(flag);
+        free(set);
+        free(name);
+        free(sql);
+        free(row_off);
+        free(row_null);
+        free(new_off);
+        free(new_null);
+        free(new_set);
+    }
+    call(out, "d4_c_columns", "vs", type, cols.data);
+    buf_free(&cols);
+    free(new_type);
+}
+
+static unsigned long long insert_id(const table *t)
+{
+    buf b;
+    buf_init(&b);
+    buf_printf(&b, "INSERT INTO %s (", t->sql);
+    column_list(&b, t);
+    buf_adds(&b, ") RETURNING ");
+    column_list(&b, t);
+    stmt s = {b.data, {0}, 0};
+    for (size_t i = 0; i < t->ncols; i++)
+        add_oid(&s, &t->cols[i]);
+    unsigned long long id = stmt_id(s.sql, s.oids, s.n);
+    buf_free(&b);
+    return id;
+}
+
+static void emit_source_table(buf *out, const emit_info *e, const table *t)
+{
+    char *type = xasprintf("%s_%s", e->prefix, t->c_name);
+    call(out, "d4_c_begin", "v", t->name);
+    emit_column_descs(out, type, t);
+
+    buf b;
+    buf_init(&b);
+    if (t->npk) {
+        for (size_t i = 0; i < t->npk; i++)
+            buf_printf(&b, "%s%zu", i ? ", " : "", t->pk[i]);
+        call(out, "d4_c_pk", "vv", type, b.data);
+    }
+
+    stmt *s = xcalloc(1, sizeof *s);
+    char *var;
+    if (t->npk) {
+        /* get */
+        buf_reset(&b);
+        buf_adds(&b, "SELECT ");
+        column_list(&b, t);
+        buf_printf(&b, " FROM %s", t->sql);
+        key_condition(&b, t);
+        s->sql = b.data;
+        s->n = 0;
+        for (size_t i = 0; i < t->npk; i++)
+            add_oid(s, &t->cols[t->pk[i]]);
+        var = xasprintf("%s_get", type);
+        emit_stmt(out, var, s);
+        free(var);
+        /* update */
+        if (t->npk < t->ncols) {
+            buf_reset(&b);
+            buf_printf(&b, "UPDATE %s SET ", t->sql);
+            size_t param = t->npk; /* the key takes $1..$npk */
+            for (size_t i = 0; i < t->ncols; i++) {
+                if (is_key(t, i))
+                    continue;
+                param++;
+                buf_printf(&b, "%s%s = $%zu", param == t->npk + 1 ? "" : ", ", t->cols[i].sql, param);
+            }
+            key_condition(&b, t);
+            s->sql = b.data;
+            s->n = 0;
+            for (size_t i = 0; i < t->npk; i++)
+                add_oid(s, &t->cols[t->pk[i]]);
+            for (size_t i = 0; i < t->ncols; i++)
+                if (!is_key(t, i))
+                    add_oid(s, &t->cols[i]);
+            var = xasprintf("%s_update", type);
+            emit_stmt(out, var, s);
+            free(var);
+        }
+        /* delete */
+        buf_reset(&b);
+        buf_printf(&b, "DELETE FROM %s", t->sql);
+        key_condition(&b, t);
+        s->sql = b.data;
+        s->n = 0;
+        for (size_t i = 0; i < t->npk; i++)
+            add_oid(s, &t->cols[t->pk[i]]);
+        var = xasprintf("%s_delete", type);
+        emit_stmt(out, var, s);
+        free(var);
+    }
+    /* list */
+    buf_reset(&b);
+    buf_adds(&b, "SELECT ");
+    column_list(&b, t);
+    buf_printf(&b, " FROM %s", t->sql);
+    for (size_t i = 0; i < t->npk; i++)
+        buf_printf(&b, "%s%s", i ? ", " : " ORDER BY ", t->cols[t->pk[i]].sql);
+    buf_adds(&b, " LIMIT $1 OFFSET $2");
+    s->sql = b.data;
+    s->n = 2;
+    s->oids[0] = s->oids[1] = 20;
+    var = xasprintf("%s_list", type);
+    emit_stmt(out, var, s);
+    free(var);
+    free(s);
+
+    char ncols[24], npk[24], iid[32];
+    snprintf(ncols, sizeof ncols, "%zu", t->ncols);
+    snprintf(npk, sizeof npk, "%zu", t->npk);
+    snprintf(iid, sizeof iid, "0x%016llx", insert_id(t));
+    char *name = c_string_literal(t->name), *sql = c_string_literal(t->sql);
+    char *pk = t->npk ? xasprintf("%s_pk", type) : xstrdup("NULL");
+    char *get = t->npk ? xasprintf("&%s_get_stmt", type) : xstrdup("NULL");
+    char *upd = t->npk && t->npk < t->ncols ? xasprintf("&%s_update_stmt", type) : xstrdup("NULL");
+    char *del = t->npk ? xasprintf("&%s_delete_stmt", type) : xstrdup("NULL");
+    char *list = xasprintf("&%s_list_stmt", type);
+    call(out, "d4_c_desc", "vvvvvvvvvvv", type, name, sql, ncols, npk, pk, iid, get, upd, del, list);
+    free(name);
+    free(sql);
+    free(pk);
+    free(get);
+    free(upd);
+    free(del);
+    free(list);
+
+    call(out, "d4_c_common", "v", type);
+    call(out, "d4_c_insert", "v", type);
+    if (t->npk) {
+        char *keys = key_params(t);
+        buf sets;
+        buf_init(&sets);
+        for (size_t i = 0; i < t->npk; i++) {
+            const column *c = &t->cols[t->pk[i]];
+            char *pname = key_param_name(c);
+            call(&sets, "d4_c_keyset", "vv", c->c_name, pname);
+            free(pname);
+        }
+        call(out, "d4_c_get", "vvs", type, keys, sets.data);
+        if (t->npk < t->ncols)
+            call(out, "d4_c_update", "v", type);
+        call(out, "d4_c_delete", "vvs", type, keys, sets.data);
+        buf_free(&sets);
+        free(keys);
+    }
+    call(out, "d4_c_list", "v", type);
+    buf_free(&b);
+    free(type);
+}
+
+void emit_c(const emit_info *e, buf *defs)
+{
+    buf header, source;
+    buf_init(&header);
+    buf_init(&source);
+    for (size_t i = 0; i < e->m->ntables; i++) {
+        emit_header_table(&header, e, e->m->tables[i]);
+        emit_source_table(&source, e, e->m->tables[i]);
+    }
+    char *guard = xasprintf("%s_H", e->prefix);
+    for (char *p = guard; *p; p++)
+        *p = (char)toupper((unsigned char)*p);
+    m4_define_value(defs, "d4_version", e->version);
+    m4_define_value(defs, "d4_sources", e->sources);
+    m4_define_value(defs, "d4_guard", guard);
+    m4_define_value(defs, "d4_header", e->header_name);
+    m4_define_text(defs, "d4_header_tables", header.data ? header.data : "");
+    m4_define_text(defs, "d4_source_tables", source.data ? source.data : "");
+    free(guard);
+    buf_free(&header);
+    buf_free(&source);
+}

@@ -1,0 +1,243 @@
+/*
+ * dbont-gen: Turtle ontology -> C header, C source and SQL migrations.
+ *
+ * The flow is one-way (docs/design.md):
+ *   files --reader--> graph --build--> model --check--> emitters --m4--> files
+ * Errors are collected along the way; when there is any, nothing is written
+ * and the exit status is 1.  Usage errors exit with 2.
+ */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "build.h"
+#include "check.h"
+#include "diag.h"
+#include "emit.h"
+#include "evolve.h"
+#include "graph.h"
+#include "m4.h"
+#include "model.h"
+#include "naming.h"
+#include "outfiles.h"
+#include "reader.h"
+#include "util.h"
+
+#ifndef DBONT_VERSION
+#define DBONT_VERSION "0.0.0"
+#endif
+#ifndef DBONT_M4
+#define DBONT_M4 "m4"
+#endif
+#ifndef DBONT_SOURCE_SKELETONS
+#define DBONT_SOURCE_SKELETONS ""
+#endif
+
+enum { EXIT_INPUT = 1, EXIT_USAGE = 2 };
+
+typedef struct options {
+    const char *out_dir;
+    const char *migrations_dir;
+    const char *prefix;
+    const char *skeleton_dir;
+    char **files;
+    size_t nfiles;
+} options;
+
+static void usage(FILE *to)
+{
+    fputs("Usage: dbont-gen [-o DIR] [--migrations-dir MDIR] [--prefix NAME]\n"
+          "                 [--skeleton-dir DIR] FILE.ttl...\n"
+          "\n"
+          "Reads the Turtle ontology FILE.ttl (several files form one ontology) and writes\n"
+          "DIR/NAME.h and DIR/NAME.c (typed structs and functions over libdbont), and the\n"
+          "initial migration MDIR/0001_NAME.sql with MDIR/schema.snapshot when MDIR holds\n"
+          "no migrations yet.  Files whose content is unchanged are not rewritten, and\n"
+          "an existing migration is never rewritten.\n"
+          "\n"
+          "  -o, --output-dir DIR     where the C files go (default: .)\n"
+          "      --migrations-dir MDIR  where migrations go (default: DIR/migrations)\n"
+          "      --prefix NAME        prefix of the files and C symbols (default: the\n"
+          "                           first file's base name)\n"
+          "      --skeleton-dir DIR   m4 skeletons to use instead of the installed ones\n"
+          "  -h, --help               show this help\n"
+          "  -V, --version            show the version\n"
+          "\n"
+          "Exit status: 0 success, 1 errors in the input (reported as FILE:LINE:COL),\n"
+          "2 usage errors.  The environment variable M4 names the m4 program to run.\n",
+          to);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fputs("dbont-gen: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs("\nTry 'dbont-gen --help' for more information.\n", stderr);
+    return EXIT_USAGE;
+}
+
+static bool dir_exists(const char *path)
+{
+    return access(path, R_OK | X_OK) == 0;
+}
+
+/* The installed skeletons (../share/dbont/skeletons beside the program),
+ * else the ones in the source tree this program was built from. */
+static char *default_skeleton_dir(void)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            char *installed = xasprintf("%s/../share/dbont/skeletons", exe);
+            if (dir_exists(installed))
+                return installed;
+            free(installed);
+        }
+    }
+    return xstrdup(DBONT_SOURCE_SKELETONS);
+}
+
+/* "a.ttl, b.ttl": base names only, so output does not depend on where the
+ * build happens; safe inside C and SQL comments. */
+static char *source_names(const graph *g)
+{
+    buf b;
+    buf_init(&b);
+    for (size_t i = 0; i < g->nfiles; i++) {
+        const char *base = strrchr(g->files[i], '/');
+        base = base ? base + 1 : g->files[i];
+        if (i)
+            buf_adds(&b, ", ");
+        for (const char *p = base; *p; p++) {
+            if (*p == '*' && p[1] == '/')
+                buf_adds(&b, "* ");
+            else if ((unsigned char)*p < 0x20)
+                buf_addc(&b, '?');
+            else
+                buf_addc(&b, *p);
+        }
+    }
+    return buf_take(&b);
+}
+
+static int parse_options(int argc, char **argv, options *o)
+{
+    static const struct option longs[] = {
+        {"output-dir", required_argument, NULL, 'o'},
+        {"migrations-dir", required_argument, NULL, 'm'},
+        {"prefix", required_argument, NULL, 'p'},
+        {"skeleton-dir", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    memset(o, 0, sizeof *o);
+    o->out_dir = ".";
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":o:hV", longs, NULL)) != -1) {
+        switch (c) {
+        case 'o': o->out_dir = optarg; break;
+        case 'm': o->migrations_dir = optarg; break;
+        case 'p': o->prefix = optarg; break;
+        case 's': o->skeleton_dir = optarg; break;
+        case 'h': usage(stdout); return -1;
+        case 'V': printf("dbont-gen %s\n", DBONT_VERSION); return -1;
+        case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
+        default: return usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    o->files = argv + optind;
+    o->nfiles = (size_t)(argc - optind);
+    if (o->nfiles == 0)
+        return usage_error("%s", "no ontology file given");
+    if (o->prefix) {
+        char why[200];
+        if (!naming_check_identifier(o->prefix, why, sizeof why) || naming_is_c_keyword(o->prefix) ||
+            o->prefix[0] == '_')
+            return usage_error("--prefix '%s' is not a usable C identifier", o->prefix);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    int rc = parse_options(argc, argv, &o);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    char *prefix = o.prefix ? xstrdup(o.prefix) : naming_prefix_from_path(o.files[0]);
+    if (!prefix)
+        return usage_error("the file name '%s' does not give a valid C prefix; use --prefix", o.files[0]);
+    char *mdir = o.migrations_dir ? xstrdup(o.migrations_dir) : xasprintf("%s/migrations", o.out_dir);
+    char *skeletons = o.skeleton_dir ? xstrdup(o.skeleton_dir) : default_skeleton_dir();
+    const char *m4 = getenv("M4") && *getenv("M4") ? getenv("M4") : DBONT_M4;
+
+    diag d;
+    diag_init(&d, stderr);
+    graph g;
+    graph_init(&g);
+    model m;
+    model_init(&m);
+    migration_plan plan = {0};
+    m4_outputs outs = {0};
+    buf defs;
+    buf_init(&defs);
+    char *sources = NULL;
+
+    bool ok = reader_read(&g, &d, o.files, o.nfiles) && build_model(&g, &d, &m) &&
+              check_model(&m, &d, prefix, o.files[0]) &&
+              evolve_plan(mdir, &m, prefix, DBONT_VERSION, &plan, &d);
+    if (ok) {
+        sources = source_names(&g);
+        char *header_name = xasprintf("%s.h", prefix);
+        emit_info e = {&m, prefix, DBONT_VERSION, sources, header_name};
+        emit_c(&e, &defs);
+        emit_initial_migration(&e, plan.migration_file ? plan.migration_file : "0001_unused.sql", &defs);
+        ok = m4_expand(m4, skeletons, "dbont.m4", defs.data, &outs, &d);
+        free(header_name);
+    }
+    if (ok) {
+        const char *header = m4_output_text(&outs, "header");
+        const char *source = m4_output_text(&outs, "source");
+        const char *migration = m4_output_text(&outs, "migration");
+        dpos none = {skeletons, 0, 0};
+        if (!header || !source || (plan.migration_file && !migration)) {
+            diag_error(&d, none, "the skeletons must produce the outputs header, source and migration");
+            ok = false;
+        } else {
+            outfile files[4];
+            size_t n = 0;
+            if (plan.migration_file) {
+                files[n++] = (outfile){xasprintf("%s/%s", mdir, plan.migration_file), migration, true};
+                files[n++] = (outfile){xasprintf("%s/schema.snapshot", mdir), plan.snapshot, false};
+            }
+            files[n++] = (outfile){xasprintf("%s/%s.h", o.out_dir, prefix), header, false};
+            files[n++] = (outfile){xasprintf("%s/%s.c", o.out_dir, prefix), source, false};
+            ok = outfiles_write(files, n, &d);
+            for (size_t i = 0; i < n; i++)
+                free(files[i].path);
+        }
+    }
+
+    unsigned errors = diag_errors(&d);
+    if (errors)
+        fprintf(stderr, "dbont-gen: %u error%s; no file was written\n", errors, errors == 1 ? "" : "s");
+    buf_free(&defs);
+    m4_outputs_free(&outs);
+    migration_plan_free(&plan);
+    model_free(&m);
+    graph_free(&g);
+    free(sources);
+    free(prefix);
+    free(mdir);
+    free(skeletons);
+    return ok && !errors ? 0 : EXIT_INPUT;
+}

@@ -1,0 +1,239 @@
+/*
+ * model.h: what the ontology says, as plain C structs.
+ *
+ * The model holds no serd or graph types: emitters read only this.  Every
+ * value keeps the place it came from, so checks and later stages can point
+ * at the ontology line.  Fields under "derived" are filled by the checks
+ * (check.c), never by the builder.
+ *
+ * Ownership: the model owns every string and array in it; model_free
+ * releases everything.  Positions point at file names owned by the graph,
+ * which must outlive the model.
+ */
+#ifndef DBONT_GEN_MODEL_H
+#define DBONT_GEN_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "sqltypes.h"
+
+/* A value given in the ontology, or absent (v == NULL / set == false). */
+typedef struct mstr {
+    char *v;
+    dpos pos;
+} mstr;
+
+typedef struct mbool {
+    bool v;
+    bool set;
+    dpos pos;
+} mbool;
+
+typedef struct mint {
+    int64_t v;
+    bool set;
+    dpos pos;
+} mint;
+
+typedef struct mstrs {
+    mstr *items;
+    size_t n;
+    bool set;
+    dpos pos;
+} mstrs;
+
+typedef enum mvalue_kind { MV_STRING, MV_INTEGER, MV_DECIMAL, MV_DOUBLE, MV_BOOLEAN } mvalue_kind;
+
+typedef struct mvalue {
+    mvalue_kind kind;
+    char *text;
+    dpos pos;
+} mvalue;
+
+typedef struct mvalues {
+    mvalue *items;
+    size_t n;
+    bool set;
+    dpos pos;
+} mvalues;
+
+typedef enum on_delete { ON_DELETE_DEFAULT, ON_DELETE_CASCADE, ON_DELETE_RESTRICT, ON_DELETE_SET_NULL } on_delete;
+
+struct table;
+
+typedef struct column {
+    dpos pos; /* where the column's description starts */
+    mstr name;
+    mstr type;
+    mbool nullable;
+    mbool primary_key;
+    mbool unique;
+    mstr default_sql;
+    mstr references; /* IRI of a table */
+    mstr references_column;
+    mstr on_delete;
+    mstr part_of; /* IRI; only mt:TenantKey is meaningful */
+
+    /* derived */
+    sqltype stype;
+    bool not_null;
+    bool has_default;       /* serial types or db:default */
+    on_delete delete_rule;
+    struct table *ref_table;
+    size_t ref_column;      /* index into ref_table->cols */
+    char *sql;              /* SQL identifier, quoted where needed */
+    char *c_name;           /* C field name */
+    char *fk_name;          /* SQL name of its foreign key constraint */
+} column;
+
+typedef struct policy {
+    dpos pos;
+    mstr name;
+    mstr command;
+    mstr using_expr;
+    mstr with_check;
+} policy;
+
+typedef struct table {
+    char *iri;
+    dpos pos; /* the subject of `a db:Table` */
+    mstr table_name;
+    mstr entity_name;
+    column *cols;
+    size_t ncols;
+    bool columns_set;
+    dpos columns_pos;
+    mstrs primary_key;       /* table-level composite key */
+    mstrs *uniques;          /* table-level composite unique constraints */
+    size_t nuniques;
+    mbool multi_tenant;
+    mstr tenant_id_column;
+    mbool rls;
+    policy *policies;
+    size_t npolicies;
+    bool policies_set;
+    dpos policies_pos;
+
+    /* derived */
+    char *name;     /* SQL name */
+    char *sql;      /* SQL identifier, quoted where needed */
+    char *c_name;   /* C name part: <prefix>_<c_name> */
+    size_t *pk;     /* column indexes of the primary key */
+    size_t npk;
+    size_t **unique_sets; /* column indexes per unique constraint (table and column level) */
+    size_t *unique_sizes;
+    size_t nunique_sets;
+    char *pk_name;          /* SQL names of the constraints */
+    char **unique_names;
+} table;
+
+typedef struct where_clause {
+    bool set;
+    dpos pos;
+    mstr condition;
+    mvalues params;
+} where_clause;
+
+typedef struct join_clause {
+    dpos pos;
+    mstr type;
+    mstr table; /* IRI */
+    mstr on;
+} join_clause;
+
+typedef struct query {
+    char *iri;
+    dpos pos;
+    mstr from; /* IRI */
+    where_clause where;
+    mstrs select;
+    join_clause *joins;
+    size_t njoins;
+    mstrs group_by;
+    mstr having;
+    mvalues having_params;
+    mstrs order_by;
+    mint limit;
+    mstr returns;
+    mstrs param_names;
+    mbool cacheable;
+    mstr cache_key_template;
+    mint cache_ttl;
+    mstrs invalidate_on;
+} query;
+
+typedef struct mt_pattern {
+    char *iri;
+    dpos pos;
+    mstr isolation_level;
+    mstr storage_strategy;
+} mt_pattern;
+
+typedef struct cache_strategy {
+    char *iri;
+    dpos pos;
+    mstr backend;
+    mint ttl;
+    mstr invalidation_strategy;
+} cache_strategy;
+
+typedef struct cache_pattern {
+    char *iri;
+    dpos pos;
+    mstr trigger_event;
+    mstrs queries; /* IRIs */
+} cache_pattern;
+
+typedef struct shard_strategy {
+    char *iri;
+    dpos pos;
+    mstr table; /* IRI */
+    mstr algorithm;
+    mstr key;
+    mint shard_count;
+    mint replication_factor;
+    mstr range_size;
+    mint hot_data_window;
+} shard_strategy;
+
+typedef struct index_def {
+    char *iri;
+    dpos pos;
+    mstr table; /* IRI */
+    mstrs columns;
+    mbool unique;
+    mstr type;
+    mstr partial_predicate;
+    mstr language;
+} index_def;
+
+#define MODEL_ARRAY(type, name) \
+    type *name;                 \
+    size_t n##name;             \
+    size_t name##_cap
+
+typedef struct model {
+    MODEL_ARRAY(table *, tables);
+    MODEL_ARRAY(query *, queries);
+    MODEL_ARRAY(mt_pattern *, mt_patterns);
+    MODEL_ARRAY(cache_strategy *, cache_strategies);
+    MODEL_ARRAY(cache_pattern *, cache_patterns);
+    MODEL_ARRAY(shard_strategy *, shards);
+    MODEL_ARRAY(index_def *, indexes);
+
+    /* derived: tables in dependency order (referenced tables first) */
+    table **ordered;
+} model;
+
+void model_init(model *m);
+void model_free(model *m);
+
+/* The table whose IRI is iri, or NULL. */
+table *model_find_table(const model *m, const char *iri);
+/* Index of the column named name in t, or (size_t)-1. */
+size_t table_find_column(const table *t, const char *name);
+
+#endif

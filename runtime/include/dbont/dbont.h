@@ -1,0 +1,15 @@
+/* dbont/dbont.h: everything libdbont offers, one include. */
+#ifndef DBONT_DBONT_H
+#define DBONT_DBONT_H
+
+#include "dbont/conn.h"
+#include "dbont/error.h"
+#include "dbont/migrate.h"
+#include "dbont/result.h"
+#include "dbont/stmt.h"
+#include "dbont/table.h"
+#include "dbont/types.h"
+
+#define DBONT_VERSION "0.1.0"
+
+#endif
