@@ -24,8 +24,9 @@ typedef struct dbont_conn dbont_conn;
 /*
  * Opens a connection.  dsn is a libpq connection string or URI; when it is
  * NULL, the DATABASE_URL environment variable is used, and when that is
- * unset too, libpq's defaults (PGHOST, PGPORT, ... ).  Returns NULL and
- * fills err (SQLSTATE 08001 and libpq's message) on failure.
+ * unset too, libpq's defaults (PGHOST, PGPORT, ... ).  The client encoding
+ * is UTF8 unless dsn sets client_encoding.  Returns NULL and fills err
+ * (SQLSTATE 08001 and libpq's message) on failure.
  */
 dbont_conn *dbont_connect(const char *dsn, dbont_error *err);
 
@@ -41,7 +42,9 @@ PGconn *dbont_conn_pg(dbont_conn *conn);
  */
 dbont_status dbont_exec(dbont_conn *conn, const char *sql, dbont_error *err);
 
-/* BEGIN, COMMIT and ROLLBACK. */
+/* BEGIN, COMMIT and ROLLBACK.  dbont_commit fails (SQLSTATE 40000) when
+ * the server rolled back instead, because a statement in the transaction
+ * had failed. */
 dbont_status dbont_begin(dbont_conn *conn, dbont_error *err);
 dbont_status dbont_commit(dbont_conn *conn, dbont_error *err);
 dbont_status dbont_rollback(dbont_conn *conn, dbont_error *err);

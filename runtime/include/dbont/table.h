@@ -147,6 +147,23 @@ dbont_status dbont_table_list(dbont_conn *conn, const dbont_table *table,
                               int64_t limit, int64_t offset,
                               dbont_result **out, dbont_error *err);
 
+/*
+ * Decodes the rows of pg, a PGRES_TUPLES_OK result asked for in binary
+ * (dbont_stmt_exec with result_format 1), into an array of row_size-byte
+ * structs laid out by columns (their name, type, not_null, row_offset and
+ * row_null_offset; the new-row fields are not used), as one dbont_result.
+ * For generated query functions whose rows are not a table's.
+ *
+ * Takes ownership of pg in every case: the result keeps it (text, jsonb
+ * and bytea fields point into it) or it is cleared on failure.  what names
+ * the query in messages.  Fails with 42804 when the result's columns or
+ * types differ from columns, or a NOT NULL field receives NULL.
+ */
+dbont_status dbont_result_decode(PGresult *pg, const char *what,
+                                 const dbont_column *columns, size_t ncolumns,
+                                 size_t row_size, dbont_result **out,
+                                 dbont_error *err);
+
 #ifdef __cplusplus
 }
 #endif
