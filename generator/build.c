@@ -172,15 +172,17 @@ static bool read_list(subject *s, const triple *t, const char *iri, const char *
     return graph_list(g, t->o, t->opos, s->b->d, items, pos, n);
 }
 
-static void read_strings(subject *s, const triple *t, const char *iri, mstrs *out)
+/* Reads a list of strings; false (reported) when the value is not a list.
+ * out->set tells whether a list was read. */
+static bool read_strings(subject *s, const triple *t, const char *iri, mstrs *out)
 {
     node_id *items;
     dpos *pos;
     size_t n;
+    if (!read_list(s, t, iri, "(\"a\" \"b\")", &items, &pos, &n))
+        return false;
     out->set = true;
     out->pos = t->opos;
-    if (!read_list(s, t, iri, "(\"a\" \"b\")", &items, &pos, &n))
-        return;
     out->items = xcalloc(n, sizeof *out->items);
     for (size_t i = 0; i < n; i++) {
         if (!is_plain_string(s->b->g, items[i])) {
@@ -195,6 +197,7 @@ static void read_strings(subject *s, const triple *t, const char *iri, mstrs *ou
     }
     free(items);
     free(pos);
+    return true;
 }
 
 static void take_strings(subject *s, const char *iri, mstrs *out)
@@ -277,6 +280,22 @@ static void take_values(subject *s, const char *iri, mvalues *out)
     free(pos);
 }
 
+/* Marks what hangs below node (blank nodes: list cells, [ ... ]
+ * descriptions) as read, so that one wrong term does not also report every
+ * term inside its value. */
+static void suppress(builder *b, node_id node)
+{
+    if (graph_node(b->g, node)->kind != NODE_BLANK || b->visited[node])
+        return;
+    b->visited[node] = true;
+    const uint32_t *idx;
+    size_t n = graph_subject(b->g, node, &idx);
+    for (size_t i = 0; i < n; i++) {
+        b->used[idx[i]] = true;
+        suppress(b, b->g->triples[idx[i]].o);
+    }
+}
+
 /* Reports every triple of s in a dbont namespace that no take_* read. */
 static void close_subject(subject *s)
 {
@@ -290,6 +309,7 @@ static void close_subject(subject *s)
         const char *p = graph_node(b->g, t->p)->value;
         if (!vocab_is_ours(p))
             continue;
+        suppress(b, t->o);
         char sc[128], sc2[128], where[256];
         const vocab_term *term = vocab_lookup(p);
         if (!term) {
@@ -414,8 +434,8 @@ static void build_table_keys(subject *s, table *tb)
     node_id p = graph_find_iri(s->b->g, DB_NS "unique");
     for (size_t i = 0; i < s->n; i++) {
         const triple *t = &s->b->g->triples[s->idx[i]];
-        if (t->p == p)
-            read_strings(s, t, DB_NS "unique", &tb->uniques[tb->nuniques++]);
+        if (t->p == p && read_strings(s, t, DB_NS "unique", &tb->uniques[tb->nuniques]))
+            tb->nuniques++;
     }
 }
 
@@ -427,6 +447,7 @@ static void build_table(builder *b, node_id node, dpos pos)
     m->tables[m->ntables++] = tb;
     tb->iri = xstrdup(graph_node(b->g, node)->value);
     tb->pos = pos;
+    unsigned before = diag_errors(b->d);
     subject s = open_subject(b, node, CTX_TABLE);
     take_string(&s, DB_NS "tableName", &tb->table_name);
     take_string(&s, DB_NS "entityName", &tb->entity_name);
@@ -437,6 +458,7 @@ static void build_table(builder *b, node_id node, dpos pos)
     take_bool(&s, DB_NS "rls", &tb->rls);
     build_policies(&s, tb);
     close_subject(&s);
+    tb->build_errors = diag_errors(b->d) - before;
 }
 
 /* ---- queries -------------------------------------------------------------- */
@@ -646,8 +668,16 @@ bool build_model(const graph *g, diag *d, model *m)
             continue;
         b.used[i] = true;
         class_builder cb = class_of(&b, t);
-        if (!cb)
+        if (!cb) {
+            /* reported: what the node says means nothing without its class */
+            const uint32_t *idx;
+            size_t n = graph_subject(g, t->s, &idx);
+            for (size_t k = 0; k < n; k++) {
+                b.used[idx[k]] = true;
+                suppress(&b, g->triples[idx[k]].o);
+            }
             continue;
+        }
         if (b.visited[t->s]) {
             char sc[128];
             diag_error(d, t->opos, "'%s' already has a dbont class; a node can be only one of "
@@ -685,9 +715,12 @@ bool build_model(const graph *g, diag *d, model *m)
                        short_name(p, sc, sizeof sc));
         }
         /* one report per node is enough */
-        for (size_t j = i; j < g->ntriples; j++)
-            if (g->triples[j].s == s)
+        for (size_t j = i; j < g->ntriples; j++) {
+            if (g->triples[j].s == s) {
                 b.used[j] = true;
+                suppress(&b, g->triples[j].o);
+            }
+        }
     }
 
     free(b.used);

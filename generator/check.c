@@ -71,6 +71,9 @@ static void check_duplicate_tables(diag *d, model *m)
             if (a->name && b->name && strcmp(a->name, b->name) == 0) {
                 diag_error(d, table_name_pos(b), "duplicate table name '%s'", b->name);
                 diag_note(d, table_name_pos(a), "'%s' is also the name of %s", a->name, shown(a->iri));
+                /* reported; keep it out of the C name checks */
+                free(b->c_name);
+                b->c_name = NULL;
                 break;
             }
         }
@@ -149,6 +152,9 @@ static void check_duplicate_columns(diag *d, table *t)
                 diag_error(d, b->name.pos, "duplicate column '%s' in table '%s'", b->name.v,
                            t->name ? t->name : shown(t->iri));
                 diag_note(d, a->name.pos, "first defined here");
+                /* reported; keep it out of the C name checks */
+                free(b->c_name);
+                b->c_name = NULL;
                 break;
             }
         }
@@ -360,22 +366,25 @@ static void check_tenancy(diag *d, table *t)
 
 /* ---- C names -------------------------------------------------------------- */
 
-/* A set of C names, each with the place that made it. */
+/* A set of C names, each with the place and the description of what made
+ * it ("column 'a'", "the NULL flag of column 'a'"). */
 typedef struct cnames {
     char **names;
     dpos *pos;
-    const char **what;
+    char **what;
     size_t n, cap;
 } cnames;
 
-static void cnames_add(cnames *s, diag *d, char *name, dpos pos, const char *what)
+/* Adds name (taking name and what); reports a clash with an earlier one. */
+static void cnames_add(cnames *s, diag *d, char *name, dpos pos, char *what)
 {
     for (size_t i = 0; i < s->n; i++) {
         if (strcmp(s->names[i], name) == 0) {
-            diag_error(d, pos, "the C name '%s' (%s) clashes with %s; rename one of them", name, what,
-                       s->what[i]);
-            diag_note(d, s->pos[i], "the other one comes from here");
+            diag_error(d, pos, "%s and %s would both be named '%s' in C; rename one of them", what,
+                       s->what[i], name);
+            diag_note(d, s->pos[i], "%s comes from here", s->what[i]);
             free(name);
+            free(what);
             return;
         }
     }
@@ -393,45 +402,48 @@ static void cnames_add(cnames *s, diag *d, char *name, dpos pos, const char *wha
 
 static void cnames_free(cnames *s)
 {
-    for (size_t i = 0; i < s->n; i++)
+    for (size_t i = 0; i < s->n; i++) {
         free(s->names[i]);
+        free(s->what[i]);
+    }
     free(s->names);
     free(s->pos);
     free(s->what);
 }
 
-/* Struct fields: the value, its NULL flag and (new-row struct) its set
- * flag must all be distinct. */
+/* Struct fields: the values, their NULL flags and (in the new-row struct)
+ * the set flags of defaulted columns must all have distinct names.  The
+ * new-row struct has every field of the row struct, so one set covers
+ * both. */
 static void check_fields(diag *d, table *t)
 {
-    cnames row = {0}, fresh = {0};
+    cnames fields = {0};
     for (size_t i = 0; i < t->ncols; i++) {
         column *c = &t->cols[i];
-        if (!c->c_name)
-            continue;
-        cnames_add(&row, d, xstrdup(c->c_name), c->name.pos, "a column");
-        cnames_add(&fresh, d, xstrdup(c->c_name), c->name.pos, "a column");
+        if (c->c_name)
+            cnames_add(&fields, d, xstrdup(c->c_name), c->name.pos, xasprintf("column '%s'", c->name.v));
     }
     for (size_t i = 0; i < t->ncols; i++) {
         column *c = &t->cols[i];
         if (!c->c_name)
             continue;
-        if (!c->not_null) {
-            cnames_add(&row, d, xasprintf("%s_is_null", c->c_name), c->name.pos, "a NULL flag");
-            cnames_add(&fresh, d, xasprintf("%s_is_null", c->c_name), c->name.pos, "a NULL flag");
-        }
+        if (!c->not_null)
+            cnames_add(&fields, d, xasprintf("%s_is_null", c->c_name), c->name.pos,
+                       xasprintf("the NULL flag of column '%s'", c->name.v));
         if (c->has_default)
-            cnames_add(&fresh, d, xasprintf("%s_set", c->c_name), c->name.pos, "a default's set flag");
+            cnames_add(&fields, d, xasprintf("%s_set", c->c_name), c->name.pos,
+                       xasprintf("the default flag of column '%s'", c->name.v));
     }
-    cnames_free(&row);
-    cnames_free(&fresh);
+    cnames_free(&fields);
 }
 
 static void check_symbols(diag *d, model *m, const char *prefix)
 {
-    static const char *const suffixes[] = {"", "_new", "_rows", "_rows_free", "_insert", "_get", "_update",
-                                           "_delete", "_list", "_desc", "_columns", "_pk", "_get_stmt",
-                                           "_update_stmt", "_delete_stmt", "_list_stmt"};
+    static const char *const suffixes[] = {
+        "",          "_new",         "_rows",        "_rows_free",   "_insert",      "_get",
+        "_update",   "_delete",      "_list",        "_desc",        "_columns",     "_pk",
+        "_view",     "_get_stmt",    "_update_stmt", "_delete_stmt", "_list_stmt",   "_get_types",
+        "_update_types", "_delete_types", "_list_types"};
     cnames syms = {0};
     for (size_t i = 0; i < m->ntables; i++) {
         table *t = m->tables[i];
@@ -439,7 +451,7 @@ static void check_symbols(diag *d, model *m, const char *prefix)
             continue;
         for (size_t k = 0; k < sizeof suffixes / sizeof suffixes[0]; k++)
             cnames_add(&syms, d, xasprintf("%s_%s%s", prefix, t->c_name, suffixes[k]), table_name_pos(t),
-                       "a generated name of a table");
+                       xasprintf("a generated name of table '%s'", t->name));
     }
     cnames_free(&syms);
 }
@@ -669,7 +681,8 @@ static void check_caches(diag *d, model *m)
 bool check_model(model *m, diag *d, const char *prefix, const char *first_file)
 {
     unsigned before = diag_errors(d);
-    if (m->ntables == 0) {
+    /* With earlier errors, a missing table is most likely their effect. */
+    if (m->ntables == 0 && before == 0) {
         dpos p = {first_file, 1, 1};
         diag_error(d, p, "the ontology defines no db:Table (is it empty, or are the prefixes wrong? "
                          "db: is <http://example.org/db/>)");
@@ -677,9 +690,10 @@ bool check_model(model *m, diag *d, const char *prefix, const char *first_file)
     for (size_t i = 0; i < m->ntables; i++) {
         table *t = m->tables[i];
         name_table(d, t);
-        if (!t->columns_set)
-            diag_error(d, t->pos, "table '%s' has no db:columns", t->name ? t->name : shown(t->iri));
-        else if (t->ncols == 0)
+        if (!t->columns_set) {
+            if (!t->build_errors)
+                diag_error(d, t->pos, "table '%s' has no db:columns", t->name ? t->name : shown(t->iri));
+        } else if (t->ncols == 0)
             diag_error(d, t->columns_pos, "table '%s' has no columns", t->name ? t->name : shown(t->iri));
         for (size_t c = 0; c < t->ncols; c++)
             check_column(d, t, &t->cols[c]);

@@ -192,9 +192,15 @@ int main(int argc, char **argv)
     buf_init(&defs);
     char *sources = NULL;
 
-    bool ok = reader_read(&g, &d, o.files, o.nfiles) && build_model(&g, &d, &m) &&
-              check_model(&m, &d, prefix, o.files[0]) &&
-              evolve_plan(mdir, &m, prefix, DBONT_VERSION, &plan, &d);
+    /* Checks run even after the builder found errors, so that every error of
+     * the ontology is reported at once; the builder keeps parts it could not
+     * read out of the model rather than guess them. */
+    bool ok = reader_read(&g, &d, o.files, o.nfiles);
+    if (ok) {
+        bool built = build_model(&g, &d, &m);
+        ok = check_model(&m, &d, prefix, o.files[0]) && built &&
+             evolve_plan(mdir, &m, prefix, DBONT_VERSION, &plan, &d);
+    }
     if (ok) {
         sources = source_names(&g);
         char *header_name = xasprintf("%s.h", prefix);
@@ -227,6 +233,8 @@ int main(int argc, char **argv)
         }
     }
 
+    diag_flush(&d);
+    diag_free(&d);
     unsigned errors = diag_errors(&d);
     if (errors)
         fprintf(stderr, "dbont-gen: %u error%s; no file was written\n", errors, errors == 1 ? "" : "s");

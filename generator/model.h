@@ -116,6 +116,8 @@ typedef struct table {
     size_t npolicies;
     bool policies_set;
     dpos policies_pos;
+    unsigned build_errors; /* errors found while reading it: the checks
+                            * then skip "missing" errors they explain */
 
     /* derived */
     char *name;     /* SQL name */
