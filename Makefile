@@ -1,0 +1,51 @@
+# The verbs users type; CMake does the building.
+#
+#   make             build everything (build/)
+#   make test        build, then run every test twice: in build/ and, built
+#                    with AddressSanitizer + UBSan, in build-asan/
+#   make example     build, start a throwaway PostgreSQL, apply the blog
+#                    example's migrations, run the example, stop PostgreSQL
+#   make install PREFIX=DIR
+#   make golden      regenerate the golden files of tests/golden (review the diff!)
+#   make clean
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+PREFIX     ?= /usr/local
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE      ?= cmake
+CTEST      ?= ctest
+
+.PHONY: all build test test-build test-asan example install golden clean
+
+all: build
+
+$(BUILD)/CMakeCache.txt:
+	$(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+$(ASAN_BUILD)/CMakeCache.txt:
+	$(CMAKE) -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DDBONT_SANITIZE=ON
+
+build: $(BUILD)/CMakeCache.txt
+	$(CMAKE) --build $(BUILD) -j $(JOBS)
+
+test-build: build
+	cd $(BUILD) && $(CTEST) --output-on-failure -j $(JOBS)
+
+test-asan: $(ASAN_BUILD)/CMakeCache.txt
+	$(CMAKE) --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 $(CTEST) --output-on-failure -j $(JOBS)
+
+test: test-build test-asan
+
+example: build
+	bash tests/pg/run-with-cluster.sh sh -c '$(CMAKE) --build $(BUILD) --target blog_db_migrate && $(BUILD)/examples/blog/blog-example'
+
+install: build
+	$(CMAKE) --install $(BUILD) --prefix $(PREFIX)
+
+golden: build
+	sh tests/golden/update.sh $(BUILD)/generator/dbont-gen
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,105 @@
+# dbontGenerate.cmake: dbont_generate(), the CMake face of dbont-gen.
+#
+#   dbont_generate(<target>
+#                  ONTOLOGY <file.ttl>...
+#                  [PREFIX <name>]           default: the first file's base name
+#                  [OUTPUT_DIR <dir>]        default: ${CMAKE_CURRENT_BINARY_DIR}/<target>
+#                  [MIGRATIONS_DIR <dir>]    default: ${CMAKE_CURRENT_SOURCE_DIR}/migrations
+#                  [SKELETON_DIR <dir>])     m4 skeletons to use instead of dbont's
+#
+# Like FindBISON's BISON_TARGET, it adds a custom command that runs
+# dbont-gen whenever an ontology file (or dbont-gen) changes, writing
+# <PREFIX>.h and <PREFIX>.c into OUTPUT_DIR, in the build tree.  It also
+# adds:
+#   <target>          a static library of the generated code, linked to
+#                     dbont::dbont; link it and #include "<PREFIX>.h".
+#   <target>_migrate  a custom target that runs
+#                     dbont-migrate --dir MIGRATIONS_DIR up
+#                     against $DATABASE_URL (make it a build step with
+#                     add_dependencies, or run it by hand).
+# MIGRATIONS_DIR is history: keep it in the source tree and commit it.
+# dbont-gen writes the first migration there when it is empty and never
+# rewrites an existing one.
+#
+# Variables set for the caller: <target>_HEADER, <target>_SOURCE,
+# <target>_OUTPUT_DIR, <target>_MIGRATIONS_DIR.
+#
+# The executables come from the targets dbont::gen and dbont::migrate: in
+# dbont's own build tree they are the programs being built; after
+# find_package(dbont) they are the installed ones.
+include_guard(GLOBAL)
+
+function(dbont_generate target)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "PREFIX;OUTPUT_DIR;MIGRATIONS_DIR;SKELETON_DIR" "ONTOLOGY")
+  if(arg_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "dbont_generate(${target}): unexpected arguments: ${arg_UNPARSED_ARGUMENTS}")
+  endif()
+  if(NOT arg_ONTOLOGY)
+    message(FATAL_ERROR "dbont_generate(${target}): ONTOLOGY <file.ttl>... is required")
+  endif()
+  foreach(tool dbont::gen dbont::migrate)
+    if(NOT TARGET ${tool})
+      message(FATAL_ERROR "dbont_generate(${target}): ${tool} is not defined; use find_package(dbont)")
+    endif()
+  endforeach()
+
+  set(ontologies)
+  foreach(file IN LISTS arg_ONTOLOGY)
+    get_filename_component(file "${file}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+    list(APPEND ontologies "${file}")
+  endforeach()
+
+  set(prefix "${arg_PREFIX}")
+  if(NOT prefix)
+    list(GET ontologies 0 first)
+    get_filename_component(prefix "${first}" NAME_WLE)
+    string(REGEX REPLACE "[^A-Za-z0-9_]" "_" prefix "${prefix}")
+  endif()
+  set(out "${arg_OUTPUT_DIR}")
+  if(NOT out)
+    set(out "${CMAKE_CURRENT_BINARY_DIR}/${target}")
+  endif()
+  get_filename_component(out "${out}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_BINARY_DIR}")
+  set(migrations "${arg_MIGRATIONS_DIR}")
+  if(NOT migrations)
+    set(migrations "${CMAKE_CURRENT_SOURCE_DIR}/migrations")
+  endif()
+  get_filename_component(migrations "${migrations}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+  set(skeleton_args)
+  set(skeleton_deps)
+  if(arg_SKELETON_DIR)
+    get_filename_component(skeletons "${arg_SKELETON_DIR}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+    set(skeleton_args --skeleton-dir "${skeletons}")
+    file(GLOB skeleton_deps "${skeletons}/*.m4")
+  endif()
+
+  set(header "${out}/${prefix}.h")
+  set(source "${out}/${prefix}.c")
+  # dbont-gen leaves unchanged files alone (so nothing recompiles when an
+  # ontology edit does not change the code); the stamp records the run.
+  set(stamp "${out}/${prefix}.dbont-stamp")
+  add_custom_command(
+    OUTPUT "${stamp}"
+    BYPRODUCTS "${header}" "${source}"
+    COMMAND dbont::gen -o "${out}" --migrations-dir "${migrations}" --prefix "${prefix}"
+            ${skeleton_args} ${ontologies}
+    COMMAND "${CMAKE_COMMAND}" -E touch "${stamp}"
+    DEPENDS ${ontologies} ${skeleton_deps} dbont::gen
+    COMMENT "dbont-gen: ${prefix}.h and ${prefix}.c from ${arg_ONTOLOGY}"
+    VERBATIM)
+
+  add_library(${target} STATIC "${source}" "${header}" "${stamp}")
+  target_include_directories(${target} PUBLIC "${out}")
+  target_link_libraries(${target} PUBLIC dbont::dbont)
+
+  add_custom_target(${target}_migrate
+    COMMAND dbont::migrate --dir "${migrations}" up
+    DEPENDS "${stamp}"
+    COMMENT "dbont-migrate: applying ${migrations} to \$DATABASE_URL"
+    VERBATIM)
+
+  set(${target}_HEADER "${header}" PARENT_SCOPE)
+  set(${target}_SOURCE "${source}" PARENT_SCOPE)
+  set(${target}_OUTPUT_DIR "${out}" PARENT_SCOPE)
+  set(${target}_MIGRATIONS_DIR "${migrations}" PARENT_SCOPE)
+endfunction()

@@ -1,0 +1,975 @@
+/*
+ * migrate.c: the migration runner behind dbont/migrate.h and dbont-migrate.
+ *
+ * The work is split in three layers, each usable on its own:
+ *   1. the folder: file names, text and checksums (no database);
+ *   2. the history table: read it and merge it into the folder's list;
+ *   3. up: take the advisory lock, refuse on changed or missing files,
+ *      apply each pending file in its own transaction.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "dbont/migrate.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sha256.h"
+
+#define STATE_INVALID_FOLDER "22023"
+#define STATE_IO "58030"
+#define STATE_LOCK "55P03"
+#define STATE_NO_MEMORY "53200"
+#define STATE_CONNECTION "08006"
+#define STATE_IN_TRANSACTION "25001"
+
+/* How often a waiting migrator asks for the lock again. */
+#define LOCK_POLL_MS 100
+
+/* ------------------------------------------------------------------ */
+/* Messages that may list several problems, one per line               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Twice the size of a dbont_error message: whatever does not fit there is
+ * cut by dbont_error_set, which also marks the cut, so lines past the end
+ * of this buffer can be dropped silently.
+ */
+typedef struct msgbuf {
+    char text[2 * DBONT_ERROR_MESSAGE_MAX];
+    size_t len;
+    int lines;
+} msgbuf;
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void msg_line(msgbuf *m, const char *fmt, ...)
+{
+    size_t room = sizeof m->text - m->len;
+    m->lines++;
+    if (room <= 1)
+        return;
+    if (m->lines > 1) {
+        m->text[m->len++] = '\n';
+        m->text[m->len] = '\0';
+        room--;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(m->text + m->len, room, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        m->len += (size_t)n < room ? (size_t)n : room - 1;
+}
+
+static char *copy_string(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* ------------------------------------------------------------------ */
+/* File names and checksums                                            */
+/* ------------------------------------------------------------------ */
+
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+static bool is_name_char(char c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+dbont_migration_name_kind dbont_migration_parse_name(const char *file_name,
+                                                     int32_t *version)
+{
+    if (!ends_with(file_name, ".sql"))
+        return DBONT_MIGRATION_NAME_OTHER;
+
+    /* The version: four or more digits that fit the history's integer. */
+    int64_t number = 0;
+    size_t digits = 0;
+    for (; is_digit(file_name[digits]); digits++) {
+        number = number * 10 + (file_name[digits] - '0');
+        if (number > INT32_MAX)
+            return DBONT_MIGRATION_NAME_INVALID;
+    }
+    if (digits < 4 || file_name[digits] != '_')
+        return DBONT_MIGRATION_NAME_INVALID;
+
+    /* The name: at least one of [A-Za-z0-9_], then exactly ".sql". */
+    const char *name = file_name + digits + 1;
+    size_t name_len = strlen(name) - strlen(".sql");
+    if (name_len == 0)
+        return DBONT_MIGRATION_NAME_INVALID;
+    for (size_t i = 0; i < name_len; i++)
+        if (!is_name_char(name[i]))
+            return DBONT_MIGRATION_NAME_INVALID;
+
+    if (version)
+        *version = (int32_t)number;
+    return DBONT_MIGRATION_NAME_OK;
+}
+
+static bool is_crlf(const char *p, size_t i, size_t len)
+{
+    return p[i] == '\r' && i + 1 < len && p[i + 1] == '\n';
+}
+
+void dbont_migration_checksum(const void *data, size_t len,
+                              char out[DBONT_MIGRATE_CHECKSUM_SIZE])
+{
+    /* Hash the runs between CRs that start a CR LF pair, which is the
+     * same as hashing the normalised text without copying it. */
+    const char *p = data;
+    dbont_sha256 ctx;
+    dbont_sha256_init(&ctx);
+    size_t run_start = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (is_crlf(p, i, len)) {
+            dbont_sha256_update(&ctx, p + run_start, i - run_start);
+            run_start = i + 1;
+        }
+    }
+    dbont_sha256_update(&ctx, p + run_start, len - run_start);
+
+    uint8_t digest[DBONT_SHA256_DIGEST_SIZE];
+    dbont_sha256_final(&ctx, digest);
+    dbont_sha256_hex(digest, out);
+}
+
+/* Replaces each CR LF pair by LF in place; returns the new length.  The
+ * same rule as dbont_migration_checksum, applied to the text we send. */
+static size_t normalise_line_ends(char *text, size_t len)
+{
+    size_t out = 0;
+    for (size_t i = 0; i < len; i++)
+        if (!is_crlf(text, i, len))
+            text[out++] = text[i];
+    text[out] = '\0';
+    return out;
+}
+
+/* ------------------------------------------------------------------ */
+/* The report                                                           */
+/* ------------------------------------------------------------------ */
+
+static void free_migration(dbont_migration *m)
+{
+    free(m->name);
+    free(m->file_name);
+    free(m->path);
+    free(m->sql);
+    free(m->applied_at);
+}
+
+void dbont_migrate_report_free(dbont_migrate_report *report)
+{
+    if (!report)
+        return;
+    for (size_t i = 0; i < report->count; i++)
+        free_migration(&report->migrations[i]);
+    free(report->migrations);
+    memset(report, 0, sizeof *report);
+}
+
+/* Adds a zeroed entry at the end; NULL when out of memory. */
+static dbont_migration *report_add(dbont_migrate_report *report)
+{
+    dbont_migration *grown =
+        realloc(report->migrations, (report->count + 1) * sizeof *grown);
+    if (!grown)
+        return NULL;
+    report->migrations = grown;
+    dbont_migration *m = &grown[report->count++];
+    memset(m, 0, sizeof *m);
+    return m;
+}
+
+static void count_states(dbont_migrate_report *report)
+{
+    report->applied = report->applied_now = report->pending = 0;
+    report->changed = report->missing = report->failed = 0;
+    for (size_t i = 0; i < report->count; i++) {
+        switch (report->migrations[i].state) {
+        case DBONT_MIGRATION_PENDING: report->pending++; break;
+        case DBONT_MIGRATION_APPLIED: report->applied++; break;
+        case DBONT_MIGRATION_APPLIED_NOW: report->applied_now++; break;
+        case DBONT_MIGRATION_CHANGED: report->changed++; break;
+        case DBONT_MIGRATION_MISSING: report->missing++; break;
+        case DBONT_MIGRATION_FAILED: report->failed++; break;
+        }
+    }
+}
+
+/* Ascending version; equal versions (only possible while checking for
+ * duplicates) by file name, so messages come out in a stable order. */
+static int compare_migrations(const void *a, const void *b)
+{
+    const dbont_migration *x = a, *y = b;
+    if (x->version != y->version)
+        return x->version < y->version ? -1 : 1;
+    if (x->file_name && y->file_name)
+        return strcmp(x->file_name, y->file_name);
+    return 0;
+}
+
+static void sort_report(dbont_migrate_report *report)
+{
+    if (report->count > 1)
+        qsort(report->migrations, report->count, sizeof *report->migrations,
+              compare_migrations);
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading the folder                                                  */
+/* ------------------------------------------------------------------ */
+
+/* What goes between dir and a file name: nothing when dir ends in '/'. */
+static const char *path_separator(const char *dir)
+{
+    size_t d = strlen(dir);
+    return d > 0 && dir[d - 1] == '/' ? "" : "/";
+}
+
+static char *join_path(const char *dir, const char *file)
+{
+    const char *sep = path_separator(dir);
+    size_t n = strlen(dir) + strlen(sep) + strlen(file) + 1;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s%s%s", dir, sep, file);
+    return p;
+}
+
+/* Fills the entry for a well-named file (name and paths only). */
+static bool init_from_name(dbont_migration *m, const char *dir,
+                           const char *file_name, int32_t version)
+{
+    const char *name = strchr(file_name, '_') + 1;
+    size_t name_len = strlen(name) - strlen(".sql");
+    m->version = version;
+    m->state = DBONT_MIGRATION_PENDING;
+    m->file_name = copy_string(file_name);
+    m->path = join_path(dir, file_name);
+    m->name = malloc(name_len + 1);
+    if (m->name) {
+        memcpy(m->name, name, name_len);
+        m->name[name_len] = '\0';
+    }
+    return m->file_name && m->path && m->name;
+}
+
+/* Lists the migration files of dir into report (unsorted); bad names go
+ * to problems.  Returns false only when the folder cannot be read or
+ * memory runs out (problems then says why). */
+static bool list_folder(const char *dir, dbont_migrate_report *report, msgbuf *problems)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        msg_line(problems, "%s: error: cannot open the migrations folder: %s", dir,
+                 strerror(errno));
+        return false;
+    }
+    bool ok = true;
+    struct dirent *e;
+    while (ok && (e = readdir(d)) != NULL) {
+        int32_t version;
+        switch (dbont_migration_parse_name(e->d_name, &version)) {
+        case DBONT_MIGRATION_NAME_OTHER:
+            break;
+        case DBONT_MIGRATION_NAME_INVALID:
+            msg_line(problems,
+                     "%s%s%s: error: not a valid migration file name: expected "
+                     "NNNN_name.sql (4 or more digits up to 2147483647, then a "
+                     "name of letters, digits and '_')",
+                     dir, path_separator(dir), e->d_name);
+            break;
+        case DBONT_MIGRATION_NAME_OK: {
+            dbont_migration *m = report_add(report);
+            ok = m && init_from_name(m, dir, e->d_name, version);
+            break;
+        }
+        }
+    }
+    closedir(d);
+    if (!ok)
+        msg_line(problems, "%s: error: out of memory", dir);
+    return ok;
+}
+
+/* After sorting, equal versions are neighbours. */
+static void find_duplicates(const dbont_migrate_report *report, const char *dir,
+                            msgbuf *problems)
+{
+    for (size_t i = 1; i < report->count; i++) {
+        const dbont_migration *a = &report->migrations[i - 1];
+        const dbont_migration *b = &report->migrations[i];
+        if (a->version == b->version)
+            msg_line(problems, "%s: error: version %" PRId32 " is used by both %s and %s",
+                     dir, a->version, a->file_name, b->file_name);
+    }
+}
+
+/* Reads a whole file; NULL with errno set on failure. */
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n - 1, f);
+        if (ferror(f) || feof(f))
+            break;
+        char *grown = realloc(buf, cap * 2);
+        if (!grown) {
+            free(buf);
+            buf = NULL;
+            errno = ENOMEM;
+            break;
+        }
+        buf = grown;
+        cap *= 2;
+    }
+    int read_error = ferror(f);
+    int saved = errno;
+    fclose(f);
+    if (buf && read_error) {
+        free(buf);
+        errno = saved ? saved : EIO;
+        return NULL;
+    }
+    if (buf) {
+        buf[n] = '\0';
+        *len = n;
+    }
+    return buf;
+}
+
+/* Reads the file of m: checksum of the bytes as on disk, text normalised
+ * for sending.  A NUL byte would silently end the text libpq sends, so
+ * it is refused. */
+static bool load_text(dbont_migration *m, msgbuf *problems)
+{
+    size_t len = 0;
+    char *text = read_file(m->path, &len);
+    if (!text) {
+        msg_line(problems, "%s: error: cannot read: %s", m->path, strerror(errno));
+        return false;
+    }
+    if (memchr(text, '\0', len)) {
+        msg_line(problems, "%s: error: the file contains a NUL byte", m->path);
+        free(text);
+        return false;
+    }
+    dbont_migration_checksum(text, len, m->checksum);
+    m->sql_len = normalise_line_ends(text, len);
+    m->sql = text;
+    return true;
+}
+
+dbont_status dbont_migrate_scan(const char *dir, dbont_migrate_report *report,
+                                dbont_error *err)
+{
+    memset(report, 0, sizeof *report);
+    msgbuf problems = { .len = 0 };
+    bool io_failed = !list_folder(dir, report, &problems);
+    if (!io_failed) {
+        sort_report(report);
+        find_duplicates(report, dir, &problems);
+    }
+    /* Read the texts only for a folder that makes sense: a naming error
+     * is the thing to fix first. */
+    if (problems.lines == 0) {
+        for (size_t i = 0; i < report->count; i++)
+            if (!load_text(&report->migrations[i], &problems))
+                io_failed = true;
+    }
+    if (problems.lines > 0) {
+        dbont_migrate_report_free(report);
+        return dbont_error_set(err, io_failed ? STATE_IO : STATE_INVALID_FOLDER, "%s",
+                               problems.text);
+    }
+    count_states(report);
+    return DBONT_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Talking to the server                                               */
+/* ------------------------------------------------------------------ */
+
+/* Appends the server's DETAIL, HINT and CONTEXT lines, as psql shows them. */
+static void add_server_details(msgbuf *m, const PGresult *res)
+{
+    static const struct { int field; const char *label; } extra[] = {
+        { PG_DIAG_MESSAGE_DETAIL, "DETAIL" },
+        { PG_DIAG_MESSAGE_HINT, "HINT" },
+        { PG_DIAG_CONTEXT, "CONTEXT" },
+    };
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) {
+        const char *text = res ? PQresultErrorField(res, extra[i].field) : NULL;
+        if (text)
+            msg_line(m, "%s: %s", extra[i].label, text);
+    }
+}
+
+/* The SQLSTATE and primary message of a failed result, or of the
+ * connection when there is no result (out of memory, connection lost). */
+static const char *failure_state(const PGresult *res)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    return state ? state : STATE_CONNECTION;
+}
+
+static void failure_message(const PGresult *res, PGconn *pg, char *out, size_t size)
+{
+    const char *text = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (!text)
+        text = PQerrorMessage(pg);
+    snprintf(out, size, "%s", text);
+    size_t n = strlen(out);
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' '))
+        out[--n] = '\0';
+}
+
+/* Fills err for a failed query that is about the folder as a whole. */
+static dbont_status query_failed(dbont_error *err, const char *where,
+                                 const char *doing, PGresult *res, PGconn *pg)
+{
+    char text[DBONT_ERROR_MESSAGE_MAX];
+    failure_message(res, pg, text, sizeof text);
+    msgbuf m = { .len = 0 };
+    msg_line(&m, "%s: error: %s: %s %s", where, doing, failure_state(res), text);
+    add_server_details(&m, res);
+    dbont_status st = dbont_error_set(err, failure_state(res), "%s", m.text);
+    PQclear(res);
+    return st;
+}
+
+static bool result_ok(const PGresult *res)
+{
+    ExecStatusType s = PQresultStatus(res);
+    return res && (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK);
+}
+
+/* Runs a query with text parameters; on failure fills err and returns NULL. */
+static PGresult *run(PGconn *pg, const char *sql, int nparams,
+                     const char *const *params, const char *where,
+                     const char *doing, dbont_error *err)
+{
+    PGresult *res = PQexecParams(pg, sql, nparams, NULL, params, NULL, NULL, 0);
+    if (result_ok(res))
+        return res;
+    query_failed(err, where, doing, res, pg);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* The history table                                                   */
+/* ------------------------------------------------------------------ */
+
+/* The history table's name, schema-qualified and quoted, so that a file
+ * which changes search_path cannot send its history row elsewhere. */
+typedef struct history_table {
+    char sql_name[2 * 64 * 2 + 8];
+    bool exists;
+} history_table;
+
+static dbont_status find_history(PGconn *pg, const char *dir, history_table *table,
+                                 dbont_error *err)
+{
+    PGresult *res = run(pg,
+                        "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)"
+                        " FROM pg_catalog.pg_class c"
+                        " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                        " WHERE c.oid = pg_catalog.to_regclass('dbont_migrations')",
+                        0, NULL, dir, "cannot look for the dbont_migrations table", err);
+    if (!res)
+        return DBONT_ERROR;
+    table->exists = PQntuples(res) == 1;
+    if (table->exists)
+        snprintf(table->sql_name, sizeof table->sql_name, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return DBONT_OK;
+}
+
+/* Checks first rather than using IF NOT EXISTS: that form sends a NOTICE
+ * each time, and the lock already keeps two migrators from racing here. */
+static dbont_status ensure_history(PGconn *pg, const char *dir, history_table *table,
+                                   dbont_error *err)
+{
+    if (find_history(pg, dir, table, err) != DBONT_OK)
+        return DBONT_ERROR;
+    if (table->exists)
+        return DBONT_OK;
+    PGresult *res = run(pg,
+                        "CREATE TABLE dbont_migrations ("
+                        " version integer PRIMARY KEY,"
+                        " name text NOT NULL,"
+                        " checksum text NOT NULL,"
+                        " applied_at timestamptz NOT NULL DEFAULT now(),"
+                        " duration_ms double precision NOT NULL)",
+                        0, NULL, dir, "cannot create the dbont_migrations table", err);
+    if (!res)
+        return DBONT_ERROR;
+    PQclear(res);
+    return find_history(pg, dir, table, err);
+}
+
+#define APPLIED_AT_SQL \
+    "pg_catalog.to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US\"Z\"')"
+
+/* Records one history row in report: on the file's entry, or as a new
+ * MISSING entry when no file has that version. */
+static bool merge_row(dbont_migrate_report *report, size_t files, PGresult *res, int row)
+{
+    int32_t version = (int32_t)strtol(PQgetvalue(res, row, 0), NULL, 10);
+    dbont_migration key = { .version = version };
+    dbont_migration *m = files == 0 ? NULL
+                         : bsearch(&key, report->migrations, files,
+                                   sizeof *report->migrations, compare_migrations);
+    if (!m) {
+        m = report_add(report);
+        if (!m)
+            return false;
+        m->version = version;
+        m->name = copy_string(PQgetvalue(res, row, 1));
+        if (!m->name)
+            return false;
+    }
+    snprintf(m->stored_checksum, sizeof m->stored_checksum, "%s", PQgetvalue(res, row, 2));
+    m->applied_at = copy_string(PQgetvalue(res, row, 3));
+    m->duration_ms = strtod(PQgetvalue(res, row, 4), NULL);
+    if (!m->file_name)
+        m->state = DBONT_MIGRATION_MISSING;
+    else if (strcmp(m->checksum, m->stored_checksum) == 0)
+        m->state = DBONT_MIGRATION_APPLIED;
+    else
+        m->state = DBONT_MIGRATION_CHANGED;
+    return m->applied_at != NULL;
+}
+
+static dbont_status merge_history(PGconn *pg, const char *dir, const history_table *table,
+                                  dbont_migrate_report *report, dbont_error *err)
+{
+    if (!table->exists)
+        return DBONT_OK;
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT version, name, checksum, " APPLIED_AT_SQL ", duration_ms"
+             " FROM %s ORDER BY version",
+             table->sql_name);
+    PGresult *res = run(pg, sql, 0, NULL, dir, "cannot read the dbont_migrations table", err);
+    if (!res)
+        return DBONT_ERROR;
+
+    /* Entries from the folder are sorted; missing ones are appended after
+     * them and only searched for among the files. */
+    size_t files = report->count;
+    bool ok = true;
+    for (int row = 0; ok && row < PQntuples(res); row++)
+        ok = merge_row(report, files, res, row);
+    PQclear(res);
+    sort_report(report);
+    count_states(report);
+    if (!ok)
+        return dbont_error_set(err, STATE_NO_MEMORY, "%s: error: out of memory", dir);
+    return DBONT_OK;
+}
+
+/* Refuses to go on when the history and the folder disagree. */
+static dbont_status check_history(const dbont_migrate_report *report, const char *dir,
+                                  dbont_error *err)
+{
+    if (report->changed == 0 && report->missing == 0)
+        return DBONT_OK;
+    msgbuf m = { .len = 0 };
+    for (size_t i = 0; i < report->count; i++) {
+        const dbont_migration *e = &report->migrations[i];
+        if (e->state == DBONT_MIGRATION_CHANGED)
+            msg_line(&m,
+                     "%s: error: this migration was applied and has changed since: "
+                     "stored checksum %s, file checksum %s (put the applied text "
+                     "back and make the change in a new migration)",
+                     e->path, e->stored_checksum, e->checksum);
+        else if (e->state == DBONT_MIGRATION_MISSING)
+            msg_line(&m,
+                     "%s: error: migration %" PRId32 " '%s' was applied (%s) but no "
+                     "file in the folder has version %" PRId32,
+                     dir, e->version, e->name, e->applied_at, e->version);
+    }
+    msg_line(&m, "%s: error: nothing was applied", dir);
+    return dbont_error_set(err, STATE_INVALID_FOLDER, "%s", m.text);
+}
+
+/* ------------------------------------------------------------------ */
+/* The advisory lock                                                   */
+/* ------------------------------------------------------------------ */
+
+static void lock_sql(char *out, size_t size, const char *function)
+{
+    snprintf(out, size, "SELECT pg_catalog.%s(%" PRId64 ")", function,
+             (int64_t)DBONT_MIGRATE_LOCK_KEY);
+}
+
+/* The server process holding the lock, for the message; 0 if unknown.
+ * A bigint advisory key shows in pg_locks as classid (high half),
+ * objid (low half) and objsubid 1.  Advisory locks belong to one database,
+ * but pg_locks lists every database's. */
+static long lock_holder(PGconn *pg)
+{
+    char sql[512];
+    uint64_t key = (uint64_t)DBONT_MIGRATE_LOCK_KEY;
+    snprintf(sql, sizeof sql,
+             "SELECT pid FROM pg_catalog.pg_locks WHERE locktype = 'advisory'"
+             " AND classid = %" PRIu64 " AND objid = %" PRIu64
+             " AND objsubid = 1 AND granted"
+             " AND database = (SELECT oid FROM pg_catalog.pg_database"
+             "                 WHERE datname = pg_catalog.current_database())"
+             " LIMIT 1",
+             key >> 32, key & 0xffffffffu);
+    PGresult *res = PQexec(pg, sql);
+    long pid = 0;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+        pid = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return pid;
+}
+
+static void sleep_ms(double ms)
+{
+    long long ns = (long long)(ms * 1e6);
+    struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000),
+                           .tv_nsec = (long)(ns % 1000000000) };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* Polls pg_try_advisory_lock rather than waiting in pg_advisory_lock, so
+ * the wait has a timeout and a clear message instead of hanging. */
+static dbont_status take_lock(PGconn *pg, const char *dir, double timeout_s, dbont_error *err)
+{
+    char sql[128];
+    lock_sql(sql, sizeof sql, "pg_try_advisory_lock");
+    if (!(timeout_s >= 0))
+        timeout_s = 0;   /* negative or NaN: try once */
+    double deadline = now_ms() + timeout_s * 1000.0;
+    for (;;) {
+        PGresult *res = run(pg, sql, 0, NULL, dir, "cannot take the migration lock", err);
+        if (!res)
+            return DBONT_ERROR;
+        bool locked = PQgetvalue(res, 0, 0)[0] == 't';
+        PQclear(res);
+        if (locked)
+            return DBONT_OK;
+        double left = deadline - now_ms();
+        if (left <= 0)
+            break;
+        sleep_ms(left < LOCK_POLL_MS ? left : LOCK_POLL_MS);
+    }
+    long pid = lock_holder(pg);
+    char holder[64] = "";
+    if (pid > 0)
+        snprintf(holder, sizeof holder, ", held by server process %ld", pid);
+    return dbont_error_set(err, STATE_LOCK,
+                           "%s: error: another dbont-migrate holds the lock (advisory "
+                           "lock %" PRId64 "%s); gave up waiting after %g s",
+                           dir, (int64_t)DBONT_MIGRATE_LOCK_KEY, holder, timeout_s);
+}
+
+/* Best effort: when the connection is gone, so is the lock. */
+static void release_lock(PGconn *pg)
+{
+    char sql[128];
+    lock_sql(sql, sizeof sql, "pg_advisory_unlock");
+    PQclear(PQexec(pg, sql));
+}
+
+/* ------------------------------------------------------------------ */
+/* Applying one file                                                   */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Turns the server's statement position (1-based, in characters) into a
+ * line and column of the text, both 1-based, the column in characters.
+ * Characters are UTF-8 code points: continuation bytes don't count.
+ */
+static void position_to_line_col(const char *text, size_t len, long position,
+                                 long *line, long *col)
+{
+    long seen = 0;
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if ((c & 0xc0) == 0x80)
+            continue;
+        if (seen == position - 1)
+            break;
+        seen++;
+        if (c == '\n') {
+            (*line)++;
+            *col = 1;
+        } else {
+            (*col)++;
+        }
+    }
+}
+
+/* Fills err for an SQL error in m's text: FILE:LINE:COL when the server
+ * gave a position, FILE alone when not. */
+static dbont_status file_failed(dbont_error *err, const dbont_migration *m,
+                                PGresult *res, PGconn *pg)
+{
+    char where[4096];
+    const char *position = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
+    if (position) {
+        long line, col;
+        position_to_line_col(m->sql, m->sql_len, strtol(position, NULL, 10), &line, &col);
+        snprintf(where, sizeof where, "%s:%ld:%ld", m->path, line, col);
+    } else {
+        snprintf(where, sizeof where, "%s", m->path);
+    }
+    char text[DBONT_ERROR_MESSAGE_MAX];
+    failure_message(res, pg, text, sizeof text);
+    msgbuf msg = { .len = 0 };
+    msg_line(&msg, "%s: error: %s %s", where, failure_state(res), text);
+    add_server_details(&msg, res);
+    dbont_status st = dbont_error_set(err, failure_state(res), "%s", msg.text);
+    PQclear(res);
+    return st;
+}
+
+/*
+ * Leaves COPY mode, which a file enters with COPY ... FROM STDIN or TO
+ * STDOUT: there is no data stream to give it, so the copy is failed (in)
+ * or drained (out), and the remaining results are discarded.  The caller
+ * rolls the transaction back.
+ */
+static void abandon_copy(PGconn *pg, PGresult *res)
+{
+    bool copy_in = PQresultStatus(res) == PGRES_COPY_IN;
+    PQclear(res);
+    if (copy_in) {
+        PQputCopyEnd(pg, "COPY FROM STDIN is not supported in migration files");
+    } else {
+        char *row;
+        while (PQgetCopyData(pg, &row, 0) > 0)
+            PQfreemem(row);
+    }
+    while ((res = PQgetResult(pg)) != NULL)
+        PQclear(res);
+}
+
+/* Runs the file's text in one PQexec, as psql -c would: the server
+ * splits it into statements, and stops at the first error. */
+static dbont_status run_text(PGconn *pg, const dbont_migration *m, dbont_error *err)
+{
+    PGresult *res = PQexec(pg, m->sql);
+    switch (PQresultStatus(res)) {
+    case PGRES_COMMAND_OK:
+    case PGRES_TUPLES_OK:
+    case PGRES_EMPTY_QUERY:
+        PQclear(res);
+        return DBONT_OK;
+    case PGRES_COPY_IN:
+    case PGRES_COPY_OUT:
+        abandon_copy(pg, res);
+        return dbont_error_set(err, "0A000",
+                               "%s: error: COPY FROM STDIN and COPY TO STDOUT cannot be "
+                               "used in a migration file",
+                               m->path);
+    default:
+        return file_failed(err, m, res, pg);
+    }
+}
+
+/* The history row goes in the file's transaction, so the two commit
+ * together.  Errors here are not in the file's text: no position. */
+static dbont_status record_applied(PGconn *pg, const history_table *table,
+                                   dbont_migration *m, dbont_error *err)
+{
+    char sql[512], version[16], duration[64];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO %s (version, name, checksum, duration_ms)"
+             " VALUES ($1, $2, $3, $4) RETURNING " APPLIED_AT_SQL,
+             table->sql_name);
+    snprintf(version, sizeof version, "%" PRId32, m->version);
+    snprintf(duration, sizeof duration, "%.3f", m->duration_ms);
+    const char *params[] = { version, m->name, m->checksum, duration };
+    PGresult *res = run(pg, sql, 4, params, m->path,
+                        "cannot record it in the dbont_migrations table", err);
+    if (!res)
+        return DBONT_ERROR;
+    m->applied_at = copy_string(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (!m->applied_at)
+        return dbont_error_set(err, STATE_NO_MEMORY, "%s: error: out of memory", m->path);
+    return DBONT_OK;
+}
+
+/* BEGIN or COMMIT for m's transaction.  A COMMIT can fail on the file's
+ * account (a deferred constraint), so the message names the file. */
+static dbont_status transaction_command(PGconn *pg, const dbont_migration *m,
+                                        const char *command, dbont_error *err)
+{
+    char doing[32];
+    snprintf(doing, sizeof doing, "%s failed", command);
+    PGresult *res = run(pg, command, 0, NULL, m->path, doing, err);
+    if (!res)
+        return DBONT_ERROR;
+    PQclear(res);
+    return DBONT_OK;
+}
+
+/* A file that runs COMMIT or ROLLBACK itself ends our transaction: what
+ * it ran after that cannot be undone here, so say so plainly. */
+static dbont_status check_still_in_transaction(PGconn *pg, const dbont_migration *m,
+                                               dbont_error *err)
+{
+    if (PQtransactionStatus(pg) == PQTRANS_INTRANS)
+        return DBONT_OK;
+    return dbont_error_set(err, STATE_INVALID_FOLDER,
+                           "%s: error: the file ends the transaction itself (COMMIT or "
+                           "ROLLBACK); part of it may have been committed, and it was "
+                           "not recorded as applied",
+                           m->path);
+}
+
+/* BEGIN; the file; the history row; COMMIT.  Rolled back on any error. */
+static dbont_status apply_one(PGconn *pg, const history_table *table,
+                              dbont_migration *m, dbont_error *err)
+{
+    if (transaction_command(pg, m, "BEGIN", err) != DBONT_OK)
+        return DBONT_ERROR;
+
+    double start = now_ms();
+    dbont_status st = run_text(pg, m, err);
+    m->duration_ms = now_ms() - start;
+    if (st == DBONT_OK)
+        st = check_still_in_transaction(pg, m, err);
+    if (st == DBONT_OK)
+        st = record_applied(pg, table, m, err);
+    if (st == DBONT_OK)
+        st = transaction_command(pg, m, "COMMIT", err);
+
+    if (st != DBONT_OK && PQtransactionStatus(pg) != PQTRANS_IDLE)
+        PQclear(PQexec(pg, "ROLLBACK"));
+    return st;
+}
+
+/* ------------------------------------------------------------------ */
+/* status and up                                                       */
+/* ------------------------------------------------------------------ */
+
+dbont_status dbont_migrate_status(dbont_conn *conn, const char *dir,
+                                  dbont_migrate_report *report, dbont_error *err)
+{
+    if (dbont_migrate_scan(dir, report, err) != DBONT_OK)
+        return DBONT_ERROR;
+    PGconn *pg = dbont_conn_pg(conn);
+    history_table table;
+    if (find_history(pg, dir, &table, err) != DBONT_OK ||
+        merge_history(pg, dir, &table, report, err) != DBONT_OK)
+        return DBONT_ERROR;
+    return DBONT_OK;
+}
+
+/* The part of up that runs under the lock. */
+static dbont_status up_locked(PGconn *pg, const char *dir,
+                              const dbont_migrate_options *options,
+                              dbont_migrate_report *report, dbont_error *err)
+{
+    history_table table;
+    if (ensure_history(pg, dir, &table, err) != DBONT_OK ||
+        merge_history(pg, dir, &table, report, err) != DBONT_OK ||
+        check_history(report, dir, err) != DBONT_OK)
+        return DBONT_ERROR;
+
+    dbont_status st = DBONT_OK;
+    for (size_t i = 0; i < report->count && st == DBONT_OK; i++) {
+        dbont_migration *m = &report->migrations[i];
+        if (m->state != DBONT_MIGRATION_PENDING)
+            continue;
+        st = apply_one(pg, &table, m, err);
+        m->state = st == DBONT_OK ? DBONT_MIGRATION_APPLIED_NOW : DBONT_MIGRATION_FAILED;
+        if (st == DBONT_OK) {
+            snprintf(m->stored_checksum, sizeof m->stored_checksum, "%s", m->checksum);
+            if (options->on_applied)
+                options->on_applied(m, options->user);
+        }
+    }
+    count_states(report);
+    return st;
+}
+
+/*
+ * Files are UTF-8 and the server's error positions count characters of
+ * the text as it understands it, so the text is sent as UTF-8; the
+ * caller's client_encoding is put back afterwards.
+ */
+static int use_utf8(PGconn *pg)
+{
+    int previous = PQclientEncoding(pg);
+    if (strcmp(pg_encoding_to_char(previous), "UTF8") != 0)
+        PQsetClientEncoding(pg, "UTF8");
+    return previous;
+}
+
+static void restore_encoding(PGconn *pg, int previous)
+{
+    if (PQclientEncoding(pg) != previous && PQstatus(pg) == CONNECTION_OK)
+        PQsetClientEncoding(pg, pg_encoding_to_char(previous));
+}
+
+dbont_status dbont_migrate_up(dbont_conn *conn, const char *dir,
+                              const dbont_migrate_options *options,
+                              dbont_migrate_report *report, dbont_error *err)
+{
+    static const dbont_migrate_options defaults = DBONT_MIGRATE_OPTIONS_INIT;
+    if (!options)
+        options = &defaults;
+    if (dbont_migrate_scan(dir, report, err) != DBONT_OK)
+        return DBONT_ERROR;
+
+    PGconn *pg = dbont_conn_pg(conn);
+    if (PQtransactionStatus(pg) != PQTRANS_IDLE)
+        return dbont_error_set(err, STATE_IN_TRANSACTION,
+                               "%s: error: cannot apply migrations: the connection is "
+                               "inside a transaction or not ready",
+                               dir);
+
+    int encoding = use_utf8(pg);
+    dbont_status st = take_lock(pg, dir, options->lock_timeout_s, err);
+    if (st == DBONT_OK) {
+        st = up_locked(pg, dir, options, report, err);
+        release_lock(pg);
+    }
+    restore_encoding(pg, encoding);
+    return st;
+}
