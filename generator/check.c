@@ -106,6 +106,7 @@ static void check_column(diag *d, table *t, column *c)
     } else if (check_ident(d, c->name.pos, c->name.v)) {
         c->sql = naming_sql_ident(c->name.v);
         c->c_name = naming_c_ident(c->name.v);
+        c->c_flag = naming_is_c_keyword(c->name.v) ? xstrdup(c->name.v) : xstrdup(c->c_name);
     }
     char why[512];
     if (!c->type.v)
@@ -428,10 +429,10 @@ static void check_fields(diag *d, table *t)
         if (!c->c_name)
             continue;
         if (!c->not_null)
-            cnames_add(&fields, d, xasprintf("%s_is_null", c->c_name), c->name.pos,
+            cnames_add(&fields, d, xasprintf("%s_is_null", c->c_flag), c->name.pos,
                        xasprintf("the NULL flag of column '%s'", c->name.v));
         if (c->has_default)
-            cnames_add(&fields, d, xasprintf("%s_set", c->c_name), c->name.pos,
+            cnames_add(&fields, d, xasprintf("%s_set", c->c_flag), c->name.pos,
                        xasprintf("the default flag of column '%s'", c->name.v));
     }
     cnames_free(&fields);

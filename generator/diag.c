@@ -20,6 +20,11 @@ static void add(diag *d, dpos pos, const char *kind, const char *fmt, va_list ap
     if (strcmp(kind, "note") != 0 || d->groups == 0)
         d->groups++;
     GROW(d->v, d->cap, d->n);
+    /* The entry keeps its own copy of the file name: places are often
+     * built for one message (a path in the migrations folder) and freed
+     * before the list is printed. */
+    if (pos.file)
+        pos.file = xstrdup(pos.file);
     d->v[d->n].pos = pos;
     d->v[d->n].kind = kind;
     d->v[d->n].message = buf_take(&b);
@@ -125,16 +130,20 @@ void diag_flush(diag *d)
     free(first);
     free(files);
     free(keys);
-    for (size_t i = 0; i < d->n; i++)
+    for (size_t i = 0; i < d->n; i++) {
         free(d->v[i].message);
+        free((char *)d->v[i].pos.file);
+    }
     d->n = 0;
     d->groups = 0;
 }
 
 void diag_free(diag *d)
 {
-    for (size_t i = 0; i < d->n; i++)
+    for (size_t i = 0; i < d->n; i++) {
         free(d->v[i].message);
+        free((char *)d->v[i].pos.file);
+    }
     free(d->v);
     d->v = NULL;
     d->n = d->cap = d->groups = 0;

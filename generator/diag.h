@@ -14,9 +14,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* A place in an ontology file.  file is owned by whoever made the
- * position (the graph, for ontology places) and must outlive the diag;
- * NULL means no place (the whole run).  line 0 means the whole file. */
+/* A place in an ontology file (or any file a message is about).  The diag
+ * copies file when it records a message.  NULL means no place (the whole
+ * run); line 0 means the whole file. */
 typedef struct dpos {
     const char *file;
     unsigned line;

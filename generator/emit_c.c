@@ -139,12 +139,12 @@ static void emit_fields(buf *out, const table *t, bool new_row)
         call(out, "d4_h_field", "v", decl);
         free(decl);
         if (!c->not_null) {
-            char *flag = xasprintf("bool %s_is_null", c->c_name);
+            char *flag = xasprintf("bool %s_is_null", c->c_flag);
             call(out, "d4_h_field", "v", flag);
             free(flag);
         }
         if (new_row && c->has_default) {
-            char *flag = xasprintf("bool %s_set", c->c_name);
+            char *flag = xasprintf("bool %s_set", c->c_flag);
             call(out, "d4_h_field", "v", flag);
             free(flag);
         }
@@ -204,8 +204,8 @@ static void emit_column_descs(buf *out, const char *type, const table *t)
     buf_init(&cols);
     for (size_t i = 0; i < t->ncols; i++) {
         const column *c = &t->cols[i];
-        char *flag = xasprintf("%s_is_null", c->c_name);
-        char *set = xasprintf("%s_set", c->c_name);
+        char *flag = xasprintf("%s_is_null", c->c_flag);
+        char *set = xasprintf("%s_set", c->c_flag);
         char *name = c_string_literal(c->name.v);
         char *sql = c_string_literal(c->sql);
         char *row_off = offset_of(type, c->c_name);

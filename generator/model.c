@@ -33,6 +33,7 @@ static void free_column(column *c)
     free(c->part_of.v);
     free(c->sql);
     free(c->c_name);
+    free(c->c_flag);
     free(c->fk_name);
 }
 

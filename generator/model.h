@@ -86,6 +86,9 @@ typedef struct column {
     size_t ref_column;      /* index into ref_table->cols */
     char *sql;              /* SQL identifier, quoted where needed */
     char *c_name;           /* C field name */
+    char *c_flag;           /* stem of its flags: <c_flag>_is_null, <c_flag>_set
+                             * (the name without the keyword suffix: a column
+                             * "default" has default_ and default_is_null) */
     char *fk_name;          /* SQL name of its foreign key constraint */
 } column;
 

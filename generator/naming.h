@@ -13,7 +13,9 @@
  *  - In C, a name that is a C or C++ keyword (or a macro of <stdbool.h>)
  *    gets a trailing '_' (default -> default_, class -> class_); a name
  *    that starts with '_' gets a leading 'x' (_tmp -> x_tmp), since such
- *    names are reserved to the C implementation.
+ *    names are reserved to the C implementation.  The flags generated
+ *    beside a field use the name without the keyword suffix
+ *    (default_is_null, not default__is_null).
  */
 #ifndef DBONT_GEN_NAMING_H
 #define DBONT_GEN_NAMING_H
