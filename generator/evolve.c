@@ -79,7 +79,7 @@ static void note_differences(diag *d, dpos where, const char *old_body, const ch
 }
 
 bool evolve_plan(const char *mdir, const model *m, const char *prefix, const char *version,
-                 migration_plan *plan, diag *d)
+                 const char *sources, migration_plan *plan, diag *d)
 {
     plan->migration_file = NULL;
     plan->snapshot = NULL;
@@ -110,7 +110,7 @@ bool evolve_plan(const char *mdir, const model *m, const char *prefix, const cha
     dpos snap_pos = {snap_path, 0, 0};
     if (!has_snapshot && nmig == 0) {
         plan->migration_file = xasprintf("0001_%s.sql", prefix);
-        plan->snapshot = snapshot_file(body, version, plan->migration_file);
+        plan->snapshot = snapshot_file(body, version, sources, plan->migration_file);
     } else if (!has_snapshot) {
         diag_error(d, where, "the folder holds migrations but no %s, so dbont-gen cannot tell which "
                              "schema they produce; restore the snapshot from version control",

@@ -22,7 +22,7 @@ typedef struct migration_plan {
 } migration_plan;
 
 bool evolve_plan(const char *mdir, const model *m, const char *prefix, const char *version,
-                 migration_plan *plan, diag *d);
+                 const char *sources, migration_plan *plan, diag *d);
 void migration_plan_free(migration_plan *p);
 
 /* True for names like 0001_blog.sql: 4 or more digits, '_', a name of

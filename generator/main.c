@@ -198,11 +198,11 @@ int main(int argc, char **argv)
     bool ok = reader_read(&g, &d, o.files, o.nfiles);
     if (ok) {
         bool built = build_model(&g, &d, &m);
+        sources = source_names(&g);
         ok = check_model(&m, &d, prefix, o.files[0]) && built &&
-             evolve_plan(mdir, &m, prefix, DBONT_VERSION, &plan, &d);
+             evolve_plan(mdir, &m, prefix, DBONT_VERSION, sources, &plan, &d);
     }
     if (ok) {
-        sources = source_names(&g);
         char *header_name = xasprintf("%s.h", prefix);
         emit_info e = {&m, prefix, DBONT_VERSION, sources, header_name};
         emit_c(&e, &defs);

@@ -19,7 +19,8 @@ char *snapshot_body(const model *m);
 
 /* The whole file: a header naming the last migration, then the body
  * (caller frees). */
-char *snapshot_file(const char *body, const char *version, const char *last_migration);
+char *snapshot_file(const char *body, const char *version, const char *sources,
+                    const char *last_migration);
 
 /* The body of an existing snapshot file's text: everything but comment
  * lines and the "migration" line (caller frees). */
