@@ -88,7 +88,8 @@ d4_h_indent(«dbont_status »$1«_delete(»)dbont_error *err);
 »)
 
 m4_define(«d4_h_list», «
-/* Reads up to limit rows after skipping offset rows, in $2. */
+/* Reads up to limit rows after skipping offset rows, in $2,
+ * into out (which may be NULL to only run the query). */
 dbont_status $1_list(dbont_conn *conn, int64_t limit, int64_t offset,
 d4_h_indent(«dbont_status »$1«_list(»)$1_rows *out, dbont_error *err);
 »)

@@ -142,7 +142,10 @@ d4_c_indent(«dbont_status »$1«_list(»)$1_rows *out, dbont_error *err)
 {
     dbont_result *_res = NULL;
     dbont_status _st = dbont_table_list(conn, &$1_desc, limit, offset, &_res, err);
-    $1_view(_res, out);
+    if (out)
+        $1_view(_res, out);
+    else
+        dbont_result_free(_res);
     return _st;
 }
 »)

@@ -244,7 +244,10 @@ dbont_status alltypes_samples_list(dbont_conn *conn, int64_t limit, int64_t offs
 {
     dbont_result *_res = NULL;
     dbont_status _st = dbont_table_list(conn, &alltypes_samples_desc, limit, offset, &_res, err);
-    alltypes_samples_view(_res, out);
+    if (out)
+        alltypes_samples_view(_res, out);
+    else
+        dbont_result_free(_res);
     return _st;
 }
 
@@ -373,7 +376,10 @@ dbont_status alltypes_group_list(dbont_conn *conn, int64_t limit, int64_t offset
 {
     dbont_result *_res = NULL;
     dbont_status _st = dbont_table_list(conn, &alltypes_group_desc, limit, offset, &_res, err);
-    alltypes_group_view(_res, out);
+    if (out)
+        alltypes_group_view(_res, out);
+    else
+        dbont_result_free(_res);
     return _st;
 }
 
@@ -496,7 +502,10 @@ dbont_status alltypes_memberships_list(dbont_conn *conn, int64_t limit, int64_t 
 {
     dbont_result *_res = NULL;
     dbont_status _st = dbont_table_list(conn, &alltypes_memberships_desc, limit, offset, &_res, err);
-    alltypes_memberships_view(_res, out);
+    if (out)
+        alltypes_memberships_view(_res, out);
+    else
+        dbont_result_free(_res);
     return _st;
 }
 
@@ -562,7 +571,10 @@ dbont_status alltypes_events_list(dbont_conn *conn, int64_t limit, int64_t offse
 {
     dbont_result *_res = NULL;
     dbont_status _st = dbont_table_list(conn, &alltypes_events_desc, limit, offset, &_res, err);
-    alltypes_events_view(_res, out);
+    if (out)
+        alltypes_events_view(_res, out);
+    else
+        dbont_result_free(_res);
     return _st;
 }
 
@@ -683,7 +695,10 @@ dbont_status alltypes_authors_list(dbont_conn *conn, int64_t limit, int64_t offs
 {
     dbont_result *_res = NULL;
     dbont_status _st = dbont_table_list(conn, &alltypes_authors_desc, limit, offset, &_res, err);
-    alltypes_authors_view(_res, out);
+    if (out)
+        alltypes_authors_view(_res, out);
+    else
+        dbont_result_free(_res);
     return _st;
 }
 
@@ -804,7 +819,10 @@ dbont_status alltypes_books_list(dbont_conn *conn, int64_t limit, int64_t offset
 {
     dbont_result *_res = NULL;
     dbont_status _st = dbont_table_list(conn, &alltypes_books_desc, limit, offset, &_res, err);
-    alltypes_books_view(_res, out);
+    if (out)
+        alltypes_books_view(_res, out);
+    else
+        dbont_result_free(_res);
     return _st;
 }
 

@@ -164,7 +164,8 @@ dbont_status alltypes_samples_update(dbont_conn *conn, const alltypes_samples *r
 dbont_status alltypes_samples_delete(dbont_conn *conn, int64_t id,
                                      dbont_error *err);
 
-/* Reads up to limit rows after skipping offset rows, in primary key order. */
+/* Reads up to limit rows after skipping offset rows, in primary key order,
+ * into out (which may be NULL to only run the query). */
 dbont_status alltypes_samples_list(dbont_conn *conn, int64_t limit, int64_t offset,
                                    alltypes_samples_rows *out, dbont_error *err);
 
@@ -233,7 +234,8 @@ dbont_status alltypes_group_update(dbont_conn *conn, const alltypes_group *row,
 dbont_status alltypes_group_delete(dbont_conn *conn, const char *user,
                                    dbont_error *err);
 
-/* Reads up to limit rows after skipping offset rows, in primary key order. */
+/* Reads up to limit rows after skipping offset rows, in primary key order,
+ * into out (which may be NULL to only run the query). */
 dbont_status alltypes_group_list(dbont_conn *conn, int64_t limit, int64_t offset,
                                  alltypes_group_rows *out, dbont_error *err);
 
@@ -292,7 +294,8 @@ dbont_status alltypes_memberships_update(dbont_conn *conn, const alltypes_member
 dbont_status alltypes_memberships_delete(dbont_conn *conn, const char *group_user, int32_t member,
                                          dbont_error *err);
 
-/* Reads up to limit rows after skipping offset rows, in primary key order. */
+/* Reads up to limit rows after skipping offset rows, in primary key order,
+ * into out (which may be NULL to only run the query). */
 dbont_status alltypes_memberships_list(dbont_conn *conn, int64_t limit, int64_t offset,
                                        alltypes_memberships_rows *out, dbont_error *err);
 
@@ -334,7 +337,8 @@ void alltypes_events_rows_free(alltypes_events_rows *rows);
 dbont_status alltypes_events_insert(dbont_conn *conn, const alltypes_events_new *row,
                                     alltypes_events_rows *out, dbont_error *err);
 
-/* Reads up to limit rows after skipping offset rows, in no defined order. */
+/* Reads up to limit rows after skipping offset rows, in no defined order,
+ * into out (which may be NULL to only run the query). */
 dbont_status alltypes_events_list(dbont_conn *conn, int64_t limit, int64_t offset,
                                   alltypes_events_rows *out, dbont_error *err);
 
@@ -395,7 +399,8 @@ dbont_status alltypes_authors_update(dbont_conn *conn, const alltypes_authors *r
 dbont_status alltypes_authors_delete(dbont_conn *conn, int32_t id,
                                      dbont_error *err);
 
-/* Reads up to limit rows after skipping offset rows, in primary key order. */
+/* Reads up to limit rows after skipping offset rows, in primary key order,
+ * into out (which may be NULL to only run the query). */
 dbont_status alltypes_authors_list(dbont_conn *conn, int64_t limit, int64_t offset,
                                    alltypes_authors_rows *out, dbont_error *err);
 
@@ -454,7 +459,8 @@ dbont_status alltypes_books_update(dbont_conn *conn, const alltypes_books *row,
 dbont_status alltypes_books_delete(dbont_conn *conn, int32_t id,
                                    dbont_error *err);
 
-/* Reads up to limit rows after skipping offset rows, in primary key order. */
+/* Reads up to limit rows after skipping offset rows, in primary key order,
+ * into out (which may be NULL to only run the query). */
 dbont_status alltypes_books_list(dbont_conn *conn, int64_t limit, int64_t offset,
                                  alltypes_books_rows *out, dbont_error *err);
 

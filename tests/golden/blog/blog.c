@@ -124,7 +124,10 @@ dbont_status blog_organizations_list(dbont_conn *conn, int64_t limit, int64_t of
 {
     dbont_result *_res = NULL;
     dbont_status _st = dbont_table_list(conn, &blog_organizations_desc, limit, offset, &_res, err);
-    blog_organizations_view(_res, out);
+    if (out)
+        blog_organizations_view(_res, out);
+    else
+        dbont_result_free(_res);
     return _st;
 }
 
@@ -257,7 +260,10 @@ dbont_status blog_users_list(dbont_conn *conn, int64_t limit, int64_t offset,
 {
     dbont_result *_res = NULL;
     dbont_status _st = dbont_table_list(conn, &blog_users_desc, limit, offset, &_res, err);
-    blog_users_view(_res, out);
+    if (out)
+        blog_users_view(_res, out);
+    else
+        dbont_result_free(_res);
     return _st;
 }
 
@@ -398,7 +404,10 @@ dbont_status blog_posts_list(dbont_conn *conn, int64_t limit, int64_t offset,
 {
     dbont_result *_res = NULL;
     dbont_status _st = dbont_table_list(conn, &blog_posts_desc, limit, offset, &_res, err);
-    blog_posts_view(_res, out);
+    if (out)
+        blog_posts_view(_res, out);
+    else
+        dbont_result_free(_res);
     return _st;
 }
 

@@ -73,7 +73,8 @@ dbont_status blog_organizations_update(dbont_conn *conn, const blog_organization
 dbont_status blog_organizations_delete(dbont_conn *conn, dbont_uuid id,
                                        dbont_error *err);
 
-/* Reads up to limit rows after skipping offset rows, in primary key order. */
+/* Reads up to limit rows after skipping offset rows, in primary key order,
+ * into out (which may be NULL to only run the query). */
 dbont_status blog_organizations_list(dbont_conn *conn, int64_t limit, int64_t offset,
                                      blog_organizations_rows *out, dbont_error *err);
 
@@ -142,7 +143,8 @@ dbont_status blog_users_update(dbont_conn *conn, const blog_users *row,
 dbont_status blog_users_delete(dbont_conn *conn, dbont_uuid id,
                                dbont_error *err);
 
-/* Reads up to limit rows after skipping offset rows, in primary key order. */
+/* Reads up to limit rows after skipping offset rows, in primary key order,
+ * into out (which may be NULL to only run the query). */
 dbont_status blog_users_list(dbont_conn *conn, int64_t limit, int64_t offset,
                              blog_users_rows *out, dbont_error *err);
 
@@ -218,7 +220,8 @@ dbont_status blog_posts_update(dbont_conn *conn, const blog_posts *row,
 dbont_status blog_posts_delete(dbont_conn *conn, dbont_uuid id,
                                dbont_error *err);
 
-/* Reads up to limit rows after skipping offset rows, in primary key order. */
+/* Reads up to limit rows after skipping offset rows, in primary key order,
+ * into out (which may be NULL to only run the query). */
 dbont_status blog_posts_list(dbont_conn *conn, int64_t limit, int64_t offset,
                              blog_posts_rows *out, dbont_error *err);
 
