@@ -7,13 +7,16 @@
 #include "util.h"
 #include "vocab.h"
 
-typedef struct builder {
+typedef struct builder builder;
+static void suppress(builder *b, node_id node);
+
+struct builder {
     const graph *g;
     diag *d;
     model *m;
     bool *used;    /* per triple: read by some class */
     bool *visited; /* per node: described as a class instance or a nested node */
-} builder;
+};
 
 /* One node being read: its triples and the context they are read in. */
 typedef struct subject {
@@ -169,7 +172,10 @@ static bool read_list(subject *s, const triple *t, const char *iri, const char *
         expect_error(s, t, iri, what);
         return false;
     }
-    return graph_list(g, t->o, t->opos, s->b->d, items, pos, n);
+    if (graph_list(g, t->o, t->opos, s->b->d, items, pos, n))
+        return true;
+    suppress(s->b, t->o); /* reported: its cells would only repeat it */
+    return false;
 }
 
 /* Reads a list of strings; false (reported) when the value is not a list.
@@ -296,6 +302,35 @@ static void suppress(builder *b, node_id node)
     }
 }
 
+/* Marks every triple of node (and what hangs below them) as read: after
+ * an error about the node itself, its terms would only repeat it. */
+static void suppress_subject(builder *b, node_id node)
+{
+    const uint32_t *idx;
+    size_t n = graph_subject(b->g, node, &idx);
+    for (size_t k = 0; k < n; k++) {
+        b->used[idx[k]] = true;
+        suppress(b, b->g->triples[idx[k]].o);
+    }
+}
+
+/* Another rdf:type triple of t's subject naming a different class in a
+ * dbont namespace, or NULL. */
+static const triple *second_class(builder *b, const triple *t)
+{
+    const uint32_t *idx;
+    size_t n = graph_subject(b->g, t->s, &idx);
+    for (size_t k = 0; k < n; k++) {
+        const triple *o = &b->g->triples[idx[k]];
+        if (o == t || o->p != b->g->rdf_type || o->o == t->o || graph_node(b->g, o->o)->kind != NODE_IRI)
+            continue;
+        const vocab_term *term = vocab_lookup(graph_node(b->g, o->o)->value);
+        if (term && term->kind == TERM_CLASS)
+            return o;
+    }
+    return NULL;
+}
+
 /* Reports every triple of s in a dbont namespace that no take_* read. */
 static void close_subject(subject *s)
 {
@@ -351,6 +386,7 @@ static bool can_nest(builder *b, node_id node, dpos pos, const char *what)
 
 static void build_column(builder *b, node_id node, dpos pos, column *c)
 {
+    unsigned before = diag_errors(b->d);
     subject s = open_subject(b, node, CTX_COLUMN);
     c->pos = pos;
     take_string(&s, DB_NS "name", &c->name);
@@ -367,6 +403,7 @@ static void build_column(builder *b, node_id node, dpos pos, column *c)
         strcmp(c->part_of.v, MT_NS "TenantKey") != 0)
         expect_error(&s, t, DB_NS "partOf", "mt:TenantKey");
     close_subject(&s);
+    c->build_errors = diag_errors(b->d) - before;
 }
 
 static void build_policy(builder *b, node_id node, dpos pos, policy *p)
@@ -670,12 +707,7 @@ bool build_model(const graph *g, diag *d, model *m)
         class_builder cb = class_of(&b, t);
         if (!cb) {
             /* reported: what the node says means nothing without its class */
-            const uint32_t *idx;
-            size_t n = graph_subject(g, t->s, &idx);
-            for (size_t k = 0; k < n; k++) {
-                b.used[idx[k]] = true;
-                suppress(&b, g->triples[idx[k]].o);
-            }
+            suppress_subject(&b, t->s);
             continue;
         }
         if (b.visited[t->s]) {
@@ -689,7 +721,18 @@ bool build_model(const graph *g, diag *d, model *m)
             diag_error(d, t->spos, "a %s must be a named resource (such as db:UsersTable), not a "
                                    "blank node",
                        short_name(o->value, (char[128]){0}, 128));
+            suppress_subject(&b, t->s);
             continue;
+        }
+        /* A second dbont class on the same node: close_subject would take
+         * its rdf:type as read, so look for it before building. */
+        const triple *other = second_class(&b, t);
+        if (other) {
+            char sc[128];
+            diag_error(d, other->opos, "'%s' already has a dbont class; a node can be only one of "
+                                       "db:Table, db:Query, ...",
+                       short_name(graph_node(g, t->s)->value, sc, sizeof sc));
+            diag_note(d, t->opos, "its first class");
         }
         cb(&b, t->s, t->spos);
     }

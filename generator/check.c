@@ -102,16 +102,19 @@ static bool parse_on_delete(column *c, diag *d)
 static void check_column(diag *d, table *t, column *c)
 {
     if (!c->name.v) {
-        diag_error(d, c->pos, "column without db:name in table '%s'", t->name ? t->name : shown(t->iri));
+        if (!c->build_errors)
+            diag_error(d, c->pos, "column without db:name in table '%s'", t->name ? t->name : shown(t->iri));
     } else if (check_ident(d, c->name.pos, c->name.v)) {
         c->sql = naming_sql_ident(c->name.v);
         c->c_name = naming_c_ident(c->name.v);
         c->c_flag = naming_is_c_keyword(c->name.v) ? xstrdup(c->name.v) : xstrdup(c->c_name);
     }
     char why[512];
-    if (!c->type.v)
-        diag_error(d, c->name.v ? c->name.pos : c->pos, "column '%s' has no db:type; allowed types: %s",
-                   c->name.v ? c->name.v : "?", sqltype_allowed());
+    if (!c->type.v) {
+        if (!c->build_errors)
+            diag_error(d, c->name.v ? c->name.pos : c->pos, "column '%s' has no db:type; allowed types: %s",
+                       c->name.v ? c->name.v : "?", sqltype_allowed());
+    }
     else if (!sqltype_parse(c->type.v, &c->stype, why, sizeof why))
         diag_error(d, c->type.pos, "%s", why);
 
@@ -694,7 +697,7 @@ bool check_model(model *m, diag *d, const char *prefix, const char *first_file)
         if (!t->columns_set) {
             if (!t->build_errors)
                 diag_error(d, t->pos, "table '%s' has no db:columns", t->name ? t->name : shown(t->iri));
-        } else if (t->ncols == 0)
+        } else if (t->ncols == 0 && !t->build_errors)
             diag_error(d, t->columns_pos, "table '%s' has no columns", t->name ? t->name : shown(t->iri));
         for (size_t c = 0; c < t->ncols; c++)
             check_column(d, t, &t->cols[c]);

@@ -48,9 +48,14 @@ static char *read_text(const char *path)
     return buf_take(&b);
 }
 
-static int by_string(const void *a, const void *b)
+/* By version number (the leading digits), so 10000_x sorts after 9999_y. */
+static int by_version(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    const char *x = *(char *const *)a, *y = *(char *const *)b;
+    unsigned long long vx = strtoull(x, NULL, 10), vy = strtoull(y, NULL, 10);
+    if (vx != vy)
+        return vx < vy ? -1 : 1;
+    return strcmp(x, y);
 }
 
 /* Reports, as notes, the schema lines that differ (old: -, new: +). */
@@ -102,7 +107,7 @@ bool evolve_plan(const char *mdir, const model *m, const char *prefix, const cha
     }
     if (dir)
         closedir(dir);
-    qsort(migrations, nmig, sizeof *migrations, by_string);
+    qsort(migrations, nmig, sizeof *migrations, by_version);
 
     char *body = snapshot_body(m);
     bool ok = true;

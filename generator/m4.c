@@ -1,5 +1,6 @@
 #include "m4.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -182,9 +183,12 @@ static bool split_and_decode(const char *raw, size_t len, m4_outputs *o, diag *d
             for (size_t k = 0; k < ll; k++) {
                 char c = l[k];
                 if ((c == 'd' || c == 'm') && k + 2 < ll && l[k + 1] == '4' && l[k + 2] == '_') {
+                    size_t w = 3;
+                    while (k + w < ll && (isalnum((unsigned char)l[k + w]) || l[k + w] == '_'))
+                        w++;
                     diag_error(d, none, "skeleton output line %u: unexpanded macro '%.*s' (a skeleton "
                                         "uses a macro that is not defined)",
-                               line, (int)(ll - k > 40 ? 40 : ll - k), l + k);
+                               line, (int)w, l + k);
                     ok = false;
                     break;
                 }

@@ -76,6 +76,8 @@ typedef struct column {
     mstr references_column;
     mstr on_delete;
     mstr part_of; /* IRI; only mt:TenantKey is meaningful */
+    unsigned build_errors; /* errors found while reading it (a misspelled
+                            * db:type explains a missing one) */
 
     /* derived */
     sqltype stype;

@@ -121,22 +121,26 @@ char *naming_sql_ident(const char *name)
     return xstrdup(name);
 }
 
-/* C11 keywords, C++ keywords (the header is also C++), and the macros of
- * <stdbool.h>.  Sorted, for binary search. */
+/* C11 keywords, C++ keywords (the header is also C++), the macros of
+ * <stdbool.h>, and object-like or function-like macros of the C library
+ * (and predefined by gcc in its GNU modes) that a struct field name would
+ * collide with: a column "errno" or "stdin" must not become `row.errno`.
+ * Sorted (strcmp order), for binary search. */
 static const char *const c_keywords[] = {
-    "_Alignas", "_Alignof", "_Atomic", "_Bool", "_Complex", "_Generic", "_Imaginary",
-    "_Noreturn", "_Static_assert", "_Thread_local", "alignas", "alignof", "and", "and_eq", "asm",
-    "auto", "bitand", "bitor", "bool", "break", "case", "catch", "char", "char16_t", "char32_t",
-    "char8_t", "class", "co_await", "co_return", "co_yield", "compl", "concept", "const",
-    "const_cast", "consteval", "constexpr", "constinit", "continue", "decltype", "default",
-    "delete", "do", "double", "dynamic_cast", "else", "enum", "explicit", "export", "extern",
-    "false", "float", "for", "friend", "goto", "if", "inline", "int", "long", "mutable",
-    "namespace", "new", "noexcept", "not", "not_eq", "nullptr", "operator", "or", "or_eq",
-    "private", "protected", "public", "register", "reinterpret_cast", "requires", "restrict",
-    "return", "short", "signed", "sizeof", "static", "static_assert", "static_cast", "struct",
-    "switch", "template", "this", "thread_local", "throw", "true", "try", "typedef", "typeid",
-    "typename", "union", "unsigned", "using", "virtual", "void", "volatile", "wchar_t", "while",
-    "xor", "xor_eq",
+    "BUFSIZ", "EOF", "NULL", "_Alignas", "_Alignof", "_Atomic", "_Bool", "_Complex", "_Generic",
+    "_Imaginary", "_Noreturn", "_Static_assert", "_Thread_local", "alignas", "alignof", "and",
+    "and_eq", "asm", "assert", "auto", "bitand", "bitor", "bool", "break", "case", "catch", "char",
+    "char16_t", "char32_t", "char8_t", "class", "co_await", "co_return", "co_yield", "compl",
+    "concept", "const", "const_cast", "consteval", "constexpr", "constinit", "continue", "decltype",
+    "default", "delete", "do", "double", "dynamic_cast", "else", "enum", "errno", "explicit",
+    "export", "extern", "false", "float", "for", "friend", "goto", "i386", "if", "inline", "int",
+    "linux", "long", "mutable", "namespace", "new", "noexcept", "not", "not_eq", "nullptr",
+    "offsetof", "operator", "or", "or_eq", "private", "protected", "public", "register",
+    "reinterpret_cast", "requires", "restrict", "return", "setjmp", "short", "signed", "sizeof",
+    "static", "static_assert", "static_cast", "stderr", "stdin", "stdout", "struct", "switch",
+    "template", "this", "thread_local", "throw", "true", "try", "typedef", "typeid", "typename",
+    "union", "unix", "unsigned", "using", "va_arg", "va_copy", "va_end", "va_start", "virtual",
+    "void", "volatile", "wchar_t", "while", "xor", "xor_eq",
 };
 
 bool naming_is_c_keyword(const char *name)

@@ -10,8 +10,9 @@
  *  - In SQL, a name is double-quoted when it is a PostgreSQL keyword that
  *    is not "unreserved" (user, order, group, ...) or has upper-case
  *    letters (quoting keeps its case).
- *  - In C, a name that is a C or C++ keyword (or a macro of <stdbool.h>)
- *    gets a trailing '_' (default -> default_, class -> class_); a name
+ *  - In C, a name that is a C or C++ keyword, or a macro of the C library
+ *    (errno, stdin, NULL, EOF, assert, offsetof, linux, ...), gets a
+ *    trailing '_' (default -> default_, class -> class_); a name
  *    that starts with '_' gets a leading 'x' (_tmp -> x_tmp), since such
  *    names are reserved to the C implementation.  The flags generated
  *    beside a field use the name without the keyword suffix

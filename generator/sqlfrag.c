@@ -30,6 +30,7 @@ static bool fail(char *why, size_t whysize, const char *what, size_t at)
 bool sqlfrag_check(const char *text, unsigned flags, char *why, size_t whysize)
 {
     size_t depth = 0;
+    size_t open_at = 0; /* the '(' that opened the outermost unclosed group */
     size_t n = strlen(text);
     size_t i = 0;
     while (i < n) {
@@ -96,8 +97,8 @@ bool sqlfrag_check(const char *text, unsigned flags, char *why, size_t whysize)
             return fail(why, whysize, "comment '/*' is not allowed", i);
         if (c == ';')
             return fail(why, whysize, "';' is not allowed: a fragment must be one expression", i);
-        if (c == '(')
-            depth++;
+        if (c == '(' && depth++ == 0)
+            open_at = i;
         if (c == ')') {
             if (depth == 0)
                 return fail(why, whysize, "unbalanced ')'", i);
@@ -108,6 +109,6 @@ bool sqlfrag_check(const char *text, unsigned flags, char *why, size_t whysize)
         i++;
     }
     if (depth)
-        return fail(why, whysize, "unbalanced '('", n ? n - 1 : 0);
+        return fail(why, whysize, "unbalanced '('", open_at);
     return true;
 }

@@ -144,7 +144,7 @@ void turtle_tokenize(const char *text, size_t len, toklist *out)
                 advance(&lx);
             }
             /* A name cannot end with '.': that dot ends the statement. */
-            while (lx.i > t.off + 1 && lx.s[lx.i - 1] == '.')
+            while (lx.i > t.off + 1 && lx.s[lx.i - 1] == '.' && lx.s[lx.i - 2] != '\\')
                 lx.i--;
         } else {
             advance(&lx);

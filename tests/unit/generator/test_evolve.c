@@ -1,0 +1,273 @@
+/*
+ * test_evolve.c: evolve.c: migration file names, and what evolve_plan
+ * plans for an empty or missing folder, a folder whose snapshot matches
+ * the ontology, a changed ontology, and inconsistent folders.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "evolve.h"
+#include "model.h"
+#include "snapshot.h"
+#include "testutil.h"
+#include "util.h"
+
+#define PFX "@prefix db: <http://example.org/db/> .\n"
+
+static const char v1[] = PFX "db:UsersTable a db:Table ;\n"
+                             "  db:columns ( [ db:name \"id\" ; db:type \"serial\" ; db:primaryKey true ]\n"
+                             "               [ db:name \"email\" ; db:type \"text\" ] ) .\n";
+static const char v2[] = PFX "db:UsersTable a db:Table ;\n"
+                             "  db:columns ( [ db:name \"id\" ; db:type \"serial\" ; db:primaryKey true ]\n"
+                             "               [ db:name \"email\" ; db:type \"text\" ; db:nullable false ]\n"
+                             "               [ db:name \"name\" ; db:type \"text\" ] ) .\n";
+
+typedef struct fixture {
+    char *dir;  /* ontologies */
+    char *mdir; /* the migrations folder (not created) */
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->dir = tu_mkdtemp();
+    f->mdir = xasprintf("%s/migrations", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    tu_rmtree(f->dir);
+    free(f->dir);
+    free(f->mdir);
+    free(f);
+    return 0;
+}
+
+static void load(tu_loaded *l, const char *dir, const char *text)
+{
+    tu_load_text(l, dir, "shop.ttl", text);
+    if (l->text[0] || !l->check_ok)
+        fail_msg("diagnostics:\n%s", l->text);
+}
+
+static void test_names(void **state)
+{
+    (void)state;
+    static const char *const good[] = {"0001_blog.sql", "0042_add_users.sql", "12345_x.sql",
+                                       "0000_A1_b.sql", "9999_9.sql"};
+    static const char *const bad[] = {"", "001_blog.sql", "0001blog.sql", "0001_.sql", "0001_a-b.sql",
+                                      "0001_blog.SQL", "0001_blog.sql~", "0001_blog.sql.bak", "abcd_x.sql",
+                                      "0001_a b.sql", "_0001_a.sql", "0001_a.sq", "schema.snapshot",
+                                      "0001_blog", ".sql"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        if (!evolve_is_migration_name(good[i]))
+            fail_msg("'%s' should be a migration name", good[i]);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (evolve_is_migration_name(bad[i]))
+            fail_msg("'%s' should not be a migration name", bad[i]);
+}
+
+static void test_missing_folder(void **state)
+{
+    fixture *f = *state;
+    tu_loaded l;
+    load(&l, f->dir, v1);
+    tu_diag t;
+    tu_diag_open(&t);
+    migration_plan plan;
+    assert_true(evolve_plan(f->mdir, &l.m, "shop", "1.2.3", "shop.ttl", &plan, &t.d));
+    assert_string_equal(tu_diag_text(&t), "");
+    assert_string_equal(plan.migration_file, "0001_shop.sql");
+    char *body = snapshot_body(&l.m);
+    char *file = snapshot_file(body, "1.2.3", "shop.ttl", "0001_shop.sql");
+    assert_string_equal(plan.snapshot, file);
+    free(file);
+    free(body);
+    migration_plan_free(&plan);
+    assert_null(plan.migration_file);
+    assert_null(plan.snapshot);
+    tu_diag_close(&t);
+    tu_unload(&l);
+}
+
+static void test_empty_folder(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(mkdir(f->mdir, 0700), 0);
+    /* files that are neither migrations nor the snapshot are ignored */
+    free(tu_write(f->mdir, "README", "notes\n"));
+    free(tu_write(f->mdir, "001_short.sql", "-- not a migration name\n"));
+    tu_loaded l;
+    load(&l, f->dir, v1);
+    tu_diag t;
+    tu_diag_open(&t);
+    migration_plan plan;
+    assert_true(evolve_plan(f->mdir, &l.m, "t", "0.1.0", "t.ttl", &plan, &t.d));
+    assert_string_equal(tu_diag_text(&t), "");
+    assert_string_equal(plan.migration_file, "0001_t.sql");
+    assert_non_null(plan.snapshot);
+    assert_non_null(strstr(plan.snapshot, "\nmigration 0001_t.sql\n"));
+    migration_plan_free(&plan);
+    tu_diag_close(&t);
+    tu_unload(&l);
+}
+
+/* Writes the folder that the initial plan for text describes. */
+static void write_initial(const fixture *f, const char *text)
+{
+    tu_loaded l;
+    load(&l, f->dir, text);
+    tu_diag t;
+    tu_diag_open(&t);
+    migration_plan plan;
+    assert_true(evolve_plan(f->mdir, &l.m, "shop", "0.1.0", "shop.ttl", &plan, &t.d));
+    free(tu_write(f->mdir, plan.migration_file, "CREATE TABLE users ();\n"));
+    free(tu_write(f->mdir, SNAPSHOT_FILE, plan.snapshot));
+    migration_plan_free(&plan);
+    tu_diag_close(&t);
+    tu_unload(&l);
+}
+
+static void test_up_to_date(void **state)
+{
+    fixture *f = *state;
+    write_initial(f, v1);
+    tu_loaded l;
+    load(&l, f->dir, v1);
+    tu_diag t;
+    tu_diag_open(&t);
+    migration_plan plan;
+    /* a later version of dbont-gen, same schema: nothing to do */
+    assert_true(evolve_plan(f->mdir, &l.m, "shop", "0.2.0", "shop.ttl", &plan, &t.d));
+    assert_string_equal(tu_diag_text(&t), "");
+    assert_null(plan.migration_file);
+    assert_null(plan.snapshot);
+    migration_plan_free(&plan);
+    tu_diag_close(&t);
+    tu_unload(&l);
+}
+
+static void test_changed_ontology(void **state)
+{
+    fixture *f = *state;
+    write_initial(f, v1);
+    free(tu_write(f->mdir, "0002_more.sql", "SELECT 1;\n"));
+    tu_loaded l;
+    load(&l, f->dir, v2);
+    tu_diag t;
+    tu_diag_open(&t);
+    migration_plan plan;
+    assert_false(evolve_plan(f->mdir, &l.m, "shop", "0.1.0", "shop.ttl", &plan, &t.d));
+    assert_null(plan.migration_file);
+    assert_null(plan.snapshot);
+    assert_int_equal(diag_errors(&t.d), 1);
+    /* The diagnostics are printed after evolve_plan returns, as dbont-gen's
+     * main does: the snapshot's path they name was built (and freed) inside
+     * evolve_plan, so the diag must hold its own copy. */
+    char *expected = xasprintf(
+        "%s/schema.snapshot: error: the ontology's schema differs from the schema of the migrations "
+        "(last: 0002_more.sql); turning a change into a new migration is not supported yet, so nothing "
+        "was written\n"
+        "%s/schema.snapshot: note: snapshot has:   column email text\n"
+        "%s/schema.snapshot: note: ontology has:   column email text not-null\n"
+        "%s/schema.snapshot: note: ontology has:   column name text\n",
+        f->mdir, f->mdir, f->mdir, f->mdir);
+    assert_string_equal(tu_diag_text(&t), expected);
+    free(expected);
+    tu_diag_close(&t);
+    tu_unload(&l);
+}
+
+static void test_migrations_without_snapshot(void **state)
+{
+    fixture *f = *state;
+    free(tu_write(f->mdir, "0001_shop.sql", "CREATE TABLE users ();\n"));
+    tu_loaded l;
+    load(&l, f->dir, v1);
+    tu_diag t;
+    tu_diag_open(&t);
+    migration_plan plan;
+    assert_false(evolve_plan(f->mdir, &l.m, "shop", "0.1.0", "shop.ttl", &plan, &t.d));
+    assert_null(plan.migration_file);
+    assert_null(plan.snapshot);
+    char *expected = xasprintf("%s: error: the folder holds migrations but no schema.snapshot, so dbont-gen "
+                               "cannot tell which schema they produce; restore the snapshot from version "
+                               "control\n",
+                               f->mdir);
+    assert_string_equal(tu_diag_text(&t), expected);
+    free(expected);
+    tu_diag_close(&t);
+    tu_unload(&l);
+}
+
+static void test_snapshot_without_migrations(void **state)
+{
+    fixture *f = *state;
+    free(tu_write(f->mdir, SNAPSHOT_FILE, "migration 0001_shop.sql\n\ntable users\n"));
+    tu_loaded l;
+    load(&l, f->dir, v1);
+    tu_diag t;
+    tu_diag_open(&t);
+    migration_plan plan;
+    assert_false(evolve_plan(f->mdir, &l.m, "shop", "0.1.0", "shop.ttl", &plan, &t.d));
+    assert_null(plan.migration_file);
+    assert_null(plan.snapshot);
+    /* printed after evolve_plan returns, as in test_changed_ontology */
+    char *expected = xasprintf("%s/schema.snapshot: error: there is a snapshot but no migration next to it; "
+                               "restore the migrations from version control or remove the snapshot\n",
+                               f->mdir);
+    assert_string_equal(tu_diag_text(&t), expected);
+    free(expected);
+    tu_diag_close(&t);
+    tu_unload(&l);
+}
+
+/* Versions have 4 digits or more: after 9999 comes 10000, which is the
+ * last migration. */
+static void test_last_migration_by_version(void **state)
+{
+    fixture *f = *state;
+    write_initial(f, v1);
+    free(tu_write(f->mdir, "9999_late.sql", "SELECT 1;\n"));
+    free(tu_write(f->mdir, "10000_later.sql", "SELECT 1;\n"));
+    tu_loaded l;
+    load(&l, f->dir, v2);
+    tu_diag t;
+    tu_diag_open(&t);
+    migration_plan plan;
+    assert_false(evolve_plan(f->mdir, &l.m, "shop", "0.1.0", "shop.ttl", &plan, &t.d));
+    /* Versions compare as numbers: 10000 comes after 9999, although
+     * "10000_later.sql" < "9999_late.sql" as strings. */
+    bool named = strstr(tu_diag_text(&t), "(last: 10000_later.sql)") != NULL;
+    migration_plan_free(&plan);
+    tu_diag_close(&t);
+    tu_unload(&l); /* before asserting: a failure must not leak */
+    assert_true(named);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_names),
+        cmocka_unit_test_setup_teardown(test_missing_folder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_folder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_up_to_date, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changed_ontology, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrations_without_snapshot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_without_migrations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_last_migration_by_version, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
