@@ -107,7 +107,8 @@ bool evolve_plan(const char *mdir, const model *m, const char *prefix, const cha
     }
     if (dir)
         closedir(dir);
-    qsort(migrations, nmig, sizeof *migrations, by_version);
+    if (nmig)
+        qsort(migrations, nmig, sizeof *migrations, by_version);
 
     char *body = snapshot_body(m);
     bool ok = true;

@@ -49,8 +49,10 @@ static const char *rule_name(on_delete r)
 char *snapshot_body(const model *m)
 {
     table **tables = xmalloc((m->ntables ? m->ntables : 1) * sizeof *tables);
-    memcpy(tables, m->tables, m->ntables * sizeof *tables);
-    qsort(tables, m->ntables, sizeof *tables, by_name);
+    if (m->ntables) {
+        memcpy(tables, m->tables, m->ntables * sizeof *tables);
+        qsort(tables, m->ntables, sizeof *tables, by_name);
+    }
     buf b;
     buf_init(&b);
     for (size_t i = 0; i < m->ntables; i++) {
