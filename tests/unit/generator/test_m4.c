@@ -80,19 +80,6 @@ static void test_call_and_define(void **state)
 
 /* ---- m4_expand ------------------------------------------------------------ */
 
-static int setup(void **state)
-{
-    *state = tu_mkdtemp();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    tu_rmtree(*state);
-    free(*state);
-    return 0;
-}
-
 /* Everything that could be taken for m4 syntax or for the post-pass's own
  * escapes, including a line that looks like an @output directive. */
 static const char hostile[] =
@@ -253,12 +240,12 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_leaf),
         cmocka_unit_test(test_call_and_define),
-        cmocka_unit_test_setup_teardown(test_expand_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stray_at, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_undefined_macro, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_undefined_macro_mid_line, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_output_structure, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_m4_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expand_round_trip, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_stray_at, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_undefined_macro, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_undefined_macro_mid_line, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_output_structure, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_m4_failures, tu_setup_tmpdir, tu_teardown_tmpdir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,19 +23,6 @@
 
 #define PFX "@prefix db: <http://example.org/db/> .\n"
 
-static int setup(void **state)
-{
-    *state = tu_mkdtemp();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    tu_rmtree(*state);
-    free(*state);
-    return 0;
-}
-
 /* Loads text as dir/name and expects no diagnostic at all. */
 static void load_clean(tu_loaded *l, const char *dir, const char *name, const char *text)
 {
@@ -922,30 +909,30 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_graph_nodes),
-        cmocka_unit_test_setup_teardown(test_one_table, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_keyword_names, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_references_and_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reference_cycle, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_composite_keys, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_collection_rebuilt, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_malformed_collection, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_several_files, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_blank_labels_are_per_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_imports, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_import_missing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_term, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_undefined_prefix, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_syntax_error, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_errors_sorted, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_check_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_full_and_relative_iris, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_value_shapes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_name_clashes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_constraint_names, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_syntax_error_second_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_blank_class_instance, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_two_classes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_table, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_keyword_names, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_references_and_order, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_reference_cycle, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_composite_keys, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_collection_rebuilt, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_malformed_collection, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_several_files, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_blank_labels_are_per_file, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_imports, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_import_missing, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_missing_file, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_unknown_term, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_undefined_prefix, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_syntax_error, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_errors_sorted, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_check_errors, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_full_and_relative_iris, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_value_shapes, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_name_clashes, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_constraint_names, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_syntax_error_second_file, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_blank_class_instance, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_two_classes, tu_setup_tmpdir, tu_teardown_tmpdir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

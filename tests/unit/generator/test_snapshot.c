@@ -60,19 +60,6 @@ static const char expected_body[] =
     "  primary-key users_pkey (id)\n"
     "  unique users_email_key (email)\n";
 
-static int setup(void **state)
-{
-    *state = tu_mkdtemp();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    tu_rmtree(*state);
-    free(*state);
-    return 0;
-}
-
 static void test_body(void **state)
 {
     tu_loaded l;
@@ -150,7 +137,7 @@ static void test_body_of_ignores(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_body, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_body, tu_setup_tmpdir, tu_teardown_tmpdir),
         cmocka_unit_test(test_empty_model),
         cmocka_unit_test(test_file_and_body_of),
         cmocka_unit_test(test_body_of_ignores),

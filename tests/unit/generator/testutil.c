@@ -180,3 +180,16 @@ column *tu_column(const table *t, const char *name)
         fail_msg("no column '%s' in table '%s'", name, t->name ? t->name : t->iri);
     return &t->cols[i];
 }
+
+int tu_setup_tmpdir(void **state)
+{
+    *state = tu_mkdtemp();
+    return 0;
+}
+
+int tu_teardown_tmpdir(void **state)
+{
+    tu_rmtree(*state);
+    free(*state);
+    return 0;
+}

@@ -21,6 +21,9 @@
 
 /* A new empty folder (caller frees the returned path after tu_rmtree). */
 char *tu_mkdtemp(void);
+/* cmocka fixtures: *state is a fresh temporary folder, removed afterwards. */
+int tu_setup_tmpdir(void **state);
+int tu_teardown_tmpdir(void **state);
 /* Writes text to dir/name, creating dir and the folders on the way;
  * returns the full path (caller frees). */
 char *tu_write(const char *dir, const char *name, const char *text);
