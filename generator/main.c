@@ -206,7 +206,9 @@ int main(int argc, char **argv)
         char *header_name = xasprintf("%s.h", prefix);
         emit_info e = {&m, prefix, DBONT_VERSION, sources, header_name};
         emit_c(&e, &defs);
-        emit_initial_migration(&e, plan.migration_file ? plan.migration_file : "0001_unused.sql", &defs);
+        /* The skeletons always lay out a migration; it is written only when
+         * the plan has one. */
+        emit_initial_migration(&e, plan.migration_file ? plan.migration_file : "", &defs);
         ok = m4_expand(m4, skeletons, "dbont.m4", defs.data, &outs, &d);
         free(header_name);
     }
