@@ -398,6 +398,7 @@ static void build_column(builder *b, node_id node, dpos pos, column *c)
     take_iri(&s, DB_NS "references", &c->references);
     take_string(&s, DB_NS "referencesColumn", &c->references_column);
     take_string(&s, DB_NS "onDelete", &c->on_delete);
+    take_string(&s, DB_NS "formerName", &c->former_name);
     const triple *t = take_one(&s, DB_NS "partOf");
     if (t && read_iri(&s, t, DB_NS "partOf", &c->part_of) &&
         strcmp(c->part_of.v, MT_NS "TenantKey") != 0)
@@ -488,6 +489,7 @@ static void build_table(builder *b, node_id node, dpos pos)
     subject s = open_subject(b, node, CTX_TABLE);
     take_string(&s, DB_NS "tableName", &tb->table_name);
     take_string(&s, DB_NS "entityName", &tb->entity_name);
+    take_string(&s, DB_NS "formerName", &tb->former_name);
     build_columns(&s, tb);
     build_table_keys(&s, tb);
     take_bool(&s, DB_NS "multiTenant", &tb->multi_tenant);

@@ -56,6 +56,8 @@ static void name_table(diag *d, table *t)
     }
     if (t->entity_name.v)
         check_ident(d, t->entity_name.pos, t->entity_name.v);
+    if (t->former_name.v)
+        check_ident(d, t->former_name.pos, t->former_name.v);
 }
 
 static dpos table_name_pos(const table *t)
@@ -118,6 +120,8 @@ static void check_column(diag *d, table *t, column *c)
     else if (!sqltype_parse(c->type.v, &c->stype, why, sizeof why))
         diag_error(d, c->type.pos, "%s", why);
 
+    if (c->former_name.v)
+        check_ident(d, c->former_name.pos, c->former_name.v);
     bool serial = c->type.v && (c->stype.kind == ST_SERIAL || c->stype.kind == ST_BIGSERIAL);
     if (c->default_sql.v) {
         const char *p = c->default_sql.v;
@@ -497,7 +501,7 @@ static char *constraint_name(name_set *s, const table *t, const size_t *cols, si
     }
     GROW(s->v, s->cap, s->n);
     s->v[s->n++] = name;
-    return naming_sql_ident(name);
+    return xstrdup(name);
 }
 
 static void name_constraints(model *m)
@@ -517,49 +521,6 @@ static void name_constraints(model *m)
     for (size_t i = 0; i < taken.n; i++)
         free(taken.v[i]);
     free(taken.v);
-}
-
-/* ---- order ---------------------------------------------------------------- */
-
-static size_t table_index(const model *m, const table *t)
-{
-    for (size_t i = 0; i < m->ntables; i++)
-        if (m->tables[i] == t)
-            return i;
-    return 0;
-}
-
-/* Referenced tables first, otherwise ontology order.  A cycle of
- * references cannot be ordered; its back references are added with ALTER
- * TABLE after every table exists (see emit_sql.c). */
-static void order_tables(model *m)
-{
-    size_t n = m->ntables;
-    bool *placed = xcalloc(n ? n : 1, sizeof *placed);
-    m->ordered = xcalloc(n ? n : 1, sizeof *m->ordered);
-    for (size_t k = 0; k < n; k++) {
-        size_t pick = n;
-        for (size_t i = 0; i < n && pick == n; i++) {
-            if (placed[i])
-                continue;
-            bool ready = true;
-            table *t = m->tables[i];
-            for (size_t c = 0; c < t->ncols && ready; c++) {
-                table *r = t->cols[c].ref_table;
-                if (r && r != t && !placed[table_index(m, r)])
-                    ready = false;
-            }
-            if (ready)
-                pick = i;
-        }
-        if (pick == n) /* a cycle: take the first table left */
-            for (size_t i = 0; i < n && pick == n; i++)
-                if (!placed[i])
-                    pick = i;
-        placed[pick] = true;
-        m->ordered[k] = m->tables[pick];
-    }
-    free(placed);
 }
 
 /* ---- later parts: references and enumerations ----------------------------- */
@@ -725,7 +686,6 @@ bool check_model(model *m, diag *d, const char *prefix, const char *first_file)
     check_caches(d, m);
     if (diag_errors(d) != before)
         return false;
-    order_tables(m);
     name_constraints(m);
     return true;
 }

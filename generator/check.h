@@ -4,8 +4,8 @@
  *
  * After check_model succeeds, every table and column has its SQL name, its
  * quoted SQL spelling and its C name; types are parsed; primary keys,
- * unique sets and references are resolved to column indexes; and
- * m->ordered lists the tables referenced tables first.  Every problem is
+ * unique sets and references are resolved to column indexes; and the
+ * constraints have their names.  Every problem is
  * reported at the ontology place that caused it.
  */
 #ifndef DBONT_GEN_CHECK_H

@@ -9,6 +9,7 @@
 #define DBONT_GEN_EMIT_H
 
 #include "diag.h"
+#include "diff.h"
 #include "model.h"
 #include "util.h"
 
@@ -23,8 +24,10 @@ typedef struct emit_info {
 /* The C header and source (c-header.m4, c-source.m4). */
 void emit_c(const emit_info *e, buf *defs);
 
-/* The initial migration, creating every table (migration.m4). */
-void emit_initial_migration(const emit_info *e, const char *file_name, buf *defs);
+/* Defines macro (d4_up_migration, d4_down_migration) as a migration of
+ * the changes c, for migration.m4; as empty when file_name is NULL.
+ * intro is comment text ("-- ...\n" lines) that opens the file. */
+void emit_migration(const char *macro, const char *file_name, const char *intro, const changes *c, buf *defs);
 
 /* A C string literal (with its quotes) for s (caller frees). */
 char *c_string_literal(const char *s);

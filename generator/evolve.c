@@ -48,49 +48,66 @@ static char *read_text(const char *path)
     return buf_take(&b);
 }
 
+static unsigned long long version_of(const char *name)
+{
+    return strtoull(name, NULL, 10);
+}
+
 /* By version number (the leading digits), so 10000_x sorts after 9999_y. */
 static int by_version(const void *a, const void *b)
 {
     const char *x = *(char *const *)a, *y = *(char *const *)b;
-    unsigned long long vx = strtoull(x, NULL, 10), vy = strtoull(y, NULL, 10);
+    unsigned long long vx = version_of(x), vy = version_of(y);
     if (vx != vy)
         return vx < vy ? -1 : 1;
     return strcmp(x, y);
 }
 
-/* Reports, as notes, the schema lines that differ (old: -, new: +). */
-static void note_differences(diag *d, dpos where, const char *old_body, const char *new_body)
+/* The migration's name: what its main change does ("add_users_bio"),
+ * "_and_more" when it does more. */
+static char *slug_of(const changes *c)
 {
-    unsigned shown = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        const char *from = pass ? new_body : old_body, *other = pass ? old_body : new_body;
-        for (const char *l = from; *l && shown < 20;) {
-            const char *eol = strchr(l, '\n');
-            size_t n = eol ? (size_t)(eol - l) : strlen(l);
-            bool found = false;
-            for (const char *o = other; *o && !found;) {
-                const char *oeol = strchr(o, '\n');
-                size_t on = oeol ? (size_t)(oeol - o) : strlen(o);
-                found = on == n && memcmp(o, l, n) == 0;
-                o += on + (oeol ? 1 : 0);
+    static const change_phase preferred[] = {PH_CREATE_TABLE, PH_DROP_TABLE,    PH_ADD_COLUMN,
+                                             PH_DROP_COLUMN,  PH_RENAME_TABLE,  PH_RENAME_COLUMN,
+                                             PH_ALTER_COLUMN, PH_RENAME_CONSTRAINT, PH_ADD_KEY,
+                                             PH_ADD_FK,       PH_DROP_KEY,      PH_DROP_FK};
+    const change *main = &c->v[0];
+    for (size_t p = 0, found = 0; p < sizeof preferred / sizeof preferred[0] && !found; p++)
+        for (size_t i = 0; i < c->n && !found; i++)
+            if (c->v[i].phase == preferred[p]) {
+                main = &c->v[i];
+                found = 1;
             }
-            if (!found && n) {
-                diag_note(d, where, "%s %.*s", pass ? "ontology has:" : "snapshot has:", (int)n, l);
-                shown++;
-            }
-            l += n + (eol ? 1 : 0);
-        }
-    }
+    bool more = false;
+    for (size_t i = 0; i < c->n; i++)
+        more |= strcmp(c->v[i].slug, main->slug) != 0;
+    char *s = xasprintf("%.*s%s", 40, main->slug, more ? "_and_more" : "");
+    return s;
 }
 
-bool evolve_plan(const char *mdir, const model *m, const char *prefix, const char *version,
-                 const char *sources, migration_plan *plan, diag *d)
+/* Reports each destructive change; true when there was none. */
+static bool refuse_destructive(const changes *c, const char *snap_path, diag *d)
 {
-    plan->migration_file = NULL;
-    plan->snapshot = NULL;
-    char **migrations = NULL;
-    size_t nmig = 0, cap = 0;
-    bool has_snapshot = false;
+    bool none = true;
+    for (size_t i = 0; i < c->n; i++) {
+        const change *ch = &c->v[i];
+        if (!ch->destructive)
+            continue;
+        dpos where = ch->pos.file ? ch->pos : (dpos){snap_path, 0, 0};
+        diag_error(d, where, "%s destroys data (%s); dbont-gen writes it only with --allow-destructive",
+                   ch->summary, ch->note ? ch->note + strlen("DESTRUCTIVE: ") : "see the migration");
+        none = false;
+    }
+    return none;
+}
+
+/* Scans mdir: its migrations (sorted by version) and whether it has a
+ * snapshot.  Two migrations with one version are an error. */
+static bool scan(const char *mdir, char ***out, size_t *nout, bool *has_snapshot, diag *d)
+{
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    *has_snapshot = false;
     DIR *dir = opendir(mdir);
     dpos where = {mdir, 0, 0};
     if (!dir && errno != ENOENT) {
@@ -99,52 +116,106 @@ bool evolve_plan(const char *mdir, const model *m, const char *prefix, const cha
     }
     for (struct dirent *e; dir && (e = readdir(dir));) {
         if (strcmp(e->d_name, SNAPSHOT_FILE) == 0)
-            has_snapshot = true;
+            *has_snapshot = true;
         else if (evolve_is_migration_name(e->d_name)) {
-            GROW(migrations, cap, nmig);
-            migrations[nmig++] = xstrdup(e->d_name);
+            GROW(names, cap, n);
+            names[n++] = xstrdup(e->d_name);
         }
     }
     if (dir)
         closedir(dir);
-    if (nmig)
-        qsort(migrations, nmig, sizeof *migrations, by_version);
-
-    char *body = snapshot_body(m);
+    if (n)
+        qsort(names, n, sizeof *names, by_version);
     bool ok = true;
+    for (size_t i = 1; i < n; i++) {
+        if (version_of(names[i]) == version_of(names[i - 1])) {
+            dpos p = {mdir, 0, 0};
+            diag_error(d, p, "two migrations have the number %llu: %s and %s (two branches each added one?); "
+                             "renumber one, and regenerate the snapshot from the ontology of the merged branch",
+                       version_of(names[i]), names[i - 1], names[i]);
+            ok = false;
+        }
+    }
+    *out = names;
+    *nout = n;
+    return ok;
+}
+
+bool evolve_plan(const char *mdir, const model *m, const char *prefix, const char *version,
+                 const char *sources, bool allow_destructive, migration_plan *plan, diag *d)
+{
+    memset(plan, 0, sizeof *plan);
+    schema_init(&plan->from);
+    schema_init(&plan->to);
+    schema_init(&plan->result);
+    char **migrations = NULL;
+    size_t nmig = 0;
+    bool has_snapshot;
+    bool ok = scan(mdir, &migrations, &nmig, &has_snapshot, d);
     char *snap_path = xasprintf("%s/%s", mdir, SNAPSHOT_FILE);
     dpos snap_pos = {snap_path, 0, 0};
-    if (!has_snapshot && nmig == 0) {
-        plan->migration_file = xasprintf("0001_%s.sql", prefix);
-        plan->snapshot = snapshot_file(body, version, sources, plan->migration_file);
-    } else if (!has_snapshot) {
-        diag_error(d, where, "the folder holds migrations but no %s, so dbont-gen cannot tell which "
-                             "schema they produce; restore the snapshot from version control",
+    dpos dir_pos = {mdir, 0, 0};
+
+    if (ok && !has_snapshot && nmig) {
+        diag_error(d, dir_pos, "the folder holds migrations but no %s, so dbont-gen cannot tell which "
+                               "schema they produce; restore the snapshot from version control",
                    SNAPSHOT_FILE);
         ok = false;
-    } else if (nmig == 0) {
+    } else if (ok && has_snapshot && !nmig) {
         diag_error(d, snap_pos, "there is a snapshot but no migration next to it; restore the "
                                 "migrations from version control or remove the snapshot");
         ok = false;
-    } else {
+    } else if (ok && has_snapshot) {
         char *text = read_text(snap_path);
-        char *old_body = text ? snapshot_body_of(text) : NULL;
+        char *last = NULL;
         if (!text) {
             diag_error(d, snap_pos, "cannot read: %s", strerror(errno));
             ok = false;
-        } else if (strcmp(old_body, body) != 0) {
-            diag_error(d, snap_pos, "the ontology's schema differs from the schema of the migrations "
-                                    "(last: %s); turning a change into a new migration is not "
-                                    "supported yet, so nothing was written",
-                       migrations[nmig - 1]);
-            note_differences(d, snap_pos, old_body, body);
+        } else if (!snapshot_parse(text, snap_path, &plan->from, &last, d)) {
+            ok = false;
+        } else if (!last || strcmp(last, migrations[nmig - 1]) != 0) {
+            diag_error(d, snap_pos, "the snapshot records the schema after %s, but the newest migration is %s "
+                                    "(was a migration added without dbont-gen, or were two branches "
+                                    "merged?); regenerate the newest migration and the snapshot from "
+                                    "the ontology",
+                       last ? last : "no migration", migrations[nmig - 1]);
             ok = false;
         }
         free(text);
-        free(old_body);
+        free(last);
+    }
+
+    if (ok) {
+        schema_from_model(m, &plan->to);
+        name_changes rn;
+        diff_renames(&plan->from, &plan->to, &rn);
+        ok = diff_schemas(&plan->from, &plan->to, &rn, &plan->up, &plan->result, d);
+        if (ok && plan->up.n && !allow_destructive)
+            ok = refuse_destructive(&plan->up, snap_path, d);
+        if (ok && plan->up.n) {
+            unsigned long long next = nmig ? version_of(migrations[nmig - 1]) + 1 : 1;
+            char *slug = nmig ? slug_of(&plan->up) : xstrdup(prefix);
+            plan->migration_file = xasprintf("%04llu_%s.sql", next, slug);
+            plan->down_file = xasprintf("%04llu_%s.down.sql", next, slug);
+            free(slug);
+            name_changes back;
+            renames_reverse(&rn, &plan->from, &back);
+            diff_schemas(&plan->result, &plan->from, &back, &plan->down, NULL, d);
+            renames_free(&back);
+            plan->up_intro = xasprintf("-- A migration is history: once it is applied anywhere, change the ontology\n"
+                                       "-- instead of this file; dbont-gen never rewrites it.  `dbont-migrate down`\n"
+                                       "-- reverses it with %s.\n",
+                                       plan->down_file);
+            plan->down_intro = xasprintf("-- The reverse of %s, run by `dbont-migrate down`.  It restores the\n"
+                                         "-- schema; rows and values that %s dropped are not restored.\n",
+                                         plan->migration_file, plan->migration_file);
+            char *body = snapshot_body(&plan->result);
+            plan->snapshot = snapshot_file(body, version, sources, plan->migration_file);
+            free(body);
+        }
+        renames_free(&rn);
     }
     free(snap_path);
-    free(body);
     for (size_t i = 0; i < nmig; i++)
         free(migrations[i]);
     free(migrations);
@@ -154,6 +225,14 @@ bool evolve_plan(const char *mdir, const model *m, const char *prefix, const cha
 void migration_plan_free(migration_plan *p)
 {
     free(p->migration_file);
+    free(p->down_file);
+    free(p->up_intro);
+    free(p->down_intro);
+    changes_free(&p->up);
+    changes_free(&p->down);
     free(p->snapshot);
-    p->migration_file = p->snapshot = NULL;
+    schema_free(&p->from);
+    schema_free(&p->to);
+    schema_free(&p->result);
+    memset(p, 0, sizeof *p);
 }

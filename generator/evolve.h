@@ -2,11 +2,16 @@
  * evolve.h: what the migrations folder needs for the current ontology.
  *
  * Migrations are history, not derived output: dbont-gen never rewrites a
- * migration that exists.  For an empty (or missing) folder it plans the
- * initial migration and the snapshot; for a folder whose snapshot matches
- * the ontology it plans nothing.  A folder whose snapshot differs from
- * the ontology is an error for now (turning a change into a new migration
- * is the schema evolution work), and nothing is touched.
+ * migration that exists.  It reads the folder's snapshot (the schema its
+ * migrations produce), compares it with the ontology's schema, and when
+ * they differ plans one new numbered migration with exactly the
+ * statements that take the old schema to the new one, its reverse (the
+ * .down.sql file) and the new snapshot.  An empty or missing folder gets
+ * its first migration the same way (from an empty schema).
+ *
+ * Changes that destroy data are refused unless allowed; the folder must be
+ * consistent (a snapshot that names the newest migration, no two
+ * migrations with one number).
  */
 #ifndef DBONT_GEN_EVOLVE_H
 #define DBONT_GEN_EVOLVE_H
@@ -14,15 +19,27 @@
 #include <stdbool.h>
 
 #include "diag.h"
+#include "diff.h"
 #include "model.h"
+#include "schema.h"
 
 typedef struct migration_plan {
-    char *migration_file; /* base name of the migration to write, or NULL */
-    char *snapshot;       /* snapshot file content to write, or NULL */
+    char *migration_file; /* base name of the new migration, or NULL: up to date */
+    char *down_file;      /* its reverse */
+    char *up_intro;       /* the comment lines that open each file */
+    char *down_intro;
+    changes up, down;
+    char *snapshot;       /* the new snapshot file's content */
+    schema from, to, result; /* the changes point into these */
 } migration_plan;
 
+/*
+ * Plans the migrations folder mdir for model m.  With allow_destructive
+ * false, changes that destroy data are reported (one error each, at the
+ * ontology place when there is one) and nothing is planned.
+ */
 bool evolve_plan(const char *mdir, const model *m, const char *prefix, const char *version,
-                 const char *sources, migration_plan *plan, diag *d);
+                 const char *sources, bool allow_destructive, migration_plan *plan, diag *d);
 void migration_plan_free(migration_plan *p);
 
 /* True for names like 0001_blog.sql: 4 or more digits, '_', a name of

@@ -38,11 +38,20 @@
 
 enum { EXIT_INPUT = 1, EXIT_USAGE = 2 };
 
+/* What to do with the migrations folder. */
+typedef enum migrations_mode {
+    MIGRATIONS_WRITE,  /* write the migration the ontology needs (default) */
+    MIGRATIONS_VERIFY, /* write the C files only when no migration is needed */
+    MIGRATIONS_CHECK   /* write nothing; fail when a migration is needed */
+} migrations_mode;
+
 typedef struct options {
     const char *out_dir;
     const char *migrations_dir;
     const char *prefix;
     const char *skeleton_dir;
+    migrations_mode mode;
+    bool allow_destructive;
     char **files;
     size_t nfiles;
 } options;
@@ -50,21 +59,29 @@ typedef struct options {
 static void usage(FILE *to)
 {
     fputs("Usage: dbont-gen [-o DIR] [--migrations-dir MDIR] [--prefix NAME]\n"
-          "                 [--skeleton-dir DIR] FILE.ttl...\n"
+          "                 [--skeleton-dir DIR] [--allow-destructive]\n"
+          "                 [--check-migrations | --verify-migrations] FILE.ttl...\n"
           "\n"
           "Reads the Turtle ontology FILE.ttl (several files form one ontology) and writes\n"
-          "DIR/NAME.h and DIR/NAME.c (typed structs and functions over libdbont), and the\n"
-          "initial migration MDIR/0001_NAME.sql with MDIR/schema.snapshot when MDIR holds\n"
-          "no migrations yet.  Files whose content is unchanged are not rewritten, and\n"
-          "an existing migration is never rewritten.\n"
+          "DIR/NAME.h and DIR/NAME.c (typed structs and functions over libdbont).  When the\n"
+          "ontology's schema differs from the one the migrations in MDIR produce (recorded\n"
+          "in MDIR/schema.snapshot), it also writes the next migration MDIR/NNNN_what.sql,\n"
+          "its reverse NNNN_what.down.sql and the new snapshot.  Files whose content is\n"
+          "unchanged are not rewritten, and an existing migration never is.\n"
           "\n"
-          "  -o, --output-dir DIR     where the C files go (default: .)\n"
+          "  -o, --output-dir DIR       where the C files go (default: .)\n"
           "      --migrations-dir MDIR  where migrations go (default: DIR/migrations)\n"
-          "      --prefix NAME        prefix of the files and C symbols (default: the\n"
-          "                           first file's base name)\n"
-          "      --skeleton-dir DIR   m4 skeletons to use instead of the installed ones\n"
-          "  -h, --help               show this help\n"
-          "  -V, --version            show the version\n"
+          "      --prefix NAME          prefix of the files and C symbols (default: the\n"
+          "                             first file's base name)\n"
+          "      --skeleton-dir DIR     m4 skeletons to use instead of the installed ones\n"
+          "      --allow-destructive    write a migration that drops tables or columns,\n"
+          "                             narrows a type or makes a column NOT NULL\n"
+          "      --check-migrations     write nothing; exit 1, naming the changes, when\n"
+          "                             MDIR lacks a migration the ontology needs (for CI)\n"
+          "      --verify-migrations    write the C files only; fail like --check-migrations\n"
+          "                             when a migration is needed (for builds)\n"
+          "  -h, --help                 show this help\n"
+          "  -V, --version              show the version\n"
           "\n"
           "Exit status: 0 success, 1 errors in the input (reported as FILE:LINE:COL),\n"
           "2 usage errors.  The environment variable M4 names the m4 program to run.\n",
@@ -127,6 +144,20 @@ static char *source_names(const graph *g)
     return buf_take(&b);
 }
 
+/* --check-migrations and --verify-migrations: the folder lacks the
+ * migration the plan has; name its changes. */
+static bool report_missing_migration(diag *d, const char *mdir, const migration_plan *plan)
+{
+    dpos where = {mdir, 0, 0};
+    diag_error(d, where, "the ontology has changes that no migration holds yet; write them as %s with "
+                         "dbont-gen (without --check-migrations / --verify-migrations; in CMake, the "
+                         "<target>_migrations target), review the file and commit it",
+               plan->migration_file);
+    for (size_t i = 0; i < plan->up.n; i++)
+        diag_note(d, where, "missing: %s", plan->up.v[i].summary);
+    return false;
+}
+
 static int parse_options(int argc, char **argv, options *o)
 {
     static const struct option longs[] = {
@@ -134,6 +165,9 @@ static int parse_options(int argc, char **argv, options *o)
         {"migrations-dir", required_argument, NULL, 'm'},
         {"prefix", required_argument, NULL, 'p'},
         {"skeleton-dir", required_argument, NULL, 's'},
+        {"allow-destructive", no_argument, NULL, 'A'},
+        {"check-migrations", no_argument, NULL, 'C'},
+        {"verify-migrations", no_argument, NULL, 'Y'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -148,6 +182,13 @@ static int parse_options(int argc, char **argv, options *o)
         case 'm': o->migrations_dir = optarg; break;
         case 'p': o->prefix = optarg; break;
         case 's': o->skeleton_dir = optarg; break;
+        case 'A': o->allow_destructive = true; break;
+        case 'C':
+        case 'Y':
+            if (o->mode != MIGRATIONS_WRITE)
+                return usage_error("%s", "--check-migrations and --verify-migrations exclude each other");
+            o->mode = c == 'C' ? MIGRATIONS_CHECK : MIGRATIONS_VERIFY;
+            break;
         case 'h': usage(stdout); return -1;
         case 'V': printf("dbont-gen %s\n", DBONT_VERSION); return -1;
         case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
@@ -199,32 +240,39 @@ int main(int argc, char **argv)
     if (ok) {
         bool built = build_model(&g, &d, &m);
         sources = source_names(&g);
+        /* Checking modes report the changes, destructive or not. */
+        bool allow = o.allow_destructive || o.mode != MIGRATIONS_WRITE;
         ok = check_model(&m, &d, prefix, o.files[0]) && built &&
-             evolve_plan(mdir, &m, prefix, DBONT_VERSION, sources, &plan, &d);
+             evolve_plan(mdir, &m, prefix, DBONT_VERSION, sources, allow, &plan, &d);
     }
-    if (ok) {
+    if (ok && o.mode != MIGRATIONS_WRITE && plan.migration_file)
+        ok = report_missing_migration(&d, mdir, &plan);
+    if (ok && o.mode == MIGRATIONS_CHECK)
+        printf("dbont-gen: %s holds every change of the ontology\n", mdir);
+    if (ok && o.mode != MIGRATIONS_CHECK) {
         char *header_name = xasprintf("%s.h", prefix);
         emit_info e = {&m, prefix, DBONT_VERSION, sources, header_name};
         emit_c(&e, &defs);
-        /* The skeletons always lay out a migration; it is written only when
-         * the plan has one. */
-        emit_initial_migration(&e, plan.migration_file ? plan.migration_file : "", &defs);
+        emit_migration("d4_up_migration", plan.migration_file, plan.up_intro, &plan.up, &defs);
+        emit_migration("d4_down_migration", plan.down_file, plan.down_intro, &plan.down, &defs);
         ok = m4_expand(m4, skeletons, "dbont.m4", defs.data, &outs, &d);
         free(header_name);
     }
-    if (ok) {
+    if (ok && o.mode != MIGRATIONS_CHECK) {
         const char *header = m4_output_text(&outs, "header");
         const char *source = m4_output_text(&outs, "source");
         const char *migration = m4_output_text(&outs, "migration");
+        const char *down = m4_output_text(&outs, "down");
         dpos none = {skeletons, 0, 0};
-        if (!header || !source || (plan.migration_file && !migration)) {
-            diag_error(&d, none, "the skeletons must produce the outputs header, source and migration");
+        if (!header || !source || (plan.migration_file && (!migration || !down))) {
+            diag_error(&d, none, "the skeletons must produce the outputs header, source, migration and down");
             ok = false;
         } else {
-            outfile files[4];
+            outfile files[5];
             size_t n = 0;
             if (plan.migration_file) {
                 files[n++] = (outfile){xasprintf("%s/%s", mdir, plan.migration_file), migration, true};
+                files[n++] = (outfile){xasprintf("%s/%s", mdir, plan.down_file), down, true};
                 files[n++] = (outfile){xasprintf("%s/schema.snapshot", mdir), plan.snapshot, false};
             }
             files[n++] = (outfile){xasprintf("%s/%s.h", o.out_dir, prefix), header, false};

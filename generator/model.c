@@ -31,6 +31,7 @@ static void free_column(column *c)
     free(c->references_column.v);
     free(c->on_delete.v);
     free(c->part_of.v);
+    free(c->former_name.v);
     free(c->sql);
     free(c->c_name);
     free(c->c_flag);
@@ -42,6 +43,7 @@ static void free_table(table *t)
     free(t->iri);
     free(t->table_name.v);
     free(t->entity_name.v);
+    free(t->former_name.v);
     for (size_t i = 0; i < t->ncols; i++)
         free_column(&t->cols[i]);
     free(t->cols);
@@ -146,7 +148,6 @@ void model_free(model *m)
         free(x);
     }
     free(m->indexes);
-    free(m->ordered);
     memset(m, 0, sizeof *m);
 }
 

@@ -76,6 +76,7 @@ typedef struct column {
     mstr references_column;
     mstr on_delete;
     mstr part_of; /* IRI; only mt:TenantKey is meaningful */
+    mstr former_name; /* db:formerName: the name it had, for a rename */
     unsigned build_errors; /* errors found while reading it (a misspelled
                             * db:type explains a missing one) */
 
@@ -91,7 +92,7 @@ typedef struct column {
     char *c_flag;           /* stem of its flags: <c_flag>_is_null, <c_flag>_set
                              * (the name without the keyword suffix: a column
                              * "default" has default_ and default_is_null) */
-    char *fk_name;          /* SQL name of its foreign key constraint */
+    char *fk_name;          /* name of its foreign key constraint (unquoted) */
 } column;
 
 typedef struct policy {
@@ -107,6 +108,7 @@ typedef struct table {
     dpos pos; /* the subject of `a db:Table` */
     mstr table_name;
     mstr entity_name;
+    mstr former_name; /* db:formerName: the SQL name it had, for a rename */
     column *cols;
     size_t ncols;
     bool columns_set;
@@ -133,7 +135,7 @@ typedef struct table {
     size_t **unique_sets; /* column indexes per unique constraint (table and column level) */
     size_t *unique_sizes;
     size_t nunique_sets;
-    char *pk_name;          /* SQL names of the constraints */
+    char *pk_name;          /* names of the constraints (unquoted) */
     char **unique_names;
 } table;
 
@@ -231,8 +233,6 @@ typedef struct model {
     MODEL_ARRAY(shard_strategy *, shards);
     MODEL_ARRAY(index_def *, indexes);
 
-    /* derived: tables in dependency order (referenced tables first) */
-    table **ordered;
 } model;
 
 void model_init(model *m);

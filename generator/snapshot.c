@@ -3,17 +3,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sqltypes.h"
+#include "naming.h"
 #include "util.h"
 
-static int by_name(const void *a, const void *b)
+/* ---- writing ------------------------------------------------------------------ */
+
+static int by_table_name(const void *a, const void *b)
 {
-    const table *x = *(const table *const *)a, *y = *(const table *const *)b;
+    return strcmp((*(const stable *const *)a)->name, (*(const stable *const *)b)->name);
+}
+
+static int by_constraint(const void *a, const void *b)
+{
+    const sconstraint *x = *(const sconstraint *const *)a, *y = *(const sconstraint *const *)b;
+    if (x->kind != y->kind)
+        return x->kind < y->kind ? -1 : 1;
     return strcmp(x->name, y->name);
 }
 
-/* Default expressions are SQL text and may span lines: keep each on one
- * line with \n and \\ escapes. */
 static void add_escaped(buf *b, const char *s)
 {
     for (; *s; s++) {
@@ -28,11 +35,11 @@ static void add_escaped(buf *b, const char *s)
     }
 }
 
-static void add_columns(buf *b, const table *t, const size_t *cols, size_t n)
+static void add_list(buf *b, char *const *names, size_t n)
 {
     buf_addc(b, '(');
     for (size_t i = 0; i < n; i++)
-        buf_printf(b, "%s%s", i ? ", " : "", t->cols[cols[i]].name.v);
+        buf_printf(b, "%s%s", i ? ", " : "", names[i]);
     buf_addc(b, ')');
 }
 
@@ -46,47 +53,45 @@ static const char *rule_name(on_delete r)
     }
 }
 
-char *snapshot_body(const model *m)
+char *snapshot_body(const schema *s)
 {
-    table **tables = xmalloc((m->ntables ? m->ntables : 1) * sizeof *tables);
-    if (m->ntables) {
-        memcpy(tables, m->tables, m->ntables * sizeof *tables);
-        qsort(tables, m->ntables, sizeof *tables, by_name);
-    }
+    const stable **tables = xmalloc((s->ntables ? s->ntables : 1) * sizeof *tables);
+    for (size_t i = 0; i < s->ntables; i++)
+        tables[i] = &s->tables[i];
+    if (s->ntables)
+        qsort(tables, s->ntables, sizeof *tables, by_table_name);
     buf b;
     buf_init(&b);
-    for (size_t i = 0; i < m->ntables; i++) {
-        const table *t = tables[i];
+    for (size_t i = 0; i < s->ntables; i++) {
+        const stable *t = tables[i];
         buf_printf(&b, "%stable %s\n", i ? "\n" : "", t->name);
         for (size_t c = 0; c < t->ncols; c++) {
-            const column *col = &t->cols[c];
-            char *type = sqltype_sql(&col->stype);
-            buf_printf(&b, "  column %s %s%s", col->name.v, type, col->not_null ? " not-null" : "");
-            if (col->default_sql.v) {
+            const scolumn *col = &t->cols[c];
+            buf_printf(&b, "  column %s %s%s", col->name, col->type, col->not_null ? " not-null" : "");
+            if (col->default_sql) {
                 buf_adds(&b, " default ");
-                add_escaped(&b, col->default_sql.v);
+                add_escaped(&b, col->default_sql);
             }
             buf_addc(&b, '\n');
-            free(type);
         }
-        if (t->npk) {
-            buf_printf(&b, "  primary-key %s ", t->pk_name);
-            add_columns(&b, t, t->pk, t->npk);
+        const sconstraint **cons = xmalloc((t->ncons ? t->ncons : 1) * sizeof *cons);
+        for (size_t k = 0; k < t->ncons; k++)
+            cons[k] = &t->cons[k];
+        if (t->ncons)
+            qsort(cons, t->ncons, sizeof *cons, by_constraint);
+        for (size_t k = 0; k < t->ncons; k++) {
+            const sconstraint *c = cons[k];
+            static const char *const kinds[] = {"primary-key", "unique", "foreign-key"};
+            buf_printf(&b, "  %s %s ", kinds[c->kind], c->name);
+            add_list(&b, c->cols, c->ncols);
+            if (c->kind == SC_FOREIGN_KEY) {
+                buf_printf(&b, " references %s ", c->ref_table);
+                add_list(&b, c->ref_cols, c->nref);
+                buf_adds(&b, rule_name(c->rule));
+            }
             buf_addc(&b, '\n');
         }
-        for (size_t u = 0; u < t->nunique_sets; u++) {
-            buf_printf(&b, "  unique %s ", t->unique_names[u]);
-            add_columns(&b, t, t->unique_sets[u], t->unique_sizes[u]);
-            buf_addc(&b, '\n');
-        }
-        for (size_t c = 0; c < t->ncols; c++) {
-            const column *col = &t->cols[c];
-            if (!col->ref_table)
-                continue;
-            buf_printf(&b, "  foreign-key %s (%s) references %s (%s)%s\n", col->fk_name, col->name.v,
-                       col->ref_table->name, col->ref_table->cols[col->ref_column].name.v,
-                       rule_name(col->delete_rule));
-        }
+        free(cons);
     }
     free(tables);
     return buf_take(&b);
@@ -105,20 +110,208 @@ char *snapshot_file(const char *body, const char *version, const char *sources,
                      version, sources, last_migration, body);
 }
 
-char *snapshot_body_of(const char *text)
+/* ---- reading ------------------------------------------------------------------ */
+
+typedef struct reader {
+    const char *file;
+    unsigned line;
+    diag *d;
+    bool ok;
+} reader;
+
+static void bad(reader *r, const char *what)
+{
+    dpos p = {r->file, r->line, 1};
+    diag_error(r->d, p, "malformed snapshot line: %s (the snapshot is written by dbont-gen; restore "
+                        "it from version control)",
+               what);
+    r->ok = false;
+}
+
+/* Reads an identifier at *p (advanced past it); NULL when there is none. */
+static char *read_name(const char **p)
+{
+    const char *s = *p;
+    size_t n = 0;
+    while (s[n] && s[n] != ' ' && s[n] != '(' && s[n] != ')' && s[n] != ',')
+        n++;
+    if (!n)
+        return NULL;
+    char *name = xstrndup(s, n);
+    char why[128];
+    if (!naming_check_identifier(name, why, sizeof why)) {
+        free(name);
+        return NULL;
+    }
+    *p = s + n;
+    return name;
+}
+
+static bool skip(const char **p, const char *word)
+{
+    size_t n = strlen(word);
+    if (strncmp(*p, word, n) != 0)
+        return false;
+    *p += n;
+    return true;
+}
+
+/* "(a, b)" into c's columns (ref: its referenced columns). */
+static bool read_list(const char **p, sconstraint *c, bool ref)
+{
+    if (!skip(p, "("))
+        return false;
+    for (;;) {
+        char *name = read_name(p);
+        if (!name)
+            return false;
+        if (ref)
+            sconstraint_add_ref_col(c, name);
+        else
+            sconstraint_add_col(c, name);
+        free(name);
+        if (skip(p, ")"))
+            return true;
+        if (!skip(p, ", "))
+            return false;
+    }
+}
+
+static char *unescape(const char *s)
 {
     buf b;
     buf_init(&b);
-    bool started = false;
-    for (const char *l = text; *l;) {
-        const char *eol = strchr(l, '\n');
-        size_t n = eol ? (size_t)(eol - l) + 1 : strlen(l);
-        bool skip = l[0] == '#' || (!started && (strncmp(l, "migration ", 10) == 0 || l[0] == '\n'));
-        if (!skip) {
-            started = true;
-            buf_add(&b, l, n);
+    for (; *s; s++) {
+        if (*s == '\\' && s[1] == 'n') {
+            buf_addc(&b, '\n');
+            s++;
+        } else if (*s == '\\' && s[1] == 'r') {
+            buf_addc(&b, '\r');
+            s++;
+        } else if (*s == '\\' && s[1] == '\\') {
+            buf_addc(&b, '\\');
+            s++;
+        } else {
+            buf_addc(&b, *s);
         }
-        l += n;
     }
     return buf_take(&b);
+}
+
+/* "  column NAME TYPE [not-null] [default EXPR]": TYPE may hold a space
+ * ("double precision") but never " not-null" or " default ". */
+static void read_column(reader *r, stable *t, const char *p)
+{
+    char *name = read_name(&p);
+    if (!name || !skip(&p, " ")) {
+        free(name);
+        bad(r, "column without a valid name");
+        return;
+    }
+    const char *nn = strstr(p, " not-null"), *df = strstr(p, " default ");
+    const char *end = p + strlen(p);
+    if (nn && (!df || nn < df) && (nn[9] == '\0' || nn[9] == ' '))
+        end = nn;
+    else if (df)
+        end = df;
+    else
+        nn = NULL;
+    if (end == p) {
+        free(name);
+        bad(r, "column without a type");
+        return;
+    }
+    scolumn *c = stable_add_column(t, name);
+    free(name);
+    c->type = xstrndup(p, (size_t)(end - p));
+    p = end;
+    if (skip(&p, " not-null"))
+        c->not_null = true;
+    if (skip(&p, " default "))
+        c->default_sql = unescape(p);
+    else if (*p)
+        bad(r, "unexpected text after a column's type");
+}
+
+static void read_constraint(reader *r, stable *t, scon_kind kind, const char *p)
+{
+    char *name = read_name(&p);
+    if (!name || !skip(&p, " ")) {
+        free(name);
+        bad(r, "constraint without a valid name");
+        return;
+    }
+    sconstraint *c = stable_add_constraint(t, kind, name);
+    free(name);
+    if (!read_list(&p, c, false)) {
+        bad(r, "constraint without its column list");
+        return;
+    }
+    if (kind == SC_FOREIGN_KEY) {
+        if (!skip(&p, " references ") || !(c->ref_table = read_name(&p)) || !skip(&p, " ") ||
+            !read_list(&p, c, true)) {
+            bad(r, "foreign key without 'references TABLE (COLUMNS)'");
+            return;
+        }
+        if (skip(&p, " on-delete cascade"))
+            c->rule = ON_DELETE_CASCADE;
+        else if (skip(&p, " on-delete restrict"))
+            c->rule = ON_DELETE_RESTRICT;
+        else if (skip(&p, " on-delete set-null"))
+            c->rule = ON_DELETE_SET_NULL;
+    }
+    if (*p)
+        bad(r, "unexpected text after a constraint");
+}
+
+bool snapshot_parse(const char *text, const char *file, schema *out, char **last_migration, diag *d)
+{
+    reader r = {file, 0, d, true};
+    schema_init(out);
+    if (last_migration)
+        *last_migration = NULL;
+    stable *t = NULL;
+    buf line;
+    buf_init(&line);
+    for (const char *l = text; *l;) {
+        const char *eol = strchr(l, '\n');
+        size_t n = eol ? (size_t)(eol - l) : strlen(l);
+        buf_reset(&line);
+        buf_add(&line, l, n);
+        l += n + (eol ? 1 : 0);
+        r.line++;
+        const char *p = line.data;
+        if (!*p || *p == '#')
+            continue;
+        if (skip(&p, "migration ")) {
+            if (last_migration && !*last_migration)
+                *last_migration = xstrdup(p);
+        } else if (skip(&p, "table ")) {
+            char *name = read_name(&p);
+            if (!name || *p) {
+                bad(&r, "table without a valid name");
+                t = NULL;
+            } else if (schema_table(out, name)) {
+                bad(&r, "table given twice");
+                t = NULL;
+            } else {
+                t = schema_add_table(out, name);
+            }
+            free(name);
+        } else if (!t) {
+            bad(&r, "a line outside any table");
+        } else if (skip(&p, "  column ")) {
+            read_column(&r, t, p);
+        } else if (skip(&p, "  primary-key ")) {
+            read_constraint(&r, t, SC_PRIMARY_KEY, p);
+        } else if (skip(&p, "  unique ")) {
+            read_constraint(&r, t, SC_UNIQUE, p);
+        } else if (skip(&p, "  foreign-key ")) {
+            read_constraint(&r, t, SC_FOREIGN_KEY, p);
+        } else {
+            bad(&r, "unknown line");
+        }
+    }
+    buf_free(&line);
+    return r.ok;
 }

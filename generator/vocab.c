@@ -21,6 +21,7 @@ static const vocab_term terms[] = {
     P(DB_NS, "tableName", CTX_TABLE),
     P(DB_NS, "columns", CTX_TABLE),
     P(DB_NS, "entityName", CTX_TABLE),
+    P(DB_NS, "formerName", CTX_TABLE | CTX_COLUMN),
     P(DB_NS, "name", CTX_COLUMN),
     P(DB_NS, "type", CTX_COLUMN | CTX_JOIN),
     P(DB_NS, "nullable", CTX_COLUMN),

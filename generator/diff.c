@@ -1,0 +1,926 @@
+#include "diff.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "naming.h"
+#include "sqltypes.h"
+#include "util.h"
+
+#define NONE ((size_t)-1)
+
+/* ---- renames ------------------------------------------------------------------ */
+
+static void add_rename(name_changes *r, bool is_column, const char *tbl, const char *from, const char *to)
+{
+    GROW(r->v, r->cap, r->n);
+    r->v[r->n].column = is_column;
+    r->v[r->n].table = xstrdup(tbl);
+    r->v[r->n].from = xstrdup(from);
+    r->v[r->n].to = xstrdup(to);
+    r->n++;
+}
+
+void renames_free(name_changes *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->v[i].table);
+        free(r->v[i].from);
+        free(r->v[i].to);
+    }
+    free(r->v);
+    memset(r, 0, sizeof *r);
+}
+
+static const char *table_renamed_from(const name_changes *rn, const char *to_table)
+{
+    for (size_t i = 0; i < rn->n; i++)
+        if (!rn->v[i].column && strcmp(rn->v[i].to, to_table) == 0)
+            return rn->v[i].from;
+    return NULL;
+}
+
+static const char *column_renamed_from(const name_changes *rn, const char *to_table, const char *to_col)
+{
+    for (size_t i = 0; i < rn->n; i++)
+        if (rn->v[i].column && strcmp(rn->v[i].table, to_table) == 0 && strcmp(rn->v[i].to, to_col) == 0)
+            return rn->v[i].from;
+    return NULL;
+}
+
+void diff_renames(const schema *from, const schema *to, name_changes *out)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < to->ntables; i++) {
+        const stable *t = &to->tables[i];
+        const stable *ft = schema_table(from, t->name);
+        if (!ft && t->former_name && !schema_table(to, t->former_name) &&
+            (ft = schema_table(from, t->former_name)) != NULL)
+            add_rename(out, false, t->name, t->former_name, t->name);
+        if (!ft)
+            continue;
+        for (size_t c = 0; c < t->ncols; c++) {
+            const scolumn *col = &t->cols[c];
+            if (col->former_name && !stable_column(ft, col->name) && stable_column(ft, col->former_name) &&
+                !stable_column(t, col->former_name))
+                add_rename(out, true, t->name, col->former_name, col->name);
+        }
+    }
+}
+
+void renames_reverse(const name_changes *in, const schema *from, name_changes *out)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < in->n; i++) {
+        const name_change *r = &in->v[i];
+        if (!r->column) {
+            add_rename(out, false, r->from, r->to, r->from);
+        } else {
+            /* the column's table, named as the reverse target knows it */
+            const char *old_table = table_renamed_from(in, r->table);
+            add_rename(out, true, old_table ? old_table : r->table, r->to, r->from);
+        }
+    }
+    (void)from;
+}
+
+/* ---- the differ ---------------------------------------------------------------- */
+
+/* A table of `to` and its table in `from`, with their columns paired. */
+typedef struct pair {
+    const stable *f, *t;
+    size_t *f_to_t; /* per column of f: its index in t, or NONE */
+    size_t *t_to_f; /* per column of t: its index in f, or NONE */
+} pair;
+
+typedef struct differ {
+    const schema *from, *to;
+    const name_changes *rn;
+    changes *out;
+    diag *d;
+    bool ok;
+    pair *pairs; /* per table of to; pairs[i].f NULL when the table is new */
+    size_t *from_pair; /* per table of from: index into pairs, or NONE when dropped */
+} differ;
+
+static void change_add(differ *x, change_phase phase, bool destructive, dpos pos, const char *slug,
+                       char *sql, char *note, const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+
+static void change_add(differ *x, change_phase phase, bool destructive, dpos pos, const char *slug,
+                       char *sql, char *note, const char *fmt, ...)
+{
+    changes *c = x->out;
+    GROW(c->v, c->cap, c->n);
+    change *ch = &c->v[c->n];
+    memset(ch, 0, sizeof *ch);
+    ch->phase = phase;
+    ch->seq = c->n;
+    ch->sql = sql;
+    ch->note = note;
+    ch->destructive = destructive;
+    ch->pos = pos;
+    ch->slug = xstrdup(slug);
+    buf b;
+    buf_init(&b);
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    ch->summary = buf_take(&b);
+    c->n++;
+}
+
+static void addq(buf *b, const char *name)
+{
+    char *q = naming_sql_ident(name);
+    buf_adds(b, q);
+    free(q);
+}
+
+static void add_name_list(buf *b, char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            buf_adds(b, ", ");
+        addq(b, names[i]);
+    }
+}
+
+static const char *delete_clause(on_delete rule)
+{
+    switch (rule) {
+    case ON_DELETE_CASCADE: return " ON DELETE CASCADE";
+    case ON_DELETE_RESTRICT: return " ON DELETE RESTRICT";
+    case ON_DELETE_SET_NULL: return " ON DELETE SET NULL";
+    default: return "";
+    }
+}
+
+/* "PRIMARY KEY (a, b)", "FOREIGN KEY (a) REFERENCES t (b) ON DELETE ..." */
+static char *constraint_definition(const sconstraint *c)
+{
+    buf b;
+    buf_init(&b);
+    static const char *const kinds[] = {"PRIMARY KEY (", "UNIQUE (", "FOREIGN KEY ("};
+    buf_adds(&b, kinds[c->kind]);
+    add_name_list(&b, c->cols, c->ncols);
+    buf_addc(&b, ')');
+    if (c->kind == SC_FOREIGN_KEY) {
+        buf_adds(&b, " REFERENCES ");
+        addq(&b, c->ref_table);
+        buf_adds(&b, " (");
+        add_name_list(&b, c->ref_cols, c->nref);
+        buf_addc(&b, ')');
+        buf_adds(&b, delete_clause(c->rule));
+    }
+    return buf_take(&b);
+}
+
+static const char *kind_word(scon_kind k)
+{
+    return k == SC_PRIMARY_KEY ? "primary key" : k == SC_UNIQUE ? "unique constraint" : "foreign key";
+}
+
+/* ---- pairing ------------------------------------------------------------------- */
+
+static size_t from_index(const schema *s, const char *name)
+{
+    for (size_t i = 0; i < s->ntables; i++)
+        if (strcmp(s->tables[i].name, name) == 0)
+            return i;
+    return NONE;
+}
+
+static void pair_tables(differ *x)
+{
+    x->pairs = xcalloc(x->to->ntables ? x->to->ntables : 1, sizeof *x->pairs);
+    x->from_pair = xmalloc((x->from->ntables ? x->from->ntables : 1) * sizeof *x->from_pair);
+    for (size_t i = 0; i < x->from->ntables; i++)
+        x->from_pair[i] = NONE;
+    for (size_t i = 0; i < x->to->ntables; i++) {
+        const stable *t = &x->to->tables[i];
+        x->pairs[i].t = t;
+        const char *old = table_renamed_from(x->rn, t->name);
+        size_t fi = from_index(x->from, old ? old : t->name);
+        if (fi == NONE || x->from_pair[fi] != NONE)
+            continue;
+        pair *p = &x->pairs[i];
+        p->f = &x->from->tables[fi];
+        p->t = t;
+        x->from_pair[fi] = i;
+        p->f_to_t = xmalloc((p->f->ncols ? p->f->ncols : 1) * sizeof *p->f_to_t);
+        p->t_to_f = xmalloc((t->ncols ? t->ncols : 1) * sizeof *p->t_to_f);
+        for (size_t c = 0; c < p->f->ncols; c++)
+            p->f_to_t[c] = NONE;
+        for (size_t c = 0; c < t->ncols; c++) {
+            const char *oldc = column_renamed_from(x->rn, t->name, t->cols[c].name);
+            size_t fc = stable_column_index(p->f, oldc ? oldc : t->cols[c].name);
+            if (fc != NONE && p->f_to_t[fc] != NONE)
+                fc = NONE;
+            p->t_to_f[c] = fc;
+            if (fc != NONE)
+                p->f_to_t[fc] = c;
+        }
+    }
+}
+
+static void free_pairs(differ *x)
+{
+    for (size_t i = 0; i < x->to->ntables; i++) {
+        free(x->pairs[i].f_to_t);
+        free(x->pairs[i].t_to_f);
+    }
+    free(x->pairs);
+    free(x->from_pair);
+}
+
+/* The pair of the from-table named name, or NULL when it is dropped. */
+static const pair *pair_of_from(const differ *x, const char *name)
+{
+    size_t fi = from_index(x->from, name);
+    if (fi == NONE || x->from_pair[fi] == NONE)
+        return NULL;
+    return &x->pairs[x->from_pair[fi]];
+}
+
+/* A from-constraint in to's names, or false when a column or table it
+ * names does not survive. */
+static bool translate(const differ *x, const pair *p, const sconstraint *c, sconstraint *out)
+{
+    memset(out, 0, sizeof *out);
+    out->kind = c->kind;
+    out->name = xstrdup(c->name);
+    out->rule = c->rule;
+    bool ok = true;
+    for (size_t i = 0; i < c->ncols && ok; i++) {
+        size_t fc = stable_column_index(p->f, c->cols[i]);
+        ok = fc != NONE && p->f_to_t[fc] != NONE;
+        if (ok)
+            sconstraint_add_col(out, p->t->cols[p->f_to_t[fc]].name);
+    }
+    if (ok && c->kind == SC_FOREIGN_KEY) {
+        const pair *rp = pair_of_from(x, c->ref_table);
+        ok = rp != NULL;
+        if (ok)
+            out->ref_table = xstrdup(rp->t->name);
+        for (size_t i = 0; i < c->nref && ok; i++) {
+            size_t fc = stable_column_index(rp->f, c->ref_cols[i]);
+            ok = fc != NONE && rp->f_to_t[fc] != NONE;
+            if (ok)
+                sconstraint_add_ref_col(out, rp->t->cols[rp->f_to_t[fc]].name);
+        }
+    }
+    return ok;
+}
+
+static bool same_names(char *const *a, size_t na, char *const *b, size_t nb)
+{
+    if (na != nb)
+        return false;
+    for (size_t i = 0; i < na; i++)
+        if (strcmp(a[i], b[i]) != 0)
+            return false;
+    return true;
+}
+
+/* Same constraint, whatever its name. */
+static bool same_constraint(const sconstraint *a, const sconstraint *b)
+{
+    if (a->kind != b->kind || !same_names(a->cols, a->ncols, b->cols, b->ncols))
+        return false;
+    if (a->kind != SC_FOREIGN_KEY)
+        return true;
+    return strcmp(a->ref_table, b->ref_table) == 0 && same_names(a->ref_cols, a->nref, b->ref_cols, b->nref) &&
+           a->rule == b->rule;
+}
+
+/* ---- types --------------------------------------------------------------------- */
+
+typedef enum retype { RT_SAME, RT_WIDEN, RT_CAST, RT_NARROW, RT_SERIAL, RT_UNSUPPORTED } retype;
+
+static int int_rank(sqltype_kind k)
+{
+    return k == ST_SMALLINT ? 1 : k == ST_INTEGER ? 2 : k == ST_BIGINT ? 3 : 0;
+}
+
+/* Digits an integer type needs left of the point. */
+static int int_digits(sqltype_kind k)
+{
+    return k == ST_SMALLINT ? 5 : k == ST_INTEGER ? 10 : 19;
+}
+
+static bool textual(sqltype_kind k)
+{
+    return k == ST_TEXT || k == ST_VARCHAR;
+}
+
+/*
+ * How a column changes type.  RT_WIDEN keeps every value and needs no
+ * cast; RT_CAST keeps every value through an explicit cast (anything to
+ * text); RT_NARROW may refuse or change values (destructive); RT_SERIAL is
+ * serial <-> bigserial; *using says whether ALTER TYPE needs USING.
+ */
+static retype classify(const char *from_text, const char *to_text, bool *using)
+{
+    sqltype a, b;
+    char why[256];
+    *using = false;
+    if (strcmp(from_text, to_text) == 0)
+        return RT_SAME;
+    if (!sqltype_parse(from_text, &a, why, sizeof why) || !sqltype_parse(to_text, &b, why, sizeof why))
+        return RT_UNSUPPORTED;
+    bool serial_a = a.kind == ST_SERIAL || a.kind == ST_BIGSERIAL;
+    bool serial_b = b.kind == ST_SERIAL || b.kind == ST_BIGSERIAL;
+    if (serial_a || serial_b)
+        return serial_a && serial_b ? RT_SERIAL : RT_UNSUPPORTED;
+    if (int_rank(a.kind) && int_rank(b.kind))
+        return int_rank(b.kind) > int_rank(a.kind) ? RT_WIDEN : RT_NARROW;
+    if (a.kind == ST_REAL && b.kind == ST_DOUBLE)
+        return RT_WIDEN;
+    if (a.kind == ST_DOUBLE && b.kind == ST_REAL)
+        return RT_NARROW;
+    if (int_rank(a.kind) && b.kind == ST_NUMERIC)
+        return b.precision < 0 || b.precision - (b.scale < 0 ? 0 : b.scale) >= int_digits(a.kind) ? RT_WIDEN
+                                                                                                 : RT_NARROW;
+    if (a.kind == ST_NUMERIC && b.kind == ST_NUMERIC) {
+        if (b.precision < 0)
+            return RT_WIDEN;
+        if (a.precision < 0)
+            return RT_NARROW;
+        int sa = a.scale < 0 ? 0 : a.scale, sb = b.scale < 0 ? 0 : b.scale;
+        return sb >= sa && b.precision - sb >= a.precision - sa ? RT_WIDEN : RT_NARROW;
+    }
+    if (textual(a.kind) && textual(b.kind)) {
+        if (b.kind == ST_TEXT)
+            return RT_WIDEN;
+        return a.kind == ST_VARCHAR && b.length >= a.length ? RT_WIDEN : RT_NARROW;
+    }
+    if (a.kind == ST_DATE && (b.kind == ST_TIMESTAMP || b.kind == ST_TIMESTAMPTZ))
+        return RT_WIDEN;
+    *using = true;
+    return b.kind == ST_TEXT ? RT_CAST : RT_NARROW;
+}
+
+/* ---- changes per phase ------------------------------------------------------------ */
+
+static char *qualified(const char *tbl, const char *col)
+{
+    return xasprintf("%s.%s", tbl, col);
+}
+
+static void drop_constraint(differ *x, change_phase phase, const char *tbl, const sconstraint *c)
+{
+    buf b;
+    buf_init(&b);
+    buf_adds(&b, "ALTER TABLE ");
+    addq(&b, tbl);
+    buf_adds(&b, " DROP CONSTRAINT ");
+    addq(&b, c->name);
+    char *slug = xasprintf("alter_%s", tbl);
+    dpos none = {0};
+    change_add(x, phase, false, none, slug, buf_take(&b), NULL, "drop %s %s on %s", kind_word(c->kind), c->name,
+               tbl);
+    free(slug);
+}
+
+static void add_constraint(differ *x, change_phase phase, const char *tbl, const sconstraint *c, dpos pos)
+{
+    buf b;
+    buf_init(&b);
+    buf_adds(&b, "ALTER TABLE ");
+    addq(&b, tbl);
+    buf_adds(&b, " ADD CONSTRAINT ");
+    addq(&b, c->name);
+    buf_addc(&b, ' ');
+    char *def = constraint_definition(c);
+    buf_adds(&b, def);
+    char *slug = xasprintf("alter_%s", tbl);
+    change_add(x, phase, false, pos, slug, buf_take(&b), NULL, "add %s %s on %s: %s", kind_word(c->kind), c->name,
+               tbl, def);
+    free(def);
+    free(slug);
+}
+
+static char *column_definition(const scolumn *c)
+{
+    buf b;
+    buf_init(&b);
+    addq(&b, c->name);
+    buf_printf(&b, " %s", c->type);
+    if (c->not_null)
+        buf_adds(&b, " NOT NULL");
+    if (c->default_sql)
+        buf_printf(&b, " DEFAULT (%s)", c->default_sql);
+    return buf_take(&b);
+}
+
+static bool is_serial_type(const char *type)
+{
+    return strcmp(type, "serial") == 0 || strcmp(type, "bigserial") == 0;
+}
+
+/* The changes to one column that exists on both sides. */
+static void alter_column(differ *x, const stable *t, const scolumn *fc, const scolumn *tc)
+{
+    bool using;
+    retype rt = classify(fc->type, tc->type, &using);
+    char *qn = qualified(t->name, tc->name);
+    char *slug = xasprintf("alter_%s_%s", t->name, tc->name);
+    bool default_changed = (fc->default_sql == NULL) != (tc->default_sql == NULL) ||
+                           (fc->default_sql && strcmp(fc->default_sql, tc->default_sql) != 0);
+    if (rt == RT_UNSUPPORTED) {
+        diag_error(x->d, tc->type_pos, "changing column %s from %s to %s is not supported (a column cannot "
+                                       "become or stop being serial); add a new column instead",
+                   qn, fc->type, tc->type);
+        x->ok = false;
+        free(qn);
+        free(slug);
+        return;
+    }
+    if (rt != RT_SAME) {
+        /* A default may not convert to the new type: drop it first, set the
+         * new one after. */
+        if (fc->default_sql) {
+            buf b;
+            buf_init(&b);
+            buf_adds(&b, "ALTER TABLE ");
+            addq(&b, t->name);
+            buf_adds(&b, " ALTER COLUMN ");
+            addq(&b, tc->name);
+            buf_adds(&b, " DROP DEFAULT");
+            change_add(x, PH_ALTER_COLUMN, false, tc->pos, slug, buf_take(&b), NULL, "drop default of %s", qn);
+        }
+        sqltype to_type;
+        char why[256];
+        sqltype_parse(tc->type, &to_type, why, sizeof why);
+        char *value_type = sqltype_value_sql(&to_type);
+        buf b;
+        buf_init(&b);
+        buf_adds(&b, "ALTER TABLE ");
+        addq(&b, t->name);
+        buf_adds(&b, " ALTER COLUMN ");
+        addq(&b, tc->name);
+        buf_printf(&b, " TYPE %s", value_type);
+        if (using) {
+            buf_adds(&b, " USING ");
+            addq(&b, tc->name);
+            buf_printf(&b, "::%s", value_type);
+        }
+        bool narrow = rt == RT_NARROW || (rt == RT_SERIAL && strcmp(tc->type, "serial") == 0);
+        char *note = narrow ? xasprintf("DESTRUCTIVE: narrowing %s from %s to %s may change or refuse "
+                                        "its values",
+                                        qn, fc->type, tc->type)
+                            : NULL;
+        change_add(x, PH_ALTER_COLUMN, narrow, tc->type_pos, slug, buf_take(&b), note, "change type of %s from %s to %s",
+                   qn, fc->type, tc->type);
+        if (rt == RT_SERIAL) {
+            /* The sequence behind a serial column has its own type. */
+            buf s;
+            buf_init(&s);
+            char *tname = naming_sql_ident(t->name);
+            buf_printf(&s,
+                       "DO $dbont$ BEGIN EXECUTE format('ALTER SEQUENCE %%s AS %s', "
+                       "pg_get_serial_sequence('%s', '%s')); END $dbont$",
+                       value_type, tname, tc->name);
+            free(tname);
+            change_add(x, PH_ALTER_COLUMN, false, tc->type_pos, slug, buf_take(&s), NULL,
+                       "change the sequence of %s to %s", qn, value_type);
+        }
+        free(value_type);
+        if (tc->default_sql) {
+            buf d;
+            buf_init(&d);
+            buf_adds(&d, "ALTER TABLE ");
+            addq(&d, t->name);
+            buf_adds(&d, " ALTER COLUMN ");
+            addq(&d, tc->name);
+            buf_printf(&d, " SET DEFAULT (%s)", tc->default_sql);
+            change_add(x, PH_ALTER_COLUMN, false, tc->pos, slug, buf_take(&d), NULL, "set default of %s to %s", qn,
+                       tc->default_sql);
+        }
+    } else if (default_changed && !is_serial_type(tc->type)) {
+        buf b;
+        buf_init(&b);
+        buf_adds(&b, "ALTER TABLE ");
+        addq(&b, t->name);
+        buf_adds(&b, " ALTER COLUMN ");
+        addq(&b, tc->name);
+        if (tc->default_sql) {
+            buf_printf(&b, " SET DEFAULT (%s)", tc->default_sql);
+            change_add(x, PH_ALTER_COLUMN, false, tc->pos, slug, buf_take(&b), NULL, "set default of %s to %s", qn,
+                       tc->default_sql);
+        } else {
+            buf_adds(&b, " DROP DEFAULT");
+            change_add(x, PH_ALTER_COLUMN, false, tc->pos, slug, buf_take(&b), NULL, "drop default of %s", qn);
+        }
+    }
+    if (fc->not_null && !tc->not_null) {
+        buf b;
+        buf_init(&b);
+        buf_adds(&b, "ALTER TABLE ");
+        addq(&b, t->name);
+        buf_adds(&b, " ALTER COLUMN ");
+        addq(&b, tc->name);
+        buf_adds(&b, " DROP NOT NULL");
+        change_add(x, PH_ALTER_COLUMN, false, tc->nullable_pos, slug, buf_take(&b), NULL, "make %s nullable", qn);
+    } else if (!fc->not_null && tc->not_null) {
+        if (tc->default_sql) {
+            /* NULLs take the default, so NOT NULL can hold. */
+            buf u;
+            buf_init(&u);
+            buf_adds(&u, "UPDATE ");
+            addq(&u, t->name);
+            buf_adds(&u, " SET ");
+            addq(&u, tc->name);
+            buf_printf(&u, " = (%s) WHERE ", tc->default_sql);
+            addq(&u, tc->name);
+            buf_adds(&u, " IS NULL");
+            char *note = xasprintf("DESTRUCTIVE: the NULLs in %s become its default, %s", qn, tc->default_sql);
+            change_add(x, PH_ALTER_COLUMN, true, tc->nullable_pos, slug, buf_take(&u), note,
+                       "replace the NULLs in %s by its default", qn);
+        }
+        buf b;
+        buf_init(&b);
+        buf_adds(&b, "ALTER TABLE ");
+        addq(&b, t->name);
+        buf_adds(&b, " ALTER COLUMN ");
+        addq(&b, tc->name);
+        buf_adds(&b, " SET NOT NULL");
+        char *note = tc->default_sql ? NULL
+                                     : xasprintf("DESTRUCTIVE: fails if %s holds NULLs (give the column a "
+                                                 "db:default to fill them)",
+                                                 qn);
+        change_add(x, PH_ALTER_COLUMN, true, tc->nullable_pos, slug, buf_take(&b), note, "make %s NOT NULL", qn);
+    }
+    free(qn);
+    free(slug);
+}
+
+/* Index of the pair whose to-table is named name, or NONE. */
+static size_t to_index(const schema *s, const char *name)
+{
+    return from_index(s, name);
+}
+
+/* Dropped tables, those that reference another dropped table first; an
+ * unbreakable cycle has its foreign keys dropped in phase 1. */
+static void drop_tables(differ *x)
+{
+    size_t n = x->from->ntables;
+    bool *gone = xcalloc(n ? n : 1, sizeof *gone);
+    for (size_t i = 0; i < n; i++)
+        gone[i] = x->from_pair[i] != NONE; /* kept tables are not dropped */
+    for (;;) {
+        size_t pick = NONE;
+        for (size_t i = 0; i < n && pick == NONE; i++) {
+            if (gone[i])
+                continue;
+            bool referenced = false;
+            for (size_t j = 0; j < n && !referenced; j++) {
+                if (gone[j] || j == i)
+                    continue;
+                const stable *o = &x->from->tables[j];
+                for (size_t k = 0; k < o->ncons && !referenced; k++)
+                    referenced = o->cons[k].kind == SC_FOREIGN_KEY &&
+                                 strcmp(o->cons[k].ref_table, x->from->tables[i].name) == 0;
+            }
+            if (!referenced)
+                pick = i;
+        }
+        if (pick == NONE) {
+            for (size_t i = 0; i < n && pick == NONE; i++)
+                if (!gone[i])
+                    pick = i;
+            if (pick == NONE)
+                break;
+            /* a cycle: drop the references to it from the tables still here */
+            for (size_t j = 0; j < n; j++) {
+                const stable *o = &x->from->tables[j];
+                if (gone[j] || j == pick)
+                    continue;
+                for (size_t k = 0; k < o->ncons; k++)
+                    if (o->cons[k].kind == SC_FOREIGN_KEY &&
+                        strcmp(o->cons[k].ref_table, x->from->tables[pick].name) == 0)
+                        drop_constraint(x, PH_DROP_FK, o->name, &o->cons[k]);
+            }
+        }
+        gone[pick] = true;
+        const stable *t = &x->from->tables[pick];
+        buf b;
+        buf_init(&b);
+        buf_adds(&b, "DROP TABLE ");
+        addq(&b, t->name);
+        char *slug = xasprintf("drop_%s", t->name);
+        dpos none = {0};
+        change_add(x, PH_DROP_TABLE, true, none, slug, buf_take(&b),
+                   xasprintf("DESTRUCTIVE: destroys table %s and every row in it", t->name), "drop table %s",
+                   t->name);
+        free(slug);
+    }
+    free(gone);
+}
+
+/* New tables, referenced ones first; a reference to a table created later
+ * in the same migration becomes an ALTER TABLE in phase 12. */
+static void create_tables(differ *x)
+{
+    size_t n = x->to->ntables;
+    bool *done = xcalloc(n ? n : 1, sizeof *done);
+    for (size_t i = 0; i < n; i++)
+        done[i] = x->pairs[i].f != NULL;
+    for (;;) {
+        size_t pick = NONE;
+        for (size_t i = 0; i < n && pick == NONE; i++) {
+            if (done[i])
+                continue;
+            const stable *t = &x->to->tables[i];
+            bool ready = true;
+            for (size_t k = 0; k < t->ncons && ready; k++) {
+                if (t->cons[k].kind != SC_FOREIGN_KEY || strcmp(t->cons[k].ref_table, t->name) == 0)
+                    continue;
+                size_t r = to_index(x->to, t->cons[k].ref_table);
+                ready = r == NONE || done[r];
+            }
+            if (ready)
+                pick = i;
+        }
+        if (pick == NONE)
+            for (size_t i = 0; i < n && pick == NONE; i++)
+                if (!done[i])
+                    pick = i;
+        if (pick == NONE)
+            break;
+        done[pick] = true;
+        const stable *t = &x->to->tables[pick];
+        char *slug = xasprintf("create_%s", t->name);
+        change_add(x, PH_CREATE_TABLE, false, t->pos, slug, NULL, NULL, "create table %s", t->name);
+        free(slug);
+        change *ch = &x->out->v[x->out->n - 1];
+        ch->create = t;
+        ch->inline_fk = xcalloc(t->ncons ? t->ncons : 1, sizeof *ch->inline_fk);
+        for (size_t k = 0; k < t->ncons; k++) {
+            const sconstraint *c = &t->cons[k];
+            if (c->kind != SC_FOREIGN_KEY) {
+                ch->inline_fk[k] = true;
+                continue;
+            }
+            size_t r = to_index(x->to, c->ref_table);
+            ch->inline_fk[k] = r == NONE || done[r];
+            if (!ch->inline_fk[k])
+                add_constraint(x, PH_ADD_FK, t->name, c, t->pos);
+        }
+    }
+    free(done);
+}
+
+/* Columns, constraints and renames of a table that exists on both sides. */
+static void alter_table(differ *x, const pair *p)
+{
+    const stable *f = p->f, *t = p->t;
+    if (strcmp(f->name, t->name) != 0) {
+        buf b;
+        buf_init(&b);
+        buf_adds(&b, "ALTER TABLE ");
+        addq(&b, f->name);
+        buf_adds(&b, " RENAME TO ");
+        addq(&b, t->name);
+        char *slug = xasprintf("rename_%s", f->name);
+        change_add(x, PH_RENAME_TABLE, false, t->pos, slug, buf_take(&b), NULL, "name_change table %s to %s", f->name,
+                   t->name);
+        free(slug);
+    }
+    for (size_t c = 0; c < t->ncols; c++) {
+        size_t fc = p->t_to_f[c];
+        if (fc == NONE || strcmp(f->cols[fc].name, t->cols[c].name) == 0)
+            continue;
+        buf b;
+        buf_init(&b);
+        buf_adds(&b, "ALTER TABLE ");
+        addq(&b, t->name);
+        buf_adds(&b, " RENAME COLUMN ");
+        addq(&b, f->cols[fc].name);
+        buf_adds(&b, " TO ");
+        addq(&b, t->cols[c].name);
+        char *slug = xasprintf("rename_%s_%s", t->name, f->cols[fc].name);
+        change_add(x, PH_RENAME_COLUMN, false, t->cols[c].pos, slug, buf_take(&b), NULL,
+                   "name_change column %s.%s to %s", t->name, f->cols[fc].name, t->cols[c].name);
+        free(slug);
+    }
+    for (size_t c = 0; c < f->ncols; c++) {
+        if (p->f_to_t[c] != NONE)
+            continue;
+        buf b;
+        buf_init(&b);
+        buf_adds(&b, "ALTER TABLE ");
+        addq(&b, t->name);
+        buf_adds(&b, " DROP COLUMN ");
+        addq(&b, f->cols[c].name);
+        char *slug = xasprintf("drop_%s_%s", t->name, f->cols[c].name);
+        change_add(x, PH_DROP_COLUMN, true, t->pos, slug, buf_take(&b),
+                   xasprintf("DESTRUCTIVE: destroys the values of %s.%s", t->name, f->cols[c].name),
+                   "drop column %s.%s", t->name, f->cols[c].name);
+        free(slug);
+    }
+    for (size_t c = 0; c < t->ncols; c++) {
+        const scolumn *tc = &t->cols[c];
+        if (p->t_to_f[c] != NONE)
+            continue;
+        buf b;
+        buf_init(&b);
+        buf_adds(&b, "ALTER TABLE ");
+        addq(&b, t->name);
+        buf_adds(&b, " ADD COLUMN ");
+        char *def = column_definition(tc);
+        buf_adds(&b, def);
+        free(def);
+        char *note = tc->not_null && !tc->default_sql && !is_serial_type(tc->type)
+                         ? xasprintf("fails if %s has rows: a new NOT NULL column needs a db:default", t->name)
+                         : NULL;
+        char *slug = xasprintf("add_%s_%s", t->name, tc->name);
+        change_add(x, PH_ADD_COLUMN, false, tc->pos, slug, buf_take(&b), note, "add column %s.%s %s%s", t->name,
+                   tc->name, tc->type, tc->not_null ? " NOT NULL" : "");
+        free(slug);
+    }
+}
+
+static bool any_retyped(const differ *x, const char *to_table, char *const *cols, size_t n)
+{
+    size_t i = to_index(x->to, to_table);
+    if (i == NONE || !x->pairs[i].f)
+        return false;
+    const pair *p = &x->pairs[i];
+    for (size_t k = 0; k < n; k++) {
+        size_t c = stable_column_index(p->t, cols[k]);
+        if (c != NONE && p->t_to_f[c] != NONE && strcmp(p->f->cols[p->t_to_f[c]].type, p->t->cols[c].type) != 0)
+            return true;
+    }
+    return false;
+}
+
+/* Constraints of the tables that exist on both sides. */
+static void diff_constraints(differ *x)
+{
+    size_t nt = x->to->ntables;
+    /* kept[i][k]: constraint k of to-table i survives from `from`. */
+    bool **kept = xcalloc(nt ? nt : 1, sizeof *kept);
+    /* keys dropped (in to's names), for the foreign keys that use them */
+    schema dropped_keys;
+    schema_init(&dropped_keys);
+    for (size_t i = 0; i < nt; i++) {
+        const pair *p = &x->pairs[i];
+        kept[i] = xcalloc(p->t->ncons ? p->t->ncons : 1, sizeof **kept);
+        if (!p->f)
+            continue;
+        for (size_t k = 0; k < p->f->ncons; k++) {
+            const sconstraint *fc = &p->f->cons[k];
+            sconstraint tr;
+            size_t match = NONE;
+            if (translate(x, p, fc, &tr))
+                for (size_t j = 0; j < p->t->ncons && match == NONE; j++)
+                    if (!kept[i][j] && same_constraint(&tr, &p->t->cons[j]))
+                        match = j;
+            bool force = false;
+            if (match != NONE && fc->kind == SC_FOREIGN_KEY)
+                force = any_retyped(x, p->t->name, tr.cols, tr.ncols) ||
+                        any_retyped(x, tr.ref_table, tr.ref_cols, tr.nref);
+            if (match != NONE && !force) {
+                kept[i][match] = true;
+                if (strcmp(fc->name, p->t->cons[match].name) != 0) {
+                    buf b;
+                    buf_init(&b);
+                    buf_adds(&b, "ALTER TABLE ");
+                    addq(&b, p->t->name);
+                    buf_adds(&b, " RENAME CONSTRAINT ");
+                    addq(&b, fc->name);
+                    buf_adds(&b, " TO ");
+                    addq(&b, p->t->cons[match].name);
+                    char *slug = xasprintf("rename_%s_%s", p->t->name, fc->name);
+                    change_add(x, PH_RENAME_CONSTRAINT, false, p->t->pos, slug, buf_take(&b), NULL,
+                               "name_change %s %s on %s to %s", kind_word(fc->kind), fc->name, p->t->name,
+                               p->t->cons[match].name);
+                    free(slug);
+                }
+            } else {
+                drop_constraint(x, fc->kind == SC_FOREIGN_KEY ? PH_DROP_FK : PH_DROP_KEY, p->f->name, fc);
+                if (fc->kind != SC_FOREIGN_KEY && tr.ncols == fc->ncols) {
+                    stable *dk = schema_table(&dropped_keys, p->t->name);
+                    if (!dk)
+                        dk = schema_add_table(&dropped_keys, p->t->name);
+                    GROW(dk->cons, dk->cons_cap, dk->ncons);
+                    sconstraint_copy(&tr, &dk->cons[dk->ncons++]);
+                }
+            }
+            sconstraint_free(&tr);
+        }
+    }
+    /* A foreign key kept as it was must still be rebuilt when the key it
+     * references is dropped: PostgreSQL will not drop a key in use. */
+    for (size_t i = 0; i < nt; i++) {
+        const pair *p = &x->pairs[i];
+        if (!p->f)
+            continue;
+        for (size_t j = 0; j < p->t->ncons; j++) {
+            const sconstraint *c = &p->t->cons[j];
+            if (!kept[i][j] || c->kind != SC_FOREIGN_KEY)
+                continue;
+            const stable *dk = schema_table(&dropped_keys, c->ref_table);
+            bool uses = false;
+            for (size_t k = 0; dk && k < dk->ncons && !uses; k++)
+                uses = same_names(dk->cons[k].cols, dk->cons[k].ncols, c->ref_cols, c->nref);
+            if (!uses)
+                continue;
+            kept[i][j] = false;
+            /* the from-side name: the one it has before this migration */
+            for (size_t k = 0; k < p->f->ncons; k++) {
+                sconstraint tr;
+                if (translate(x, p, &p->f->cons[k], &tr) && same_constraint(&tr, c))
+                    drop_constraint(x, PH_DROP_FK, p->f->name, &p->f->cons[k]);
+                sconstraint_free(&tr);
+            }
+        }
+    }
+    for (size_t i = 0; i < nt; i++) {
+        const pair *p = &x->pairs[i];
+        if (!p->f)
+            continue;
+        for (size_t j = 0; j < p->t->ncons; j++)
+            if (!kept[i][j])
+                add_constraint(x, p->t->cons[j].kind == SC_FOREIGN_KEY ? PH_ADD_FK : PH_ADD_KEY, p->t->name,
+                               &p->t->cons[j], p->t->pos);
+    }
+    for (size_t i = 0; i < nt; i++)
+        free(kept[i]);
+    free(kept);
+    schema_free(&dropped_keys);
+}
+
+static int by_phase(const void *a, const void *b)
+{
+    const change *x = a, *y = b;
+    if (x->phase != y->phase)
+        return x->phase < y->phase ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* `to` with each kept table's columns in physical order: the columns it
+ * had (renamed, retyped), then the added ones. */
+static void result_schema(const differ *x, schema *out)
+{
+    schema_copy(x->to, out);
+    for (size_t i = 0; i < out->ntables; i++) {
+        const pair *p = &x->pairs[i];
+        if (!p->f)
+            continue;
+        stable *t = &out->tables[i];
+        scolumn *cols = xmalloc((t->ncols ? t->ncols : 1) * sizeof *cols);
+        size_t n = 0;
+        for (size_t fc = 0; fc < p->f->ncols; fc++)
+            if (p->f_to_t[fc] != NONE)
+                cols[n++] = t->cols[p->f_to_t[fc]];
+        for (size_t c = 0; c < t->ncols; c++)
+            if (p->t_to_f[c] == NONE)
+                cols[n++] = t->cols[c];
+        free(t->cols);
+        t->cols = cols;
+        t->cols_cap = t->ncols;
+    }
+}
+
+bool diff_schemas(const schema *from, const schema *to, const name_changes *rn, changes *out, schema *result, diag *d)
+{
+    memset(out, 0, sizeof *out);
+    differ x = {from, to, rn, out, d, true, NULL, NULL};
+    pair_tables(&x);
+    for (size_t i = 0; i < to->ntables; i++) {
+        const pair *p = &x.pairs[i];
+        if (!p->f)
+            continue;
+        alter_table(&x, p);
+        for (size_t c = 0; c < p->t->ncols; c++)
+            if (p->t_to_f[c] != NONE)
+                alter_column(&x, p->t, &p->f->cols[p->t_to_f[c]], &p->t->cols[c]);
+    }
+    diff_constraints(&x);
+    drop_tables(&x);
+    create_tables(&x);
+    if (out->n)
+        qsort(out->v, out->n, sizeof *out->v, by_phase);
+    if (result)
+        result_schema(&x, result);
+    free_pairs(&x);
+    return x.ok;
+}
+
+void changes_free(changes *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->v[i].summary);
+        free(c->v[i].slug);
+        free(c->v[i].sql);
+        free(c->v[i].note);
+        free(c->v[i].inline_fk);
+    }
+    free(c->v);
+    memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,99 @@
+/*
+ * diff.h: the statements that take one schema to another.
+ *
+ * diff_schemas compares the schema the migrations produce (from) with the
+ * schema wanted (to) and lists the changes, each one SQL statement, in an
+ * order PostgreSQL accepts:
+ *
+ *   1 drop foreign keys      5 rename constraints    9  add columns
+ *   2 drop keys (pk, unique) 6 drop tables           10 create tables
+ *   3 rename tables          7 drop columns          11 add keys
+ *   4 rename columns         8 alter columns         12 add foreign keys
+ *
+ * Renames are never guessed: they come from the list of name changes (built from
+ * the ontology's db:formerName, see diff_renames).  A foreign key whose
+ * columns change type, or whose referenced key is rebuilt, is dropped
+ * and added again around the change.  Changes that can destroy data are
+ * marked (dropping a table or column, narrowing a type, NOT NULL on a
+ * column that may hold NULLs) with a note saying what they destroy.
+ *
+ * Ownership: a changes list owns its strings; changes_free releases them.
+ * The created-table pointers point into `to`, which must outlive the list.
+ */
+#ifndef DBONT_GEN_DIFF_H
+#define DBONT_GEN_DIFF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "diag.h"
+#include "schema.h"
+
+typedef struct name_change {
+    bool column;
+    char *table; /* the table's name in the target schema */
+    char *from;  /* the old name (of the table, or of the column) */
+    char *to;    /* the new name */
+} name_change;
+
+typedef struct name_changes {
+    name_change *v;
+    size_t n, cap;
+} name_changes;
+
+typedef enum change_phase {
+    PH_DROP_FK,
+    PH_DROP_KEY,
+    PH_RENAME_TABLE,
+    PH_RENAME_COLUMN,
+    PH_RENAME_CONSTRAINT,
+    PH_DROP_TABLE,
+    PH_DROP_COLUMN,
+    PH_ALTER_COLUMN,
+    PH_ADD_COLUMN,
+    PH_CREATE_TABLE,
+    PH_ADD_KEY,
+    PH_ADD_FK
+} change_phase;
+
+typedef struct change {
+    change_phase phase;
+    size_t seq;            /* order of discovery, kept within a phase */
+    char *summary;         /* "add column users.bio text" */
+    char *slug;            /* "add_users_bio": names the migration */
+    char *sql;             /* the statement without ';' (NULL for create) */
+    const stable *create;  /* CREATE TABLE: the table, from `to` */
+    bool *inline_fk;       /* CREATE TABLE: per constraint, written inside it */
+    bool destructive;
+    char *note;            /* what it destroys, or a warning; or NULL */
+    dpos pos;              /* the ontology place it comes from, if any */
+} change;
+
+typedef struct changes {
+    change *v;
+    size_t n, cap;
+} changes;
+
+/* The renames that to's db:formerName hints ask for, given from: a hint
+ * whose old name from does not have (or whose new name it already has) is
+ * ignored, so hints can stay in the ontology after their migration. */
+void diff_renames(const schema *from, const schema *to, name_changes *out);
+
+/* The same renames the other way round, for the down migration. */
+void renames_reverse(const name_changes *in, const schema *from, name_changes *out);
+
+void renames_free(name_changes *r);
+
+/*
+ * Lists the changes from `from` to `to` in *out (sorted by phase) and
+ * writes the resulting schema, `to` with each table's columns in physical
+ * order (existing columns first, added ones appended), into *result when
+ * it is not NULL.  Returns false (reported through d, at the ontology
+ * places of to) for a change it cannot make.
+ */
+bool diff_schemas(const schema *from, const schema *to, const name_changes *rn, changes *out, schema *result,
+                  diag *d);
+
+void changes_free(changes *c);
+
+#endif

@@ -1,0 +1,222 @@
+#include "schema.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "sqltypes.h"
+#include "util.h"
+
+void schema_init(schema *s)
+{
+    memset(s, 0, sizeof *s);
+}
+
+static void free_column(scolumn *c)
+{
+    free(c->name);
+    free(c->type);
+    free(c->default_sql);
+    free(c->former_name);
+}
+
+void sconstraint_free(sconstraint *c)
+{
+    free(c->name);
+    for (size_t i = 0; i < c->ncols; i++)
+        free(c->cols[i]);
+    free(c->cols);
+    free(c->ref_table);
+    for (size_t i = 0; i < c->nref; i++)
+        free(c->ref_cols[i]);
+    free(c->ref_cols);
+    memset(c, 0, sizeof *c);
+}
+
+static void free_table(stable *t)
+{
+    free(t->name);
+    free(t->former_name);
+    for (size_t i = 0; i < t->ncols; i++)
+        free_column(&t->cols[i]);
+    free(t->cols);
+    for (size_t i = 0; i < t->ncons; i++)
+        sconstraint_free(&t->cons[i]);
+    free(t->cons);
+}
+
+void schema_free(schema *s)
+{
+    for (size_t i = 0; i < s->ntables; i++)
+        free_table(&s->tables[i]);
+    free(s->tables);
+    schema_init(s);
+}
+
+stable *schema_add_table(schema *s, const char *name)
+{
+    GROW(s->tables, s->tables_cap, s->ntables);
+    stable *t = &s->tables[s->ntables++];
+    memset(t, 0, sizeof *t);
+    t->name = xstrdup(name);
+    return t;
+}
+
+scolumn *stable_add_column(stable *t, const char *name)
+{
+    GROW(t->cols, t->cols_cap, t->ncols);
+    scolumn *c = &t->cols[t->ncols++];
+    memset(c, 0, sizeof *c);
+    c->name = xstrdup(name);
+    return c;
+}
+
+sconstraint *stable_add_constraint(stable *t, scon_kind kind, const char *name)
+{
+    GROW(t->cons, t->cons_cap, t->ncons);
+    sconstraint *c = &t->cons[t->ncons++];
+    memset(c, 0, sizeof *c);
+    c->kind = kind;
+    c->name = xstrdup(name);
+    return c;
+}
+
+void sconstraint_add_col(sconstraint *c, const char *col)
+{
+    c->cols = xrealloc(c->cols, (c->ncols + 1) * sizeof *c->cols);
+    c->cols[c->ncols++] = xstrdup(col);
+}
+
+void sconstraint_add_ref_col(sconstraint *c, const char *col)
+{
+    c->ref_cols = xrealloc(c->ref_cols, (c->nref + 1) * sizeof *c->ref_cols);
+    c->ref_cols[c->nref++] = xstrdup(col);
+}
+
+void schema_remove_table(schema *s, size_t i)
+{
+    free_table(&s->tables[i]);
+    memmove(&s->tables[i], &s->tables[i + 1], (s->ntables - i - 1) * sizeof *s->tables);
+    s->ntables--;
+}
+
+void stable_remove_column(stable *t, size_t i)
+{
+    free_column(&t->cols[i]);
+    memmove(&t->cols[i], &t->cols[i + 1], (t->ncols - i - 1) * sizeof *t->cols);
+    t->ncols--;
+}
+
+void stable_remove_constraint(stable *t, size_t i)
+{
+    sconstraint_free(&t->cons[i]);
+    memmove(&t->cons[i], &t->cons[i + 1], (t->ncons - i - 1) * sizeof *t->cons);
+    t->ncons--;
+}
+
+stable *schema_table(const schema *s, const char *name)
+{
+    for (size_t i = 0; i < s->ntables; i++)
+        if (strcmp(s->tables[i].name, name) == 0)
+            return &s->tables[i];
+    return NULL;
+}
+
+size_t stable_column_index(const stable *t, const char *name)
+{
+    for (size_t i = 0; i < t->ncols; i++)
+        if (strcmp(t->cols[i].name, name) == 0)
+            return i;
+    return (size_t)-1;
+}
+
+scolumn *stable_column(const stable *t, const char *name)
+{
+    size_t i = stable_column_index(t, name);
+    return i == (size_t)-1 ? NULL : &t->cols[i];
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? xstrdup(s) : NULL;
+}
+
+void sconstraint_copy(const sconstraint *from, sconstraint *to)
+{
+    memset(to, 0, sizeof *to);
+    to->kind = from->kind;
+    to->name = xstrdup(from->name);
+    for (size_t i = 0; i < from->ncols; i++)
+        sconstraint_add_col(to, from->cols[i]);
+    to->ref_table = dup_or_null(from->ref_table);
+    for (size_t i = 0; i < from->nref; i++)
+        sconstraint_add_ref_col(to, from->ref_cols[i]);
+    to->rule = from->rule;
+}
+
+void schema_copy(const schema *from, schema *to)
+{
+    schema_init(to);
+    for (size_t i = 0; i < from->ntables; i++) {
+        const stable *ft = &from->tables[i];
+        stable *t = schema_add_table(to, ft->name);
+        t->former_name = dup_or_null(ft->former_name);
+        t->pos = ft->pos;
+        for (size_t c = 0; c < ft->ncols; c++) {
+            scolumn *col = stable_add_column(t, ft->cols[c].name);
+            const scolumn *fc = &ft->cols[c];
+            col->type = xstrdup(fc->type);
+            col->not_null = fc->not_null;
+            col->default_sql = dup_or_null(fc->default_sql);
+            col->former_name = dup_or_null(fc->former_name);
+            col->pos = fc->pos;
+            col->type_pos = fc->type_pos;
+            col->nullable_pos = fc->nullable_pos;
+        }
+        for (size_t c = 0; c < ft->ncons; c++) {
+            GROW(t->cons, t->cons_cap, t->ncons);
+            sconstraint_copy(&ft->cons[c], &t->cons[t->ncons++]);
+        }
+    }
+}
+
+void schema_from_model(const model *m, schema *out)
+{
+    schema_init(out);
+    for (size_t i = 0; i < m->ntables; i++) {
+        const table *mt = m->tables[i];
+        stable *t = schema_add_table(out, mt->name);
+        t->former_name = dup_or_null(mt->former_name.v);
+        t->pos = mt->table_name.v ? mt->table_name.pos : mt->pos;
+        for (size_t c = 0; c < mt->ncols; c++) {
+            const column *mc = &mt->cols[c];
+            scolumn *col = stable_add_column(t, mc->name.v);
+            col->type = sqltype_sql(&mc->stype);
+            col->not_null = mc->not_null;
+            col->default_sql = dup_or_null(mc->default_sql.v);
+            col->former_name = dup_or_null(mc->former_name.v);
+            col->pos = mc->name.pos;
+            col->type_pos = mc->type.pos;
+            col->nullable_pos = mc->nullable.set ? mc->nullable.pos : mc->name.pos;
+        }
+        if (mt->npk) {
+            sconstraint *k = stable_add_constraint(t, SC_PRIMARY_KEY, mt->pk_name);
+            for (size_t p = 0; p < mt->npk; p++)
+                sconstraint_add_col(k, mt->cols[mt->pk[p]].name.v);
+        }
+        for (size_t u = 0; u < mt->nunique_sets; u++) {
+            sconstraint *k = stable_add_constraint(t, SC_UNIQUE, mt->unique_names[u]);
+            for (size_t p = 0; p < mt->unique_sizes[u]; p++)
+                sconstraint_add_col(k, mt->cols[mt->unique_sets[u][p]].name.v);
+        }
+        for (size_t c = 0; c < mt->ncols; c++) {
+            const column *mc = &mt->cols[c];
+            if (!mc->ref_table)
+                continue;
+            sconstraint *k = stable_add_constraint(t, SC_FOREIGN_KEY, mc->fk_name);
+            sconstraint_add_col(k, mc->name.v);
+            k->ref_table = xstrdup(mc->ref_table->name);
+            sconstraint_add_ref_col(k, mc->ref_table->cols[mc->ref_column].name.v);
+            k->rule = mc->delete_rule;
+        }
+    }
+}

@@ -1,0 +1,89 @@
+/*
+ * schema.h: a database schema as plain data: tables, columns and
+ * constraints with their SQL names.
+ *
+ * Two schemas meet in schema evolution: the one the ontology asks for
+ * (schema_from_model) and the one the existing migrations produce (read
+ * from the migrations folder's snapshot, snapshot.h).  diff.h turns the
+ * difference into migration statements.  Names are stored unquoted;
+ * whoever writes SQL quotes them (naming_sql_ident).
+ *
+ * Ownership: a schema owns every string and array in it; schema_free
+ * releases them.
+ */
+#ifndef DBONT_GEN_SCHEMA_H
+#define DBONT_GEN_SCHEMA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "diag.h"
+#include "model.h"
+
+typedef struct scolumn {
+    char *name;
+    char *type;        /* as the vocabulary spells it: "varchar(40)", "serial" */
+    bool not_null;
+    char *default_sql; /* the SQL expression, or NULL */
+    char *former_name; /* the ontology's db:formerName, or NULL */
+    dpos pos;          /* where the ontology defines it; no file for a snapshot */
+    dpos type_pos, nullable_pos;
+} scolumn;
+
+typedef enum scon_kind { SC_PRIMARY_KEY, SC_UNIQUE, SC_FOREIGN_KEY } scon_kind;
+
+typedef struct sconstraint {
+    scon_kind kind;
+    char *name;
+    char **cols;
+    size_t ncols;
+    char *ref_table; /* foreign keys */
+    char **ref_cols;
+    size_t nref;
+    on_delete rule;
+} sconstraint;
+
+typedef struct stable {
+    char *name;
+    char *former_name; /* the ontology's db:formerName, or NULL */
+    dpos pos;
+    scolumn *cols; /* in table order */
+    size_t ncols, cols_cap;
+    sconstraint *cons;
+    size_t ncons, cons_cap;
+} stable;
+
+typedef struct schema {
+    stable *tables;
+    size_t ntables, tables_cap;
+} schema;
+
+void schema_init(schema *s);
+void schema_free(schema *s);
+
+/* The schema a checked model asks for (columns in ontology order). */
+void schema_from_model(const model *m, schema *out);
+
+/* Deep copy. */
+void schema_copy(const schema *from, schema *to);
+
+stable *schema_table(const schema *s, const char *name);
+scolumn *stable_column(const stable *t, const char *name);
+size_t stable_column_index(const stable *t, const char *name);
+
+/* Appends an empty table / column / constraint and returns it. */
+stable *schema_add_table(schema *s, const char *name);
+scolumn *stable_add_column(stable *t, const char *name);
+sconstraint *stable_add_constraint(stable *t, scon_kind kind, const char *name);
+void sconstraint_add_col(sconstraint *c, const char *col);
+void sconstraint_add_ref_col(sconstraint *c, const char *col);
+
+/* Removes table / column / constraint i (order of the rest is kept). */
+void schema_remove_table(schema *s, size_t i);
+void stable_remove_column(stable *t, size_t i);
+void stable_remove_constraint(stable *t, size_t i);
+
+void sconstraint_copy(const sconstraint *from, sconstraint *to);
+void sconstraint_free(sconstraint *c);
+
+#endif
