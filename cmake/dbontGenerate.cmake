@@ -9,17 +9,24 @@
 #
 # Like FindBISON's BISON_TARGET, it adds a custom command that runs
 # dbont-gen whenever an ontology file (or dbont-gen) changes, writing
-# <PREFIX>.h and <PREFIX>.c into OUTPUT_DIR, in the build tree.  It also
-# adds:
-#   <target>          a static library of the generated code, linked to
-#                     dbont::dbont; link it and #include "<PREFIX>.h".
-#   <target>_migrate  a custom target that runs
-#                     dbont-migrate --dir MIGRATIONS_DIR up
-#                     against $DATABASE_URL (make it a build step with
-#                     add_dependencies, or run it by hand).
+# <PREFIX>.h and <PREFIX>.c into OUTPUT_DIR, in the build tree.  That
+# command runs with --verify-migrations: when the ontology has changes that
+# MIGRATIONS_DIR holds no migration for yet (including a first migration),
+# the build fails and names them.  It also adds:
+#   <target>              a static library of the generated code, linked to
+#                         dbont::dbont; link it and #include "<PREFIX>.h".
+#   <target>_migrations   writes the migration the ontology needs (and its
+#                         .down.sql and the new snapshot) into MIGRATIONS_DIR;
+#                         a developer runs it, reviews the files and commits
+#                         them.  It refuses changes that destroy data.
+#   <target>_migrations_destructive
+#                         the same with --allow-destructive: drops and
+#                         narrowing changes, each commented with what it
+#                         destroys.
+#   <target>_migrate      runs dbont-migrate --dir MIGRATIONS_DIR up against
+#                         $DATABASE_URL (make it a build step with
+#                         add_dependencies, or run it by hand).
 # MIGRATIONS_DIR is history: keep it in the source tree and commit it.
-# dbont-gen writes the first migration there when it is empty and never
-# rewrites an existing one.
 #
 # Variables set for the caller: <target>_HEADER, <target>_SOURCE,
 # <target>_OUTPUT_DIR, <target>_MIGRATIONS_DIR.
@@ -78,11 +85,11 @@ function(dbont_generate target)
   # dbont-gen leaves unchanged files alone (so nothing recompiles when an
   # ontology edit does not change the code); the stamp records the run.
   set(stamp "${out}/${prefix}.dbont-stamp")
+  set(gen_args -o "${out}" --migrations-dir "${migrations}" --prefix "${prefix}" ${skeleton_args})
   add_custom_command(
     OUTPUT "${stamp}"
     BYPRODUCTS "${header}" "${source}"
-    COMMAND dbont::gen -o "${out}" --migrations-dir "${migrations}" --prefix "${prefix}"
-            ${skeleton_args} ${ontologies}
+    COMMAND dbont::gen --verify-migrations ${gen_args} ${ontologies}
     COMMAND "${CMAKE_COMMAND}" -E touch "${stamp}"
     DEPENDS ${ontologies} ${skeleton_deps} dbont::gen
     COMMENT "dbont-gen: ${prefix}.h and ${prefix}.c from ${arg_ONTOLOGY}"
@@ -91,6 +98,17 @@ function(dbont_generate target)
   add_library(${target} STATIC "${source}" "${header}" "${stamp}")
   target_include_directories(${target} PUBLIC "${out}")
   target_link_libraries(${target} PUBLIC dbont::dbont)
+
+  add_custom_target(${target}_migrations
+    COMMAND dbont::gen ${gen_args} ${ontologies}
+    DEPENDS ${ontologies} ${skeleton_deps} dbont::gen
+    COMMENT "dbont-gen: writing the migration ${arg_ONTOLOGY} needs into ${migrations}"
+    VERBATIM)
+  add_custom_target(${target}_migrations_destructive
+    COMMAND dbont::gen --allow-destructive ${gen_args} ${ontologies}
+    DEPENDS ${ontologies} ${skeleton_deps} dbont::gen
+    COMMENT "dbont-gen: writing the migration ${arg_ONTOLOGY} needs into ${migrations}, data-destroying changes included"
+    VERBATIM)
 
   add_custom_target(${target}_migrate
     COMMAND dbont::migrate --dir "${migrations}" up

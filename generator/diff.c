@@ -548,8 +548,8 @@ static void alter_column(differ *x, const stable *t, const scolumn *fc, const sc
         addq(&b, tc->name);
         buf_adds(&b, " SET NOT NULL");
         char *note = tc->default_sql ? NULL
-                                     : xasprintf("DESTRUCTIVE: fails if %s holds NULLs (give the column a "
-                                                 "db:default to fill them)",
+                                     : xasprintf("DESTRUCTIVE: fails if %s holds NULLs; a db:default "
+                                                 "would fill them",
                                                  qn);
         change_add(x, PH_ALTER_COLUMN, true, tc->nullable_pos, slug, buf_take(&b), note, "make %s NOT NULL", qn);
     }

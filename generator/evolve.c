@@ -94,7 +94,8 @@ static bool refuse_destructive(const changes *c, const char *snap_path, diag *d)
         if (!ch->destructive)
             continue;
         dpos where = ch->pos.file ? ch->pos : (dpos){snap_path, 0, 0};
-        diag_error(d, where, "%s destroys data (%s); dbont-gen writes it only with --allow-destructive",
+        diag_error(d, where, "this change destroys data: %s (%s); dbont-gen writes it only with "
+                             "--allow-destructive",
                    ch->summary, ch->note ? ch->note + strlen("DESTRUCTIVE: ") : "see the migration");
         none = false;
     }

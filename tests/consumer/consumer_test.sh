@@ -34,8 +34,15 @@ check "the installed dbont-gen uses the installed skeletons" bash -c \
 cp -r "$src/tests/consumer/project" "$tmp/project"
 check "configure the consumer with find_package(dbont)" \
     cmake -S "$tmp/project" -B "$tmp/build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_FLAGS="$cflags"
+# A new project has no migration yet: the build says so and how to write it.
+cmake --build "$tmp/build" >"$tmp/first.log" 2>&1
+check "the first build fails: no migration yet" test $? -ne 0
+check "... and names the migrations target" grep -q "no migration holds yet; write them as 0001_notes.sql" "$tmp/first.log"
+check "... and writes nothing" test ! -e "$tmp/project/migrations"
+check "the notes_db_migrations target writes the first migration" cmake --build "$tmp/build" --target notes_db_migrations
+check "the first migration and its reverse are in the project" \
+    test -f "$tmp/project/migrations/0001_notes.sql" -a -f "$tmp/project/migrations/0001_notes.down.sql"
 check "build the consumer (dbont_generate runs dbont-gen)" cmake --build "$tmp/build"
-check "the first migration was written into the project" test -f "$tmp/project/migrations/0001_notes.sql"
 check "apply its migrations (notes_db_migrate target)" cmake --build "$tmp/build" --target notes_db_migrate
 check "run the consumer against PostgreSQL" "$tmp/build/notes"
 check "a second build does nothing" bash -c '! cmake --build "$0" | grep -q "dbont-gen\|Building C"' "$tmp/build"
@@ -43,6 +50,18 @@ echo "# a comment changes the ontology file but not the code" >>"$tmp/project/no
 cmake --build "$tmp/build" >"$tmp/rebuild.log" 2>&1
 check "an ontology edit reruns dbont-gen" grep -q "dbont-gen: notes.h" "$tmp/rebuild.log"
 check "... but recompiles nothing when the code is unchanged" bash -c '! grep -q "Building C" "$0"' "$tmp/rebuild.log"
+
+# A schema change: the build fails until the next migration is written.
+sed -i 's/\[ db:name "done" ; db:type "boolean" ; db:nullable false ; db:default "false" \]/&\n    [ db:name "due" ; db:type "date" ]/' \
+    "$tmp/project/notes.ttl"
+cmake --build "$tmp/build" >"$tmp/changed.log" 2>&1
+check "a forgotten migration fails the build" test $? -ne 0
+check "... naming the change" grep -q "missing: add column notes.due date" "$tmp/changed.log"
+check "notes_db_migrations writes 0002" cmake --build "$tmp/build" --target notes_db_migrations
+check "0002_add_notes_due.sql is in the project" test -f "$tmp/project/migrations/0002_add_notes_due.sql"
+check "the build passes again" cmake --build "$tmp/build"
+check "notes_db_migrate applies 0002 to the database" cmake --build "$tmp/build" --target notes_db_migrate
+check "the consumer still runs" "$tmp/build/notes"
 
 printf '#include <dbont/dbont.h>\nint main(void) { dbont_error e = {0}; dbont_close(dbont_connect(NULL, &e)); return 0; }\n' >"$tmp/pc.c"
 check "compile and link through pkg-config" bash -c \

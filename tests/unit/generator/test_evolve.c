@@ -16,6 +16,7 @@
 
 #include "evolve.h"
 #include "model.h"
+#include "schema.h"
 #include "snapshot.h"
 #include "testutil.h"
 #include "util.h"
@@ -87,10 +88,19 @@ static void test_missing_folder(void **state)
     tu_diag t;
     tu_diag_open(&t);
     migration_plan plan;
-    assert_true(evolve_plan(f->mdir, &l.m, "shop", "1.2.3", "shop.ttl", &plan, &t.d));
+    assert_true(evolve_plan(f->mdir, &l.m, "shop", "1.2.3", "shop.ttl", false, &plan, &t.d));
     assert_string_equal(tu_diag_text(&t), "");
     assert_string_equal(plan.migration_file, "0001_shop.sql");
-    char *body = snapshot_body(&l.m);
+    assert_string_equal(plan.down_file, "0001_shop.down.sql");
+    /* the first migration creates the table; its reverse drops it */
+    assert_int_equal(plan.up.n, 1);
+    assert_string_equal(plan.up.v[0].summary, "create table users");
+    assert_int_equal(plan.down.n, 1);
+    assert_string_equal(plan.down.v[0].summary, "drop table users");
+    schema s;
+    schema_from_model(&l.m, &s);
+    char *body = snapshot_body(&s);
+    schema_free(&s);
     char *file = snapshot_file(body, "1.2.3", "shop.ttl", "0001_shop.sql");
     assert_string_equal(plan.snapshot, file);
     free(file);
@@ -114,7 +124,7 @@ static void test_empty_folder(void **state)
     tu_diag t;
     tu_diag_open(&t);
     migration_plan plan;
-    assert_true(evolve_plan(f->mdir, &l.m, "t", "0.1.0", "t.ttl", &plan, &t.d));
+    assert_true(evolve_plan(f->mdir, &l.m, "t", "0.1.0", "t.ttl", false, &plan, &t.d));
     assert_string_equal(tu_diag_text(&t), "");
     assert_string_equal(plan.migration_file, "0001_t.sql");
     assert_non_null(plan.snapshot);
@@ -132,7 +142,7 @@ static void write_initial(const fixture *f, const char *text)
     tu_diag t;
     tu_diag_open(&t);
     migration_plan plan;
-    assert_true(evolve_plan(f->mdir, &l.m, "shop", "0.1.0", "shop.ttl", &plan, &t.d));
+    assert_true(evolve_plan(f->mdir, &l.m, "shop", "0.1.0", "shop.ttl", false, &plan, &t.d));
     free(tu_write(f->mdir, plan.migration_file, "CREATE TABLE users ();\n"));
     free(tu_write(f->mdir, SNAPSHOT_FILE, plan.snapshot));
     migration_plan_free(&plan);
@@ -150,7 +160,7 @@ static void test_up_to_date(void **state)
     tu_diag_open(&t);
     migration_plan plan;
     /* a later version of dbont-gen, same schema: nothing to do */
-    assert_true(evolve_plan(f->mdir, &l.m, "shop", "0.2.0", "shop.ttl", &plan, &t.d));
+    assert_true(evolve_plan(f->mdir, &l.m, "shop", "0.2.0", "shop.ttl", false, &plan, &t.d));
     assert_string_equal(tu_diag_text(&t), "");
     assert_null(plan.migration_file);
     assert_null(plan.snapshot);
@@ -159,35 +169,86 @@ static void test_up_to_date(void **state)
     tu_unload(&l);
 }
 
+/* v1 -> v2 adds a column and makes email NOT NULL: the second is
+ * destructive (email may hold NULLs), so it is refused unless allowed. */
 static void test_changed_ontology(void **state)
 {
     fixture *f = *state;
     write_initial(f, v1);
-    free(tu_write(f->mdir, "0002_more.sql", "SELECT 1;\n"));
     tu_loaded l;
     load(&l, f->dir, v2);
     tu_diag t;
     tu_diag_open(&t);
     migration_plan plan;
-    assert_false(evolve_plan(f->mdir, &l.m, "shop", "0.1.0", "shop.ttl", &plan, &t.d));
-    assert_null(plan.migration_file);
-    assert_null(plan.snapshot);
+    assert_false(evolve_plan(f->mdir, &l.m, "shop", "0.1.0", "shop.ttl", false, &plan, &t.d));
     assert_int_equal(diag_errors(&t.d), 1);
-    /* The diagnostics are printed after evolve_plan returns, as dbont-gen's
-     * main does: the snapshot's path they name was built (and freed) inside
-     * evolve_plan, so the diag must hold its own copy. */
-    char *expected = xasprintf(
-        "%s/schema.snapshot: error: the ontology's schema differs from the schema of the migrations "
-        "(last: 0002_more.sql); turning a change into a new migration is not supported yet, so nothing "
-        "was written\n"
-        "%s/schema.snapshot: note: snapshot has:   column email text\n"
-        "%s/schema.snapshot: note: ontology has:   column email text not-null\n"
-        "%s/schema.snapshot: note: ontology has:   column name text\n",
-        f->mdir, f->mdir, f->mdir, f->mdir);
-    assert_string_equal(tu_diag_text(&t), expected);
-    free(expected);
+    const char *text = tu_diag_text(&t);
+    if (!strstr(text, "shop.ttl:4:65: error: this change destroys data: make users.email NOT NULL"))
+        fail_msg("got: %s", text);
+    migration_plan_free(&plan);
+
+    assert_true(evolve_plan(f->mdir, &l.m, "shop", "0.1.0", "shop.ttl", true, &plan, &t.d));
+    assert_string_equal(plan.migration_file, "0002_add_users_name_and_more.sql");
+    assert_string_equal(plan.down_file, "0002_add_users_name_and_more.down.sql");
+    assert_int_equal(plan.up.n, 2);
+    assert_string_equal(plan.up.v[0].summary, "make users.email NOT NULL");
+    assert_true(plan.up.v[0].destructive);
+    assert_string_equal(plan.up.v[1].summary, "add column users.name text");
+    assert_string_equal(plan.up.v[1].sql, "ALTER TABLE users ADD COLUMN name text");
+    assert_int_equal(plan.down.n, 2);
+    assert_string_equal(plan.down.v[0].summary, "drop column users.name");
+    assert_string_equal(plan.down.v[1].summary, "make users.email nullable");
+    assert_non_null(strstr(plan.snapshot, "\nmigration 0002_add_users_name_and_more.sql\n"));
+    assert_non_null(strstr(plan.snapshot, "  column email text not-null\n  column name text\n"));
+    migration_plan_free(&plan);
     tu_diag_close(&t);
     tu_unload(&l);
+}
+
+/* A migration the snapshot does not know (added by hand, or merged from
+ * another branch) makes the snapshot unusable. */
+static void test_snapshot_behind(void **state)
+{
+    fixture *f = *state;
+    write_initial(f, v1);
+    free(tu_write(f->mdir, "0002_more.sql", "SELECT 1;\n"));
+    tu_loaded l;
+    load(&l, f->dir, v1);
+    tu_diag t;
+    tu_diag_open(&t);
+    migration_plan plan;
+    assert_false(evolve_plan(f->mdir, &l.m, "shop", "0.1.0", "shop.ttl", false, &plan, &t.d));
+    assert_null(plan.migration_file);
+    char *expected = xasprintf("%s/schema.snapshot: error: the snapshot records the schema after 0001_shop.sql, "
+                               "but the newest migration is 0002_more.sql (was a migration added without "
+                               "dbont-gen, or were two branches merged?); regenerate the newest migration and "
+                               "the snapshot from the ontology\n",
+                               f->mdir);
+    assert_string_equal(tu_diag_text(&t), expected);
+    free(expected);
+    migration_plan_free(&plan);
+    tu_diag_close(&t);
+    tu_unload(&l);
+}
+
+/* Two developers picked the same number. */
+static void test_duplicate_version(void **state)
+{
+    fixture *f = *state;
+    write_initial(f, v1);
+    free(tu_write(f->mdir, "0002_a.sql", "SELECT 1;\n"));
+    free(tu_write(f->mdir, "0002_b.sql", "SELECT 2;\n"));
+    tu_loaded l;
+    load(&l, f->dir, v1);
+    tu_diag t;
+    tu_diag_open(&t);
+    migration_plan plan;
+    assert_false(evolve_plan(f->mdir, &l.m, "shop", "0.1.0", "shop.ttl", false, &plan, &t.d));
+    bool named = strstr(tu_diag_text(&t), "two migrations have the number 2: 0002_a.sql and 0002_b.sql") != NULL;
+    migration_plan_free(&plan);
+    tu_diag_close(&t);
+    tu_unload(&l);
+    assert_true(named);
 }
 
 static void test_migrations_without_snapshot(void **state)
@@ -199,7 +260,7 @@ static void test_migrations_without_snapshot(void **state)
     tu_diag t;
     tu_diag_open(&t);
     migration_plan plan;
-    assert_false(evolve_plan(f->mdir, &l.m, "shop", "0.1.0", "shop.ttl", &plan, &t.d));
+    assert_false(evolve_plan(f->mdir, &l.m, "shop", "0.1.0", "shop.ttl", false, &plan, &t.d));
     assert_null(plan.migration_file);
     assert_null(plan.snapshot);
     char *expected = xasprintf("%s: error: the folder holds migrations but no schema.snapshot, so dbont-gen "
@@ -221,10 +282,11 @@ static void test_snapshot_without_migrations(void **state)
     tu_diag t;
     tu_diag_open(&t);
     migration_plan plan;
-    assert_false(evolve_plan(f->mdir, &l.m, "shop", "0.1.0", "shop.ttl", &plan, &t.d));
+    assert_false(evolve_plan(f->mdir, &l.m, "shop", "0.1.0", "shop.ttl", false, &plan, &t.d));
     assert_null(plan.migration_file);
     assert_null(plan.snapshot);
-    /* printed after evolve_plan returns, as in test_changed_ontology */
+    /* printed after evolve_plan returns: the diag keeps its own copy of the
+     * path, which evolve_plan built and freed */
     char *expected = xasprintf("%s/schema.snapshot: error: there is a snapshot but no migration next to it; "
                                "restore the migrations from version control or remove the snapshot\n",
                                f->mdir);
@@ -247,10 +309,10 @@ static void test_last_migration_by_version(void **state)
     tu_diag t;
     tu_diag_open(&t);
     migration_plan plan;
-    assert_false(evolve_plan(f->mdir, &l.m, "shop", "0.1.0", "shop.ttl", &plan, &t.d));
+    assert_false(evolve_plan(f->mdir, &l.m, "shop", "0.1.0", "shop.ttl", false, &plan, &t.d));
     /* Versions compare as numbers: 10000 comes after 9999, although
      * "10000_later.sql" < "9999_late.sql" as strings. */
-    bool named = strstr(tu_diag_text(&t), "(last: 10000_later.sql)") != NULL;
+    bool named = strstr(tu_diag_text(&t), "the newest migration is 10000_later.sql") != NULL;
     migration_plan_free(&plan);
     tu_diag_close(&t);
     tu_unload(&l); /* before asserting: a failure must not leak */
@@ -265,6 +327,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_empty_folder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_up_to_date, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_ontology, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_behind, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrations_without_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_without_migrations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_last_migration_by_version, setup, teardown),

@@ -450,11 +450,6 @@ static void test_tables_and_order(void **state)
     assert_int_equal(uid->ref_column, 0);
     assert_int_equal(uid->delete_rule, ON_DELETE_CASCADE);
     assert_int_equal(tu_column(users, "username")->stype.length, 40);
-    /* ontology order, except that posts come after the users they reference */
-    assert_string_equal(m->ordered[0]->name, "organizations");
-    assert_string_equal(m->ordered[1]->name, "users_in_org");
-    assert_string_equal(m->ordered[2]->name, "users");
-    assert_string_equal(m->ordered[3]->name, "posts");
 }
 
 /* ---- vocab.c ----------------------------------------------------------------- */
