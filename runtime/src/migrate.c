@@ -2,10 +2,13 @@
  * migrate.c: the migration runner behind dbont/migrate.h and dbont-migrate.
  *
  * The work is split in three layers, each usable on its own:
- *   1. the folder: file names, text and checksums (no database);
+ *   1. the folder: file names, up files paired with their down files,
+ *      text and checksums (no database);
  *   2. the history table: read it and merge it into the folder's list;
- *   3. up: take the advisory lock, refuse on changed or missing files,
- *      apply each pending file in its own transaction.
+ *   3. up and down: take the advisory lock, refuse on changed or missing
+ *      files (and, for up, on pending files older than the history), then
+ *      apply each pending file, or revert the newest applied versions with
+ *      their down files, each in its own transaction.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -103,35 +106,55 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-dbont_migration_name_kind dbont_migration_parse_name(const char *file_name,
-                                                     int32_t *version)
-{
-    if (!ends_with(file_name, ".sql"))
-        return DBONT_MIGRATION_NAME_OTHER;
+#define UP_SUFFIX ".sql"
+#define DOWN_SUFFIX ".down.sql"
 
+/* Whether file_name is NNNN_name followed by exactly suffix (which it is
+ * known to end with); stores the version when it is. */
+static bool parse_stem(const char *file_name, const char *suffix, int32_t *version)
+{
     /* The version: four or more digits that fit the history's integer. */
     int64_t number = 0;
     size_t digits = 0;
     for (; is_digit(file_name[digits]); digits++) {
         number = number * 10 + (file_name[digits] - '0');
         if (number > INT32_MAX)
-            return DBONT_MIGRATION_NAME_INVALID;
+            return false;
     }
     if (digits < 4 || file_name[digits] != '_')
-        return DBONT_MIGRATION_NAME_INVALID;
+        return false;
 
-    /* The name: at least one of [A-Za-z0-9_], then exactly ".sql". */
+    /* The name: at least one of [A-Za-z0-9_], then the suffix. */
     const char *name = file_name + digits + 1;
-    size_t name_len = strlen(name) - strlen(".sql");
-    if (name_len == 0)
-        return DBONT_MIGRATION_NAME_INVALID;
+    size_t name_len = strlen(name);
+    if (name_len <= strlen(suffix))
+        return false;
+    name_len -= strlen(suffix);
     for (size_t i = 0; i < name_len; i++)
         if (!is_name_char(name[i]))
-            return DBONT_MIGRATION_NAME_INVALID;
+            return false;
 
+    *version = (int32_t)number;
+    return true;
+}
+
+dbont_migration_name_kind dbont_migration_parse_name(const char *file_name,
+                                                     int32_t *version)
+{
+    if (!ends_with(file_name, UP_SUFFIX))
+        return DBONT_MIGRATION_NAME_OTHER;
+    /* A name cannot hold '.', so NNNN_name.down.sql is never an up file. */
+    int32_t number;
+    dbont_migration_name_kind kind;
+    if (ends_with(file_name, DOWN_SUFFIX) && parse_stem(file_name, DOWN_SUFFIX, &number))
+        kind = DBONT_MIGRATION_NAME_DOWN;
+    else if (parse_stem(file_name, UP_SUFFIX, &number))
+        kind = DBONT_MIGRATION_NAME_OK;
+    else
+        return DBONT_MIGRATION_NAME_INVALID;
     if (version)
-        *version = (int32_t)number;
-    return DBONT_MIGRATION_NAME_OK;
+        *version = number;
+    return kind;
 }
 
 static bool is_crlf(const char *p, size_t i, size_t len)
@@ -184,6 +207,9 @@ static void free_migration(dbont_migration *m)
     free(m->path);
     free(m->sql);
     free(m->applied_at);
+    free(m->down_file_name);
+    free(m->down_path);
+    free(m->down_sql);
 }
 
 void dbont_migrate_report_free(dbont_migrate_report *report)
@@ -209,18 +235,44 @@ static dbont_migration *report_add(dbont_migrate_report *report)
     return m;
 }
 
+/* Whether the database's history has a row for m: merge_row and up set
+ * the stored checksum, down clears it. */
+static bool in_history(const dbont_migration *m)
+{
+    return m->stored_checksum[0] != '\0';
+}
+
+/* The entry with the highest version in the history, or NULL. */
+static const dbont_migration *newest_in_history(const dbont_migrate_report *report)
+{
+    for (size_t i = report->count; i-- > 0;)
+        if (in_history(&report->migrations[i]))
+            return &report->migrations[i];
+    return NULL;
+}
+
+/* Counts the states, and marks the pending files that are older than the
+ * newest version in the history (the report is sorted). */
 static void count_states(dbont_migrate_report *report)
 {
     report->applied = report->applied_now = report->pending = 0;
     report->changed = report->missing = report->failed = 0;
+    report->reverted = report->out_of_order = 0;
+    const dbont_migration *newest = newest_in_history(report);
     for (size_t i = 0; i < report->count; i++) {
-        switch (report->migrations[i].state) {
+        dbont_migration *m = &report->migrations[i];
+        m->out_of_order = m->state == DBONT_MIGRATION_PENDING && newest != NULL &&
+                          m->version < newest->version;
+        if (m->out_of_order)
+            report->out_of_order++;
+        switch (m->state) {
         case DBONT_MIGRATION_PENDING: report->pending++; break;
         case DBONT_MIGRATION_APPLIED: report->applied++; break;
         case DBONT_MIGRATION_APPLIED_NOW: report->applied_now++; break;
         case DBONT_MIGRATION_CHANGED: report->changed++; break;
         case DBONT_MIGRATION_MISSING: report->missing++; break;
         case DBONT_MIGRATION_FAILED: report->failed++; break;
+        case DBONT_MIGRATION_REVERTED: report->reverted++; break;
         }
     }
 }
@@ -265,12 +317,12 @@ static char *join_path(const char *dir, const char *file)
     return p;
 }
 
-/* Fills the entry for a well-named file (name and paths only). */
+/* Fills the entry for a well-named up file (name and paths only). */
 static bool init_from_name(dbont_migration *m, const char *dir,
                            const char *file_name, int32_t version)
 {
     const char *name = strchr(file_name, '_') + 1;
-    size_t name_len = strlen(name) - strlen(".sql");
+    size_t name_len = strlen(name) - strlen(UP_SUFFIX);
     m->version = version;
     m->state = DBONT_MIGRATION_PENDING;
     m->file_name = copy_string(file_name);
@@ -283,10 +335,48 @@ static bool init_from_name(dbont_migration *m, const char *dir,
     return m->file_name && m->path && m->name;
 }
 
-/* Lists the migration files of dir into report (unsorted); bad names go
- * to problems.  Returns false only when the folder cannot be read or
- * memory runs out (problems then says why). */
-static bool list_folder(const char *dir, dbont_migrate_report *report, msgbuf *problems)
+/* The down files of a folder, before they are paired with up files. */
+typedef struct down_list {
+    struct down_file {
+        int32_t version;
+        char *file_name;   /* NULL once it is given to its up file's entry */
+    } *files;
+    size_t count;
+} down_list;
+
+static bool down_list_add(down_list *list, int32_t version, const char *file_name)
+{
+    struct down_file *grown = realloc(list->files, (list->count + 1) * sizeof *grown);
+    if (!grown)
+        return false;
+    list->files = grown;
+    struct down_file *d = &grown[list->count];
+    d->version = version;
+    d->file_name = copy_string(file_name);
+    if (!d->file_name)
+        return false;
+    list->count++;
+    return true;
+}
+
+static int compare_down_files(const void *a, const void *b)
+{
+    const struct down_file *x = a, *y = b;
+    return strcmp(x->file_name, y->file_name);
+}
+
+static void down_list_free(down_list *list)
+{
+    for (size_t i = 0; i < list->count; i++)
+        free(list->files[i].file_name);
+    free(list->files);
+}
+
+/* Lists the up files of dir into report (unsorted) and the down files
+ * into downs; bad names go to problems.  Returns false only when the
+ * folder cannot be read or memory runs out (problems then says why). */
+static bool list_folder(const char *dir, dbont_migrate_report *report, down_list *downs,
+                        msgbuf *problems)
 {
     DIR *d = opendir(dir);
     if (!d) {
@@ -304,8 +394,8 @@ static bool list_folder(const char *dir, dbont_migrate_report *report, msgbuf *p
         case DBONT_MIGRATION_NAME_INVALID:
             msg_line(problems,
                      "%s%s%s: error: not a valid migration file name: expected "
-                     "NNNN_name.sql (4 or more digits up to 2147483647, then a "
-                     "name of letters, digits and '_')",
+                     "NNNN_name.sql or NNNN_name.down.sql (4 or more digits up to "
+                     "2147483647, then a name of letters, digits and '_')",
                      dir, path_separator(dir), e->d_name);
             break;
         case DBONT_MIGRATION_NAME_OK: {
@@ -313,6 +403,9 @@ static bool list_folder(const char *dir, dbont_migrate_report *report, msgbuf *p
             ok = m && init_from_name(m, dir, e->d_name, version);
             break;
         }
+        case DBONT_MIGRATION_NAME_DOWN:
+            ok = down_list_add(downs, version, e->d_name);
+            break;
         }
     }
     closedir(d);
@@ -332,6 +425,83 @@ static void find_duplicates(const dbont_migrate_report *report, const char *dir,
             msg_line(problems, "%s: error: version %" PRId32 " is used by both %s and %s",
                      dir, a->version, a->file_name, b->file_name);
     }
+}
+
+/* The first entry with version among the first count entries of the
+ * sorted report, or NULL. */
+static dbont_migration *find_version(dbont_migrate_report *report, size_t count,
+                                     int32_t version)
+{
+    size_t lo = 0, hi = count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (report->migrations[mid].version < version)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < count && report->migrations[lo].version == version
+               ? &report->migrations[lo] : NULL;
+}
+
+/* Length of NNNN_name in a file name ending in suffix. */
+static int stem_length(const char *file_name, const char *suffix)
+{
+    return (int)(strlen(file_name) - strlen(suffix));
+}
+
+/* Whether the down file is NNNN_name.down.sql for the up file NNNN_name.sql. */
+static bool is_down_file_of(const char *up, const char *down)
+{
+    int n = stem_length(up, UP_SUFFIX);
+    return stem_length(down, DOWN_SUFFIX) == n && strncmp(up, down, (size_t)n) == 0;
+}
+
+/*
+ * Gives each down file to the entry of its up file (same NNNN_name); a
+ * down file without one goes to problems.  Runs on the sorted report,
+ * whose entries are all files.  Returns false when memory runs out.
+ */
+static bool pair_down_files(dbont_migrate_report *report, down_list *downs, const char *dir,
+                            msgbuf *problems)
+{
+    const char *sep = path_separator(dir);
+    size_t files = report->count;
+    /* Messages in a stable order, whatever readdir's. */
+    if (downs->count > 1)
+        qsort(downs->files, downs->count, sizeof *downs->files, compare_down_files);
+    for (size_t i = 0; i < downs->count; i++) {
+        struct down_file *d = &downs->files[i];
+        dbont_migration *first = find_version(report, files, d->version);
+        dbont_migration *up = NULL;
+        for (dbont_migration *m = first;
+             m && m < report->migrations + files && m->version == d->version; m++) {
+            if (is_down_file_of(m->file_name, d->file_name)) {
+                up = m;
+                break;
+            }
+        }
+        if (up) {
+            up->down_file_name = d->file_name;
+            d->file_name = NULL;
+            up->down_path = join_path(dir, up->down_file_name);
+            if (!up->down_path)
+                return false;
+        } else if (first) {
+            msg_line(problems,
+                     "%s%s%s: error: down file without its up file: version %" PRId32
+                     " is %s, whose down file must be named %.*s" DOWN_SUFFIX,
+                     dir, sep, d->file_name, d->version, first->file_name,
+                     stem_length(first->file_name, UP_SUFFIX), first->file_name);
+        } else {
+            msg_line(problems,
+                     "%s%s%s: error: down file without its up file: there is no "
+                     "%.*s" UP_SUFFIX " (no up file has version %" PRId32 ")",
+                     dir, sep, d->file_name, stem_length(d->file_name, DOWN_SUFFIX),
+                     d->file_name, d->version);
+        }
+    }
+    return true;
 }
 
 /* Reads a whole file; NULL with errno set on failure. */
@@ -371,26 +541,38 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
-/* Reads the file of m: checksum of the bytes as on disk, text normalised
- * for sending.  A NUL byte would silently end the text libpq sends, so
- * it is refused. */
-static bool load_text(dbont_migration *m, msgbuf *problems)
+/* Reads the file at path: checksum of the bytes as on disk (when
+ * checksum is not NULL), text normalised for sending.  A NUL byte would
+ * silently end the text libpq sends, so it is refused. */
+static bool load_text(const char *path, char **sql, size_t *sql_len,
+                      char checksum[DBONT_MIGRATE_CHECKSUM_SIZE], msgbuf *problems)
 {
     size_t len = 0;
-    char *text = read_file(m->path, &len);
+    char *text = read_file(path, &len);
     if (!text) {
-        msg_line(problems, "%s: error: cannot read: %s", m->path, strerror(errno));
+        msg_line(problems, "%s: error: cannot read: %s", path, strerror(errno));
         return false;
     }
     if (memchr(text, '\0', len)) {
-        msg_line(problems, "%s: error: the file contains a NUL byte", m->path);
+        msg_line(problems, "%s: error: the file contains a NUL byte", path);
         free(text);
         return false;
     }
-    dbont_migration_checksum(text, len, m->checksum);
-    m->sql_len = normalise_line_ends(text, len);
-    m->sql = text;
+    if (checksum)
+        dbont_migration_checksum(text, len, checksum);
+    *sql_len = normalise_line_ends(text, len);
+    *sql = text;
     return true;
+}
+
+/* Reads m's up file and its down file, if any. */
+static bool load_texts(dbont_migration *m, msgbuf *problems)
+{
+    bool ok = load_text(m->path, &m->sql, &m->sql_len, m->checksum, problems);
+    if (m->down_path &&
+        !load_text(m->down_path, &m->down_sql, &m->down_sql_len, NULL, problems))
+        ok = false;
+    return ok;
 }
 
 dbont_status dbont_migrate_scan(const char *dir, dbont_migrate_report *report,
@@ -398,16 +580,22 @@ dbont_status dbont_migrate_scan(const char *dir, dbont_migrate_report *report,
 {
     memset(report, 0, sizeof *report);
     msgbuf problems = { .len = 0 };
-    bool io_failed = !list_folder(dir, report, &problems);
+    down_list downs = { NULL, 0 };
+    bool io_failed = !list_folder(dir, report, &downs, &problems);
     if (!io_failed) {
         sort_report(report);
         find_duplicates(report, dir, &problems);
+        if (!pair_down_files(report, &downs, dir, &problems)) {
+            msg_line(&problems, "%s: error: out of memory", dir);
+            io_failed = true;
+        }
     }
+    down_list_free(&downs);
     /* Read the texts only for a folder that makes sense: a naming error
      * is the thing to fix first. */
     if (problems.lines == 0) {
         for (size_t i = 0; i < report->count; i++)
-            if (!load_text(&report->migrations[i], &problems))
+            if (!load_texts(&report->migrations[i], &problems))
                 io_failed = true;
     }
     if (problems.lines > 0) {
@@ -602,11 +790,74 @@ static dbont_status merge_history(PGconn *pg, const char *dir, const history_tab
     return DBONT_OK;
 }
 
-/* Refuses to go on when the history and the folder disagree. */
+/* Number of leading digits of a file name (its version's width). */
+static int version_width(const char *file_name)
+{
+    int n = 0;
+    while (is_digit(file_name[n]))
+        n++;
+    return n;
+}
+
+/* How the newest version in the history is named in messages. */
+static void describe(const dbont_migration *m, char *out, size_t size)
+{
+    if (m->file_name)
+        snprintf(out, size, "%s (version %" PRId32 ")", m->file_name, m->version);
+    else
+        snprintf(out, size, "version %" PRId32 " '%s'", m->version, m->name);
+}
+
+/* One line per pending file older than the newest version in the history,
+ * each with a number it could have instead: above every version the
+ * folder and the history know, one apart for each such file. */
+static void list_out_of_order(const dbont_migrate_report *report, msgbuf *m)
+{
+    const dbont_migration *newest = newest_in_history(report);
+    if (!newest || report->out_of_order == 0)
+        return;
+    char newest_text[300];
+    describe(newest, newest_text, sizeof newest_text);
+    /* The report is sorted, so its last entry has the highest version. */
+    int64_t next = (int64_t)report->migrations[report->count - 1].version + 1;
+    for (size_t i = 0; i < report->count; i++) {
+        const dbont_migration *e = &report->migrations[i];
+        if (!e->out_of_order)
+            continue;
+        /* "0005_name" for "0002_name.sql", keeping the digits' width. */
+        char suggestion[700] = "";
+        if (next <= INT32_MAX) {
+            int width = version_width(e->file_name);
+            const char *rest = e->file_name + width;   /* "_name.sql" */
+            char stem[300];
+            int n = snprintf(stem, sizeof stem, "%0*" PRId64 "%.*s", width, next,
+                             stem_length(rest, UP_SUFFIX), rest);
+            if (n > 0 && (size_t)n < sizeof stem)
+                n = snprintf(suggestion, sizeof suggestion, ", e.g. to %s" UP_SUFFIX "%s%s%s",
+                             stem, e->down_file_name ? " and its down file to " : "",
+                             e->down_file_name ? stem : "",
+                             e->down_file_name ? DOWN_SUFFIX : "");
+            if (n <= 0 || (size_t)n >= sizeof suggestion)
+                suggestion[0] = '\0';   /* a name too long to suggest */
+            next++;
+        }
+        msg_line(m,
+                 "%s: error: this migration is not applied, but it is older than the "
+                 "newest applied migration, %s; probably merged from another branch: "
+                 "renumber it above %" PRId32 "%s",
+                 e->path, newest_text, newest->version, suggestion);
+    }
+}
+
+/* Refuses to go on when the history and the folder disagree (for up,
+ * also when a pending file is older than the history); done says what
+ * did not happen ("applied", "reverted"). */
 static dbont_status check_history(const dbont_migrate_report *report, const char *dir,
+                                  bool refuse_out_of_order, const char *done,
                                   dbont_error *err)
 {
-    if (report->changed == 0 && report->missing == 0)
+    size_t out_of_order = refuse_out_of_order ? report->out_of_order : 0;
+    if (report->changed == 0 && report->missing == 0 && out_of_order == 0)
         return DBONT_OK;
     msgbuf m = { .len = 0 };
     for (size_t i = 0; i < report->count; i++) {
@@ -623,7 +874,9 @@ static dbont_status check_history(const dbont_migrate_report *report, const char
                      "file in the folder has version %" PRId32,
                      dir, e->version, e->name, e->applied_at, e->version);
     }
-    msg_line(&m, "%s: error: nothing was applied", dir);
+    if (out_of_order > 0)
+        list_out_of_order(report, &m);
+    msg_line(&m, "%s: error: nothing was %s", dir, done);
     return dbont_error_set(err, STATE_INVALID_FOLDER, "%s", m.text);
 }
 
@@ -741,19 +994,37 @@ static void position_to_line_col(const char *text, size_t len, long position,
     }
 }
 
-/* Fills err for an SQL error in m's text: FILE:LINE:COL when the server
+/* The text sent to the server and the file it came from: an entry's up
+ * file, or its down file. */
+typedef struct sql_file {
+    const char *path;
+    const char *sql;
+    size_t len;
+} sql_file;
+
+static sql_file up_file(const dbont_migration *m)
+{
+    return (sql_file){ m->path, m->sql, m->sql_len };
+}
+
+static sql_file down_file(const dbont_migration *m)
+{
+    return (sql_file){ m->down_path, m->down_sql, m->down_sql_len };
+}
+
+/* Fills err for an SQL error in f's text: FILE:LINE:COL when the server
  * gave a position, FILE alone when not. */
-static dbont_status file_failed(dbont_error *err, const dbont_migration *m,
-                                PGresult *res, PGconn *pg)
+static dbont_status file_failed(dbont_error *err, const sql_file *f, PGresult *res,
+                                PGconn *pg)
 {
     char where[4096];
     const char *position = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
     if (position) {
         long line, col;
-        position_to_line_col(m->sql, m->sql_len, strtol(position, NULL, 10), &line, &col);
-        snprintf(where, sizeof where, "%s:%ld:%ld", m->path, line, col);
+        position_to_line_col(f->sql, f->len, strtol(position, NULL, 10), &line, &col);
+        snprintf(where, sizeof where, "%s:%ld:%ld", f->path, line, col);
     } else {
-        snprintf(where, sizeof where, "%s", m->path);
+        snprintf(where, sizeof where, "%s", f->path);
     }
     char text[DBONT_ERROR_MESSAGE_MAX];
     failure_message(res, pg, text, sizeof text);
@@ -788,9 +1059,9 @@ static void abandon_copy(PGconn *pg, PGresult *res)
 
 /* Runs the file's text in one PQexec, as psql -c would: the server
  * splits it into statements, and stops at the first error. */
-static dbont_status run_text(PGconn *pg, const dbont_migration *m, dbont_error *err)
+static dbont_status run_text(PGconn *pg, const sql_file *f, dbont_error *err)
 {
-    PGresult *res = PQexec(pg, m->sql);
+    PGresult *res = PQexec(pg, f->sql);
     switch (PQresultStatus(res)) {
     case PGRES_COMMAND_OK:
     case PGRES_TUPLES_OK:
@@ -803,9 +1074,9 @@ static dbont_status run_text(PGconn *pg, const dbont_migration *m, dbont_error *
         return dbont_error_set(err, "0A000",
                                "%s: error: COPY FROM STDIN and COPY TO STDOUT cannot be "
                                "used in a migration file",
-                               m->path);
+                               f->path);
     default:
-        return file_failed(err, m, res, pg);
+        return file_failed(err, f, res, pg);
     }
 }
 
@@ -833,14 +1104,38 @@ static dbont_status record_applied(PGconn *pg, const history_table *table,
     return DBONT_OK;
 }
 
-/* BEGIN or COMMIT for m's transaction.  A COMMIT can fail on the file's
- * account (a deferred constraint), so the message names the file. */
-static dbont_status transaction_command(PGconn *pg, const dbont_migration *m,
-                                        const char *command, dbont_error *err)
+/* The history row of a reverted version goes in its down file's
+ * transaction.  Under the lock the row is there; if it is not, something
+ * else edits the history, and the revert is not committed. */
+static dbont_status record_reverted(PGconn *pg, const history_table *table,
+                                    const dbont_migration *m, dbont_error *err)
+{
+    char sql[512], version[16];
+    snprintf(sql, sizeof sql, "DELETE FROM %s WHERE version = $1", table->sql_name);
+    snprintf(version, sizeof version, "%" PRId32, m->version);
+    const char *params[] = { version };
+    PGresult *res = run(pg, sql, 1, params, m->down_path,
+                        "cannot delete its row from the dbont_migrations table", err);
+    if (!res)
+        return DBONT_ERROR;
+    bool deleted = strcmp(PQcmdTuples(res), "1") == 0;
+    PQclear(res);
+    if (!deleted)
+        return dbont_error_set(err, STATE_INVALID_FOLDER,
+                               "%s: error: version %" PRId32 " is no longer in the "
+                               "dbont_migrations table; the revert was rolled back",
+                               m->down_path, m->version);
+    return DBONT_OK;
+}
+
+/* BEGIN or COMMIT for a file's transaction.  A COMMIT can fail on the
+ * file's account (a deferred constraint), so the message names the file. */
+static dbont_status transaction_command(PGconn *pg, const sql_file *f, const char *command,
+                                        dbont_error *err)
 {
     char doing[32];
     snprintf(doing, sizeof doing, "%s failed", command);
-    PGresult *res = run(pg, command, 0, NULL, m->path, doing, err);
+    PGresult *res = run(pg, command, 0, NULL, f->path, doing, err);
     if (!res)
         return DBONT_ERROR;
     PQclear(res);
@@ -849,34 +1144,45 @@ static dbont_status transaction_command(PGconn *pg, const dbont_migration *m,
 
 /* A file that runs COMMIT or ROLLBACK itself ends our transaction: what
  * it ran after that cannot be undone here, so say so plainly. */
-static dbont_status check_still_in_transaction(PGconn *pg, const dbont_migration *m,
-                                               dbont_error *err)
+static dbont_status check_still_in_transaction(PGconn *pg, const sql_file *f,
+                                               const char *not_done, dbont_error *err)
 {
     if (PQtransactionStatus(pg) == PQTRANS_INTRANS)
         return DBONT_OK;
     return dbont_error_set(err, STATE_INVALID_FOLDER,
                            "%s: error: the file ends the transaction itself (COMMIT or "
-                           "ROLLBACK); part of it may have been committed, and it was "
-                           "not recorded as applied",
-                           m->path);
+                           "ROLLBACK); part of it may have been committed, and %s",
+                           f->path, not_done);
 }
 
-/* BEGIN; the file; the history row; COMMIT.  Rolled back on any error. */
-static dbont_status apply_one(PGconn *pg, const history_table *table,
-                              dbont_migration *m, dbont_error *err)
+/*
+ * BEGIN; m's up file and its history row (up), or m's down file and the
+ * deletion of its history row (down); COMMIT.  Rolled back on any error.
+ * *duration_ms is how long the file's text took.
+ */
+static dbont_status run_one(PGconn *pg, const history_table *table, dbont_migration *m,
+                            bool down, double *duration_ms, dbont_error *err)
 {
-    if (transaction_command(pg, m, "BEGIN", err) != DBONT_OK)
+    sql_file f = down ? down_file(m) : up_file(m);
+    if (transaction_command(pg, &f, "BEGIN", err) != DBONT_OK)
         return DBONT_ERROR;
 
     double start = now_ms();
-    dbont_status st = run_text(pg, m, err);
-    m->duration_ms = now_ms() - start;
+    dbont_status st = run_text(pg, &f, err);
+    *duration_ms = now_ms() - start;
     if (st == DBONT_OK)
-        st = check_still_in_transaction(pg, m, err);
-    if (st == DBONT_OK)
+        st = check_still_in_transaction(pg, &f,
+                                        down ? "the version was not removed from the history"
+                                             : "it was not recorded as applied",
+                                        err);
+    if (st == DBONT_OK && down) {
+        st = record_reverted(pg, table, m, err);
+    } else if (st == DBONT_OK) {
+        m->duration_ms = *duration_ms;
         st = record_applied(pg, table, m, err);
+    }
     if (st == DBONT_OK)
-        st = transaction_command(pg, m, "COMMIT", err);
+        st = transaction_command(pg, &f, "COMMIT", err);
 
     if (st != DBONT_OK && PQtransactionStatus(pg) != PQTRANS_IDLE)
         PQclear(PQexec(pg, "ROLLBACK"));
@@ -884,7 +1190,7 @@ static dbont_status apply_one(PGconn *pg, const history_table *table,
 }
 
 /* ------------------------------------------------------------------ */
-/* status and up                                                       */
+/* status, up and down                                                 */
 /* ------------------------------------------------------------------ */
 
 dbont_status dbont_migrate_status(dbont_conn *conn, const char *dir,
@@ -908,7 +1214,7 @@ static dbont_status up_locked(PGconn *pg, const char *dir,
     history_table table;
     if (ensure_history(pg, dir, &table, err) != DBONT_OK ||
         merge_history(pg, dir, &table, report, err) != DBONT_OK ||
-        check_history(report, dir, err) != DBONT_OK)
+        check_history(report, dir, true, "applied", err) != DBONT_OK)
         return DBONT_ERROR;
 
     dbont_status st = DBONT_OK;
@@ -916,12 +1222,101 @@ static dbont_status up_locked(PGconn *pg, const char *dir,
         dbont_migration *m = &report->migrations[i];
         if (m->state != DBONT_MIGRATION_PENDING)
             continue;
-        st = apply_one(pg, &table, m, err);
-        m->state = st == DBONT_OK ? DBONT_MIGRATION_APPLIED_NOW : DBONT_MIGRATION_FAILED;
+        st = run_one(pg, &table, m, false, &m->duration_ms, err);
         if (st == DBONT_OK) {
+            m->state = DBONT_MIGRATION_APPLIED_NOW;
             snprintf(m->stored_checksum, sizeof m->stored_checksum, "%s", m->checksum);
             if (options->on_applied)
                 options->on_applied(m, options->user);
+        } else {
+            /* A failed COMMIT comes after the history row's INSERT. */
+            m->state = DBONT_MIGRATION_FAILED;
+            free(m->applied_at);
+            m->applied_at = NULL;
+        }
+    }
+    count_states(report);
+    return st;
+}
+
+/* Refuses a down of n versions when fewer are applied. */
+static dbont_status too_few_applied(const dbont_migrate_report *report, const char *dir,
+                                    size_t n, dbont_error *err)
+{
+    char applied[64];
+    if (report->applied == 0)
+        snprintf(applied, sizeof applied, "no migration is applied");
+    else
+        snprintf(applied, sizeof applied, "only %zu %s applied", report->applied,
+                 report->applied == 1 ? "is" : "are");
+    return dbont_error_set(err, STATE_INVALID_FOLDER,
+                           "%s: error: cannot revert %zu migration%s: %s; nothing was "
+                           "reverted",
+                           dir, n, n == 1 ? "" : "s", applied);
+}
+
+/*
+ * Finds the n newest applied versions (the report is sorted, so they are
+ * the last n APPLIED entries; pending files between them are skipped) and
+ * refuses, naming each, when one of them has no down file.  On success
+ * *oldest is the index of the oldest of them.
+ */
+static dbont_status choose_reverts(const dbont_migrate_report *report, const char *dir,
+                                   size_t n, size_t *oldest, dbont_error *err)
+{
+    if (report->applied < n)
+        return too_few_applied(report, dir, n, err);
+    msgbuf m = { .len = 0 };
+    size_t taken = 0;
+    for (size_t i = report->count; i-- > 0 && taken < n;) {
+        const dbont_migration *e = &report->migrations[i];
+        if (e->state != DBONT_MIGRATION_APPLIED)
+            continue;
+        taken++;
+        *oldest = i;
+        if (!e->down_file_name)
+            msg_line(&m,
+                     "%s: error: this migration has no down migration (no %.*s" DOWN_SUFFIX
+                     " in the folder), so it cannot be reverted",
+                     e->path, stem_length(e->file_name, UP_SUFFIX), e->file_name);
+    }
+    if (m.lines == 0)
+        return DBONT_OK;
+    msg_line(&m, "%s: error: nothing was reverted", dir);
+    return dbont_error_set(err, STATE_INVALID_FOLDER, "%s", m.text);
+}
+
+/* The part of down that runs under the lock. */
+static dbont_status down_locked(PGconn *pg, const char *dir, size_t n,
+                                const dbont_migrate_options *options,
+                                dbont_migrate_report *report, dbont_error *err)
+{
+    /* No history table: nothing is applied, and down creates nothing. */
+    history_table table;
+    size_t oldest = 0;
+    if (find_history(pg, dir, &table, err) != DBONT_OK ||
+        merge_history(pg, dir, &table, report, err) != DBONT_OK ||
+        check_history(report, dir, false, "reverted", err) != DBONT_OK ||
+        choose_reverts(report, dir, n, &oldest, err) != DBONT_OK)
+        return DBONT_ERROR;
+
+    dbont_status st = DBONT_OK;
+    for (size_t i = report->count; i-- > oldest && st == DBONT_OK;) {
+        dbont_migration *m = &report->migrations[i];
+        if (m->state != DBONT_MIGRATION_APPLIED)
+            continue;
+        double duration_ms;
+        st = run_one(pg, &table, m, true, &duration_ms, err);
+        if (st == DBONT_OK) {
+            m->state = DBONT_MIGRATION_REVERTED;
+            m->duration_ms = duration_ms;
+            m->stored_checksum[0] = '\0';
+            free(m->applied_at);
+            m->applied_at = NULL;
+            if (options->on_reverted)
+                options->on_reverted(m, options->user);
+        } else {
+            m->state = DBONT_MIGRATION_FAILED;
         }
     }
     count_states(report);
@@ -947,9 +1342,14 @@ static void restore_encoding(PGconn *pg, int previous)
         PQsetClientEncoding(pg, pg_encoding_to_char(previous));
 }
 
-dbont_status dbont_migrate_up(dbont_conn *conn, const char *dir,
-                              const dbont_migrate_options *options,
-                              dbont_migrate_report *report, dbont_error *err)
+/*
+ * What up and down share: read the folder, check the connection, take
+ * the lock, do the work (up when n is 0, otherwise down n), and put the
+ * lock and the client encoding back on every path.
+ */
+static dbont_status run_locked(dbont_conn *conn, const char *dir, size_t n,
+                               const dbont_migrate_options *options,
+                               dbont_migrate_report *report, dbont_error *err)
 {
     static const dbont_migrate_options defaults = DBONT_MIGRATE_OPTIONS_INIT;
     if (!options)
@@ -960,16 +1360,38 @@ dbont_status dbont_migrate_up(dbont_conn *conn, const char *dir,
     PGconn *pg = dbont_conn_pg(conn);
     if (PQtransactionStatus(pg) != PQTRANS_IDLE)
         return dbont_error_set(err, STATE_IN_TRANSACTION,
-                               "%s: error: cannot apply migrations: the connection is "
+                               "%s: error: cannot %s migrations: the connection is "
                                "inside a transaction or not ready",
-                               dir);
+                               dir, n == 0 ? "apply" : "revert");
 
     int encoding = use_utf8(pg);
     dbont_status st = take_lock(pg, dir, options->lock_timeout_s, err);
     if (st == DBONT_OK) {
-        st = up_locked(pg, dir, options, report, err);
+        st = n == 0 ? up_locked(pg, dir, options, report, err)
+                    : down_locked(pg, dir, n, options, report, err);
         release_lock(pg);
     }
     restore_encoding(pg, encoding);
     return st;
+}
+
+dbont_status dbont_migrate_up(dbont_conn *conn, const char *dir,
+                              const dbont_migrate_options *options,
+                              dbont_migrate_report *report, dbont_error *err)
+{
+    return run_locked(conn, dir, 0, options, report, err);
+}
+
+dbont_status dbont_migrate_down(dbont_conn *conn, const char *dir, size_t n,
+                                const dbont_migrate_options *options,
+                                dbont_migrate_report *report, dbont_error *err)
+{
+    if (n == 0) {
+        memset(report, 0, sizeof *report);
+        return dbont_error_set(err, STATE_INVALID_FOLDER,
+                               "%s: error: the number of migrations to revert must be at "
+                               "least 1",
+                               dir);
+    }
+    return run_locked(conn, dir, n, options, report, err);
 }

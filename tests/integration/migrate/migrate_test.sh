@@ -8,6 +8,7 @@
 # check and a summary; exits 1 if any check failed.
 #
 # Cases: cli apply status changed sql_error duplicate lock concurrent
+#        down down_no_file down_sql_error down_too_many out_of_order down_lock
 set -uo pipefail
 
 if [[ $# != 2 ]]; then
@@ -128,6 +129,44 @@ history() {
     sql "SELECT string_agg(version || ':' || name, ',' ORDER BY version) FROM dbont_migrations"
 }
 
+# expect_history EXPECTED DESCRIPTION: "1:users,2:posts", "" when empty.
+expect_history() {
+    local got
+    got=$(history 2>&1)
+    if [[ $got == "$1" ]]; then
+        pass "$2"
+    else
+        fail "$2: expected history '$1', got '$got'"
+    fi
+}
+
+# The columns of a table, in order ("" when there is no such table).
+columns() {
+    sql "SELECT string_agg(column_name, ',' ORDER BY ordinal_position)
+         FROM information_schema.columns
+         WHERE table_schema = 'public' AND table_name = '$1'"
+}
+
+expect_columns() {
+    local got
+    got=$(columns "$1" 2>&1)
+    if [[ $got == "$2" ]]; then
+        pass "$3"
+    else
+        fail "$3: expected columns '$2' in $1, got '$got'"
+    fi
+}
+
+# The files named by the "reverted" lines of the last run, in order.
+reverted_files() {
+    grep '^reverted ' <<<"$out" | cut -d' ' -f2 | paste -sd, -
+}
+
+# Seconds between two `date +%s.%N` readings, as "1.23".
+elapsed() {
+    awk -v s="$1" -v e="$2" 'BEGIN { printf "%.2f", e - s }'
+}
+
 sha() {
     tr -d '\r' <"$1" | sha256sum | cut -d' ' -f1
 }
@@ -157,6 +196,33 @@ INSERT INTO posts (user_id, title) VALUES (1, 'Hello'), (2, 'Héllo, wörld');
 EOF
     # The generator keeps its schema snapshot beside the migrations.
     printf 'table users\ntable posts\n' >"$dir/schema.snapshot"
+}
+
+# Three migrations, each with its down file: tables users and posts, then
+# a column and an index on users.
+write_reversible() {
+    cat >"$dir/0001_users.sql" <<'EOF'
+CREATE TABLE users (
+    id int PRIMARY KEY,
+    email text NOT NULL
+);
+EOF
+    echo "DROP TABLE users;" >"$dir/0001_users.down.sql"
+    cat >"$dir/0002_posts.sql" <<'EOF'
+CREATE TABLE posts (
+    id int PRIMARY KEY,
+    user_id int NOT NULL REFERENCES users (id)
+);
+EOF
+    echo "DROP TABLE posts;" >"$dir/0002_posts.down.sql"
+    cat >"$dir/0003_user_name.sql" <<'EOF'
+ALTER TABLE users ADD COLUMN name text;
+CREATE INDEX users_email_idx ON users (email);
+EOF
+    cat >"$dir/0003_user_name.down.sql" <<'EOF'
+DROP INDEX users_email_idx;
+ALTER TABLE users DROP COLUMN name;
+EOF
 }
 
 # ---- cases ---------------------------------------------------------------
@@ -189,6 +255,33 @@ case_cli() {
     migrate --dsn "host=$work/no-server port=1 connect_timeout=2" --dir="$dir" status
     expect_status 1 "an unreachable server is a failure"
     expect_in "dbont-migrate: error: cannot connect" "$err" "the connection error is reported"
+
+    # down [N]
+    migrate --help
+    expect_in "down [N]" "$out" "--help describes down [N]"
+    expect_in ".down.sql" "$out" "--help names the down files"
+    expect_in "Exit status: 0 success, 1 failure, 2 usage error" "$out" "--help gives the exit codes"
+    local bad
+    for bad in 0 -1 abc 1.5 2x 99999999999999999999 ""; do
+        migrate --dir "$dir" down "$bad"
+        expect_status 2 "down '$bad' is a usage error"
+        expect_in "down N needs a whole number of migrations >= 1, not '$bad'" "$err" \
+            "down '$bad' is named in the usage error"
+    done
+    migrate --dir "$dir" down 1 2
+    expect_status 2 "down with two numbers is a usage error"
+    expect_in "unexpected argument '2'" "$err" "the second number is named"
+    migrate --dir "$dir" up 2
+    expect_status 2 "up takes no number"
+    expect_in "unexpected argument '2'" "$err" "the number after up is named"
+    migrate --dir "$dir" status 1
+    expect_status 2 "status takes no number"
+    migrate down
+    expect_status 2 "down without --dir is a usage error"
+    expect_in "--dir DIR is required" "$err" "the missing --dir is named for down"
+    migrate --dsn "host=$work/no-server port=1 connect_timeout=2" down 3 --dir "$dir"
+    expect_status 1 "down N with options after it reaches the connection (and fails there)"
+    expect_in "dbont-migrate: error: cannot connect" "$err" "down reports the connection error"
 }
 
 case_apply() {
@@ -381,6 +474,254 @@ case_duplicate() {
         "nothing was applied"
 }
 
+case_down() {
+    write_reversible
+    migrate --dir "$dir" up
+    expect_status 0 "up applies three migrations with down files"
+    expect_in "3 applied, 0 pending" "$out" "all three are applied"
+    sql "INSERT INTO users (id, email, name) VALUES (1, 'ada@example.org', 'Ada')" >/dev/null
+
+    migrate --dir "$dir" status
+    expect_status 0 "status"
+    expect_in "down: 0001_users.down.sql" "$out" "status shows the down file of 0001"
+    expect_in "down: 0003_user_name.down.sql" "$out" "status shows the down file of 0003"
+    if [[ $out =~ 0002_posts.sql\ +applied\ [0-9-]+\ [0-9:.]+Z\ \ down:\ 0002_posts.down.sql ]]; then
+        pass "status puts the down file on the applied line"
+    else
+        fail "status puts the down file on the applied line" "$(show_output)"
+    fi
+
+    migrate --dir "$dir" down
+    expect_status 0 "down reverts one migration"
+    expect_in "reverted 0003_user_name.sql with 0003_user_name.down.sql (" "$out" \
+        "down names the reverted file and its down file"
+    expect_in "1 reverted; now 2 applied, 1 pending" "$out" "down prints a summary"
+    expect_not_in "0002_posts" "$out" "down without N reverts only the newest"
+    expect_history "1:users,2:posts" "the history lost only version 3"
+    expect_columns users "id,email" "the column added by 0003 is gone"
+    expect_sql "SELECT to_regclass('users_email_idx') IS NULL" "t" "the index added by 0003 is gone"
+    expect_sql "SELECT to_regclass('posts') IS NOT NULL" "t" "0002's table is still there"
+    expect_sql "SELECT email FROM users" "ada@example.org" "the data survives the down"
+
+    migrate --dir "$dir" status
+    expect_status 0 "status after down"
+    expect_in "0003_user_name.sql  pending" "$out" "the reverted version is pending again"
+    expect_in "2 applied, 1 pending, 0 changed, 0 missing" "$out" "status counts it pending"
+
+    sql "DELETE FROM users" >/dev/null
+    migrate --dir "$dir" down 2
+    expect_status 0 "down 2 reverts two migrations"
+    if [[ $(reverted_files) == "0002_posts.sql,0001_users.sql" ]]; then
+        pass "down 2 reverts the newest first"
+    else
+        fail "down 2 reverts the newest first: got '$(reverted_files)'" "$(show_output)"
+    fi
+    expect_in "2 reverted; now 0 applied, 3 pending" "$out" "down 2 prints a summary"
+    expect_history "" "the history is empty"
+    expect_sql "SELECT to_regclass('users') IS NULL AND to_regclass('posts') IS NULL" "t" \
+        "both tables are gone"
+    expect_sql "SELECT to_regclass('dbont_migrations') IS NOT NULL" "t" \
+        "the history table itself stays"
+
+    migrate --dir "$dir" up
+    expect_status 0 "up re-applies the reverted migrations"
+    expect_in "3 applied, 0 pending" "$out" "all three are applied again"
+    expect_history "1:users,2:posts,3:user_name" "the history has all three again"
+    expect_sql "SELECT string_agg(checksum, ',' ORDER BY version) FROM dbont_migrations" \
+        "$(sha "$dir/0001_users.sql"),$(sha "$dir/0002_posts.sql"),$(sha "$dir/0003_user_name.sql")" \
+        "the history records the up files' checksums, not the down files'"
+    expect_columns users "id,email,name" "the column is back"
+
+    # A down file may be fixed after its up file was applied: it is not
+    # in the history.
+    printf -- '-- fixed later\r\nDROP INDEX users_email_idx;\r\nALTER TABLE users DROP COLUMN name;\r\n' \
+        >"$dir/0003_user_name.down.sql"
+    migrate --dir "$dir" status
+    expect_status 0 "an edited down file does not make its migration CHANGED"
+    migrate --dsn "$DATABASE_URL" --dir "$dir/" down 1
+    expect_status 0 "down 1 with --dsn, a trailing slash and a CR LF down file"
+    expect_in "reverted 0003_user_name.sql" "$out" "down 1 reverts the newest"
+    expect_history "1:users,2:posts" "down 1 removed version 3 from the history"
+}
+
+case_down_no_file() {
+    write_reversible
+    rm "$dir/0002_posts.down.sql"
+    migrate --dir "$dir" up
+    expect_status 0 "up"
+
+    migrate --dir "$dir" status
+    expect_in "down: none" "$out" "status shows that 0002 has no down file"
+
+    migrate --dir "$dir" down 2
+    expect_status 1 "down 2 refuses when one of the two has no down file"
+    expect_in "$dir/0002_posts.sql: error: this migration has no down migration (no 0002_posts.down.sql in the folder)" \
+        "$err" "the error names the up file and the missing down file"
+    expect_in "$dir: error: nothing was reverted" "$err" "the error says nothing was reverted"
+    expect_not_in "reverted 0" "$out" "no file is reported reverted"
+    expect_history "1:users,2:posts,3:user_name" "the history is unchanged"
+    expect_columns users "id,email,name" "0003 was not reverted although it has a down file"
+
+    migrate --dir "$dir" down
+    expect_status 0 "down 1 still works: the newest has a down file"
+    expect_in "reverted 0003_user_name.sql" "$out" "0003 is reverted"
+    migrate --dir "$dir" down
+    expect_status 1 "down refuses 0002 now that it is the newest"
+    expect_in "$dir/0002_posts.sql: error: this migration has no down migration" "$err" \
+        "the error names 0002"
+    expect_history "1:users,2:posts" "nothing more was reverted"
+}
+
+case_down_sql_error() {
+    write_reversible
+    migrate --dir "$dir" up
+    expect_status 0 "up"
+
+    # An error on line 3, after UTF-8 text and CR LF line ends; the first
+    # statements of the file must be rolled back with it.
+    printf '%s\r\n' \
+        "DROP INDEX users_email_idx; -- café, 日本語" \
+        "ALTER TABLE users DROP COLUMN name;" \
+        "SELECT 'é', nosuchcolumn FROM users;" >"$dir/0003_user_name.down.sql"
+    migrate --dir "$dir" down
+    expect_status 1 "down fails on an SQL error"
+    expect_in "$dir/0003_user_name.down.sql:3:13: error: 42703 column \"nosuchcolumn\" does not exist" \
+        "$err" "the error has DOWNFILE:LINE:COL, SQLSTATE and message"
+    expect_in "0003_user_name.down.sql was rolled back; 0003_user_name.sql is still applied" "$err" \
+        "the output says the down file was rolled back"
+    expect_in "nothing was reverted" "$err" "the output says nothing was reverted"
+    expect_not_in "reverted 0" "$out" "no file is reported reverted"
+    expect_history "1:users,2:posts,3:user_name" "the history is unchanged"
+    expect_columns users "id,email,name" "the column dropped before the error is back"
+    expect_sql "SELECT to_regclass('users_email_idx') IS NOT NULL" "t" \
+        "the index dropped before the error is back"
+
+    # The newest reverts, the next one fails: the first revert stays.
+    printf 'DROP INDEX users_email_idx;\nALTER TABLE users DROP COLUMN name;\n' \
+        >"$dir/0003_user_name.down.sql"
+    printf 'DROP TABLE posts;\nSELECT * FROM nosuchtable;\n' >"$dir/0002_posts.down.sql"
+    migrate --dir "$dir" down 3
+    expect_status 1 "down 3 fails on the second file"
+    expect_in "reverted 0003_user_name.sql" "$out" "the first revert is reported"
+    expect_in "$dir/0002_posts.down.sql:2:15: error: 42P01 relation \"nosuchtable\" does not exist" \
+        "$err" "the second file's error has FILE:LINE:COL"
+    expect_in "the 1 migration reverted before the error stays reverted: 0003_user_name.sql" \
+        "$err" "the output says the earlier revert stays"
+    expect_not_in "reverted 0001" "$out" "the oldest is not reverted"
+    expect_history "1:users,2:posts" "only version 3 left the history"
+    expect_columns users "id,email" "0003 stays reverted"
+    expect_sql "SELECT to_regclass('posts') IS NOT NULL" "t" "the failed file's DROP was rolled back"
+
+    # A down file that commits by itself cannot be made atomic.
+    printf 'COMMIT;\n' >"$dir/0002_posts.down.sql"
+    migrate --dir "$dir" down
+    expect_status 1 "down refuses a down file that commits by itself"
+    expect_in "$dir/0002_posts.down.sql: error: the file ends the transaction itself" "$err" \
+        "the message names the down file"
+    expect_history "1:users,2:posts" "the version stays in the history"
+}
+
+case_down_too_many() {
+    write_reversible
+    migrate --dir "$dir" down
+    expect_status 1 "down on a database without history fails"
+    expect_in "$dir: error: cannot revert 1 migration: no migration is applied; nothing was reverted" \
+        "$err" "the error says nothing is applied"
+    expect_sql "SELECT to_regclass('dbont_migrations') IS NULL" "t" "down creates no history table"
+
+    migrate --dir "$dir" up
+    expect_status 0 "up"
+    migrate --dir "$dir" down 5
+    expect_status 1 "down 5 with 3 applied is refused"
+    expect_in "$dir: error: cannot revert 5 migrations: only 3 are applied; nothing was reverted" \
+        "$err" "the error gives both numbers"
+    expect_not_in "reverted 0" "$out" "no file is reported reverted"
+    expect_history "1:users,2:posts,3:user_name" "the history is unchanged"
+    expect_columns users "id,email,name" "the schema is unchanged"
+
+    # The same integrity checks as up: a changed applied file stops down.
+    echo "-- edited" >>"$dir/0001_users.sql"
+    migrate --dir "$dir" down
+    expect_status 1 "down refuses while an applied file has changed"
+    expect_in "$dir/0001_users.sql: error: this migration was applied and has changed" "$err" \
+        "the changed file is named"
+    expect_in "$dir: error: nothing was reverted" "$err" "down says nothing was reverted"
+    expect_history "1:users,2:posts,3:user_name" "the history is unchanged after the refusal"
+    sed -i '$d' "$dir/0001_users.sql"
+
+    # ... and so does a down file without its up file, and a missing applied file.
+    mv "$dir/0003_user_name.sql" "$work/"
+    migrate --dir "$dir" down
+    expect_status 1 "down refuses a down file whose up file is gone"
+    expect_in "$dir/0003_user_name.down.sql: error: down file without its up file: there is no 0003_user_name.sql" \
+        "$err" "the orphan down file is named"
+    rm "$dir/0003_user_name.down.sql"
+    migrate --dir "$dir" down
+    expect_status 1 "down refuses while an applied file is missing"
+    expect_in "$dir: error: migration 3 'user_name' was applied" "$err" "the missing version is named"
+    expect_history "1:users,2:posts,3:user_name" "the history is still unchanged"
+}
+
+case_out_of_order() {
+    echo "CREATE TABLE a (id int);" >"$dir/0001_a.sql"
+    echo "CREATE TABLE c (id int);" >"$dir/0003_c.sql"
+    migrate --dir "$dir" up
+    expect_status 0 "up applies 0001 and 0003"
+
+    # 0002 arrives from another branch after 0003 was applied.
+    echo "CREATE TABLE b (id int);" >"$dir/0002_b.sql"
+    echo "DROP TABLE b;" >"$dir/0002_b.down.sql"
+    echo "CREATE TABLE d (id int);" >"$dir/0004_d.sql"
+    migrate --dir "$dir" up
+    expect_status 1 "up refuses a pending file older than the newest applied one"
+    expect_in "$dir/0002_b.sql: error: this migration is not applied, but it is older than the newest applied migration, 0003_c.sql (version 3)" \
+        "$err" "the error names the file and the newest applied version"
+    expect_in "renumber it above 3, e.g. to 0005_b.sql and its down file to 0005_b.down.sql" \
+        "$err" "the error tells the user to renumber it (with its down file)"
+    expect_in "$dir: error: nothing was applied" "$err" "the error says nothing was applied"
+    expect_not_in "applied 0" "$out" "no file is reported applied"
+    expect_history "1:a,3:c" "the history is unchanged"
+    expect_sql "SELECT to_regclass('b') IS NULL AND to_regclass('d') IS NULL" "t" \
+        "neither the old nor the newer pending file ran"
+
+    migrate --dir "$dir" status
+    expect_status 1 "status fails with an out-of-order file"
+    expect_in "0002_b.sql  pending, OUT OF ORDER: older than the newest applied version, 3" \
+        "$out" "status marks the out-of-order file"
+    expect_in "0004_d.sql  pending" "$out" "status shows the newer file as pending"
+    expect_in "2 applied, 2 pending, 0 changed, 0 missing, 1 out of order" "$out" \
+        "status counts the out-of-order file"
+
+    mv "$dir/0002_b.sql" "$dir/0005_b.sql"
+    mv "$dir/0002_b.down.sql" "$dir/0005_b.down.sql"
+    migrate --dir "$dir" up
+    expect_status 0 "after renumbering, up applies both"
+    expect_in "2 applied, 0 pending" "$out" "two files applied"
+    expect_history "1:a,3:c,4:d,5:b" "the history lists them in version order"
+
+    # Two developers picked the same number.
+    echo "CREATE TABLE mine (id int);" >"$dir/0006_mine.sql"
+    echo "CREATE TABLE theirs (id int);" >"$dir/0006_theirs.sql"
+    echo "DROP TABLE theirs;" >"$dir/0006_theirs.down.sql"
+    migrate --dir "$dir" up
+    expect_status 1 "up refuses two new files with the same version"
+    expect_in "$dir: error: version 6 is used by both 0006_mine.sql and 0006_theirs.sql" "$err" \
+        "the error names both files"
+    expect_not_in "down file" "$err" "the down file of one of them is not an error of its own"
+    expect_sql "SELECT to_regclass('mine') IS NULL AND to_regclass('theirs') IS NULL" "t" \
+        "neither ran"
+    expect_history "1:a,3:c,4:d,5:b" "the history is unchanged"
+
+    # A down file that does not match its up file's name.
+    rm "$dir/0006_mine.sql"
+    mv "$dir/0006_theirs.down.sql" "$dir/0006_their.down.sql"
+    migrate --dir "$dir" up
+    expect_status 1 "up refuses a down file whose name differs from its up file's"
+    expect_in "$dir/0006_their.down.sql: error: down file without its up file: version 6 is 0006_theirs.sql, whose down file must be named 0006_theirs.down.sql" \
+        "$err" "the error names the down file and the expected name"
+    expect_history "1:a,3:c,4:d,5:b" "nothing was applied"
+}
+
 # The migration lock in this test's database (pg_locks shows every
 # database's advisory locks, and other tests run in parallel).
 LOCK_ROWS="FROM pg_locks WHERE locktype = 'advisory' AND granted
@@ -468,8 +809,79 @@ case_concurrent() {
         "every file is recorded exactly once"
 }
 
+case_down_lock() {
+    write_reversible
+    # Reverting 0003 takes a while, so that others arrive while it works.
+    printf 'DROP INDEX users_email_idx;\nALTER TABLE users DROP COLUMN name;\nSELECT pg_sleep(2);\n' \
+        >"$dir/0003_user_name.down.sql"
+    migrate --dir "$dir" up
+    expect_status 0 "up"
+
+    "$tool" --dir "$dir" down >"$work/out1" 2>"$work/err1" &
+    local slow=$!
+    background_pids+=("$slow")
+    if wait_for_lock; then
+        pass "down holds the migration lock while it works"
+    else
+        fail "down holds the migration lock: it never showed in pg_locks"
+    fi
+
+    migrate --dir "$dir" --lock-timeout 0 up
+    expect_status 1 "up does not get the lock while down holds it"
+    expect_in "another dbont-migrate holds the lock" "$err" "up says who is in the way"
+    migrate --dir "$dir" --lock-timeout 0 down
+    expect_status 1 "down does not get the lock while another down holds it"
+    expect_in "another dbont-migrate holds the lock" "$err" "down says who is in the way"
+
+    local start end
+    start=$(date +%s.%N)
+    migrate --dir "$dir" --lock-timeout 30 down
+    end=$(date +%s.%N)
+    expect_status 0 "a concurrent down waits and then succeeds"
+    # Had it not waited, it would have seen 0003 still applied.
+    expect_in "reverted 0002_posts.sql" "$out" "the waiting down reverted what the first one left"
+    expect_not_in "0003_user_name" "$out" "the waiting down did not revert 0003 again"
+    if awk -v s="$start" -v e="$end" 'BEGIN { exit !(e - s >= 0.5) }'; then
+        pass "the concurrent down waited ($(elapsed "$start" "$end") s)"
+    else
+        fail "the concurrent down did not wait: $(elapsed "$start" "$end") s"
+    fi
+    local s1=0
+    wait "$slow" || s1=$?
+    background_pids=()
+    status=$s1
+    out=$(cat "$work/out1")
+    err=$(cat "$work/err1")
+    expect_clean_run
+    expect_status 0 "the first down succeeded"
+    expect_in "reverted 0003_user_name.sql" "$out" "the first down reverted 0003"
+    expect_history "1:users" "each version was reverted once"
+
+    # up arriving during a slow down waits too, then re-applies what it reverted.
+    migrate --dir "$dir" up
+    expect_status 0 "up re-applies 0002 and 0003"
+    "$tool" --dir "$dir" down >"$work/out1" 2>"$work/err1" &
+    slow=$!
+    background_pids+=("$slow")
+    wait_for_lock || fail "the second slow down never took the lock"
+    migrate --dir "$dir" --lock-timeout 30 up
+    expect_status 0 "a concurrent up waits and then succeeds"
+    # Had it not waited, it would have found 0003 still applied.
+    expect_in "applied 0003_user_name.sql" "$out" "the waiting up re-applied what down reverted"
+    s1=0
+    wait "$slow" || s1=$?
+    background_pids=()
+    status=$s1
+    out=$(cat "$work/out1")
+    err=$(cat "$work/err1")
+    expect_clean_run
+    expect_status 0 "the slow down succeeded"
+    expect_history "1:users,2:posts,3:user_name" "all three are applied at the end"
+}
+
 case "$case_name" in
 cli | apply | status | changed | sql_error | duplicate | lock | concurrent) ;;
+down | down_no_file | down_sql_error | down_too_many | out_of_order | down_lock) ;;
 *)
     echo "migrate_test.sh: unknown case '$case_name'" >&2
     exit 2

@@ -1,7 +1,8 @@
 /*
  * test_files.c: what counts as a migration file, and reading a
  * migrations folder (dbont_migrate_scan) without any database: order,
- * ignored files, bad names, duplicate versions, line-end normalisation.
+ * ignored files, bad names, duplicate versions, line-end normalisation,
+ * and down files (NNNN_name.down.sql) paired with their up files.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -70,6 +71,53 @@ static void test_bad_names(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_kind(bad[i], DBONT_MIGRATION_NAME_INVALID);
+}
+
+static void assert_down(const char *name, int32_t expected)
+{
+    int32_t version = -1;
+    assert_int_equal(dbont_migration_parse_name(name, &version), DBONT_MIGRATION_NAME_DOWN);
+    assert_int_equal(version, expected);
+}
+
+static void test_good_down_names(void **state)
+{
+    (void)state;
+    assert_down("0001_blog.down.sql", 1);
+    assert_down("0042_add_users.down.sql", 42);
+    assert_down("00001_A9_z.down.sql", 1);
+    assert_down("2147483647_max.down.sql", 2147483647);
+    assert_down("0007___.down.sql", 7);
+    /* An up file may be called "down", and then has a down file too. */
+    assert_good("0001_down.sql", 1);
+    assert_down("0001_down.down.sql", 1);
+    assert_int_equal(dbont_migration_parse_name("0003_v.down.sql", NULL),
+                     DBONT_MIGRATION_NAME_DOWN);
+}
+
+static void test_bad_down_names(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "0001_.down.sql",          /* empty name */
+        "0001.down.sql",           /* no name at all */
+        "001_x.down.sql",          /* fewer than 4 digits */
+        "0001_x.down.down.sql",    /* '.' in the name */
+        "0001_x.up.sql",
+        "0001_x.DOWN.sql",         /* the suffix is exactly .down.sql */
+        "0001_x.Down.sql",
+        "0001_x-y.down.sql",
+        "0001_x..down.sql",
+        "2147483648_x.down.sql",   /* beyond the integer version column */
+        "x.down.sql",
+        ".down.sql",
+        "down.sql",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_kind(bad[i], DBONT_MIGRATION_NAME_INVALID);
+    assert_kind("0001_x.down.sql~", DBONT_MIGRATION_NAME_OTHER);
+    assert_kind("0001_x.down", DBONT_MIGRATION_NAME_OTHER);
+    assert_kind("0001_x.down.SQL", DBONT_MIGRATION_NAME_OTHER);
 }
 
 static void test_other_files_are_not_migrations(void **state)
@@ -247,6 +295,132 @@ static void test_scan_missing_folder(void **state)
     assert_non_null(strstr(err.message, "/nonexistent/dbont/migrations: error: cannot open"));
 }
 
+static void test_scan_pairs_down_files(void **state)
+{
+    folder *f = *state;
+    add(f, "0001_users.sql", "CREATE TABLE users (id int);\n");
+    add(f, "0001_users.down.sql", "DROP TABLE users;\r\n");
+    add(f, "0002_seed.sql", "INSERT INTO users VALUES (1);\n");
+    add(f, "0003_posts.sql", "CREATE TABLE posts (id int);\n");
+    add(f, "0003_posts.down.sql", "");
+
+    dbont_migrate_report r = { 0 };
+    dbont_error err;
+    assert_int_equal(dbont_migrate_scan(f->path, &r, &err), DBONT_OK);
+    /* Down files are part of their up file's entry, not entries. */
+    assert_int_equal(r.count, 3);
+    assert_int_equal(r.pending, 3);
+
+    const dbont_migration *users = &r.migrations[0];
+    assert_string_equal(users->file_name, "0001_users.sql");
+    assert_string_equal(users->down_file_name, "0001_users.down.sql");
+    char expected_path[128];
+    snprintf(expected_path, sizeof expected_path, "%s/0001_users.down.sql", f->path);
+    assert_string_equal(users->down_path, expected_path);
+    /* The down text is normalised like the up text. */
+    assert_string_equal(users->down_sql, "DROP TABLE users;\n");
+    assert_int_equal(users->down_sql_len, strlen("DROP TABLE users;\n"));
+    /* The checksum is the up file's alone. */
+    char up_only[DBONT_MIGRATE_CHECKSUM_SIZE];
+    const char *up_text = "CREATE TABLE users (id int);\n";
+    dbont_migration_checksum(up_text, strlen(up_text), up_only);
+    assert_string_equal(users->checksum, up_only);
+
+    const dbont_migration *seed = &r.migrations[1];
+    assert_null(seed->down_file_name);
+    assert_null(seed->down_path);
+    assert_null(seed->down_sql);
+    assert_int_equal(seed->down_sql_len, 0);
+
+    const dbont_migration *posts = &r.migrations[2];
+    assert_string_equal(posts->down_file_name, "0003_posts.down.sql");
+    assert_string_equal(posts->down_sql, "");
+    assert_int_equal(posts->down_sql_len, 0);
+    assert_false(posts->out_of_order);
+    assert_int_equal(r.out_of_order, 0);
+    dbont_migrate_report_free(&r);
+    assert_int_equal(r.count, 0);
+}
+
+static void test_scan_refuses_orphan_down_file(void **state)
+{
+    folder *f = *state;
+    add(f, "0001_users.sql", "SELECT 1;\n");
+    add(f, "0001_users.down.sql", "SELECT 1;\n");
+    add(f, "0002_gone.down.sql", "SELECT 2;\n");
+    dbont_migrate_report r = { 0 };
+    dbont_error err;
+    assert_int_equal(dbont_migrate_scan(f->path, &r, &err), DBONT_ERROR);
+    assert_string_equal(err.sqlstate, "22023");
+    char where[256];
+    snprintf(where, sizeof where,
+             "%s/0002_gone.down.sql: error: down file without its up file: there is no "
+             "0002_gone.sql (no up file has version 2)",
+             f->path);
+    assert_non_null(strstr(err.message, where));
+    assert_null(strstr(err.message, "0001_users"));
+    assert_int_equal(r.count, 0);
+    assert_null(r.migrations);
+}
+
+static void test_scan_refuses_down_name_mismatch(void **state)
+{
+    folder *f = *state;
+    add(f, "0002_add_tag.sql", "SELECT 2;\n");
+    add(f, "0002_add_tags.down.sql", "SELECT 2;\n");
+    /* Same version and name, but not the same digits: not its down file. */
+    add(f, "0003_posts.sql", "SELECT 3;\n");
+    add(f, "00003_posts.down.sql", "SELECT 3;\n");
+    dbont_migrate_report r = { 0 };
+    dbont_error err;
+    assert_int_equal(dbont_migrate_scan(f->path, &r, &err), DBONT_ERROR);
+    assert_string_equal(err.sqlstate, "22023");
+    char where[256];
+    snprintf(where, sizeof where,
+             "%s/0002_add_tags.down.sql: error: down file without its up file: version 2 "
+             "is 0002_add_tag.sql, whose down file must be named 0002_add_tag.down.sql",
+             f->path);
+    assert_non_null(strstr(err.message, where));
+    snprintf(where, sizeof where,
+             "%s/00003_posts.down.sql: error: down file without its up file: version 3 "
+             "is 0003_posts.sql, whose down file must be named 0003_posts.down.sql",
+             f->path);
+    assert_non_null(strstr(err.message, where));
+    assert_int_equal(r.count, 0);
+}
+
+/* Two developers' files with one version, each with its down file: the
+ * duplicate is the error, and each down file still finds its up file. */
+static void test_scan_duplicate_versions_with_down_files(void **state)
+{
+    folder *f = *state;
+    add(f, "0002_mine.sql", "SELECT 2;\n");
+    add(f, "0002_mine.down.sql", "SELECT 2;\n");
+    add(f, "0002_theirs.sql", "SELECT 2;\n");
+    add(f, "0002_theirs.down.sql", "SELECT 2;\n");
+    dbont_migrate_report r = { 0 };
+    dbont_error err;
+    assert_int_equal(dbont_migrate_scan(f->path, &r, &err), DBONT_ERROR);
+    char where[256];
+    snprintf(where, sizeof where,
+             "%s: error: version 2 is used by both 0002_mine.sql and 0002_theirs.sql",
+             f->path);
+    assert_string_equal(err.message, where);
+    assert_int_equal(r.count, 0);
+}
+
+static void test_scan_reads_down_files(void **state)
+{
+    folder *f = *state;
+    add(f, "0001_a.sql", "SELECT 1;\n");
+    write_file(f, "0001_a.down.sql", "SELECT 1;\0DROP TABLE x;\n", 24);
+    dbont_migrate_report r = { 0 };
+    dbont_error err;
+    assert_int_equal(dbont_migrate_scan(f->path, &r, &err), DBONT_ERROR);
+    assert_non_null(strstr(err.message, "0001_a.down.sql: error: the file contains a NUL byte"));
+    assert_int_equal(r.count, 0);
+}
+
 static void test_report_free_accepts_empty(void **state)
 {
     (void)state;
@@ -263,6 +437,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_names),
         cmocka_unit_test(test_bad_names),
+        cmocka_unit_test(test_good_down_names),
+        cmocka_unit_test(test_bad_down_names),
         cmocka_unit_test(test_other_files_are_not_migrations),
         WITH_FOLDER(test_scan_sorts_and_ignores_other_files),
         WITH_FOLDER(test_scan_normalises_crlf),
@@ -270,6 +446,11 @@ int main(void)
         WITH_FOLDER(test_scan_names_bad_file),
         WITH_FOLDER(test_scan_refuses_duplicate_versions),
         WITH_FOLDER(test_scan_refuses_nul_bytes),
+        WITH_FOLDER(test_scan_pairs_down_files),
+        WITH_FOLDER(test_scan_refuses_orphan_down_file),
+        WITH_FOLDER(test_scan_refuses_down_name_mismatch),
+        WITH_FOLDER(test_scan_duplicate_versions_with_down_files),
+        WITH_FOLDER(test_scan_reads_down_files),
         cmocka_unit_test(test_scan_missing_folder),
         cmocka_unit_test(test_report_free_accepts_empty),
     };
