@@ -686,7 +686,7 @@ static void alter_table(differ *x, const pair *p)
         buf_adds(&b, " RENAME TO ");
         addq(&b, t->name);
         char *slug = xasprintf("rename_%s", f->name);
-        change_add(x, PH_RENAME_TABLE, false, t->pos, slug, buf_take(&b), NULL, "name_change table %s to %s", f->name,
+        change_add(x, PH_RENAME_TABLE, false, t->pos, slug, buf_take(&b), NULL, "rename table %s to %s", f->name,
                    t->name);
         free(slug);
     }
@@ -704,7 +704,7 @@ static void alter_table(differ *x, const pair *p)
         addq(&b, t->cols[c].name);
         char *slug = xasprintf("rename_%s_%s", t->name, f->cols[fc].name);
         change_add(x, PH_RENAME_COLUMN, false, t->cols[c].pos, slug, buf_take(&b), NULL,
-                   "name_change column %s.%s to %s", t->name, f->cols[fc].name, t->cols[c].name);
+                   "rename column %s.%s to %s", t->name, f->cols[fc].name, t->cols[c].name);
         free(slug);
     }
     for (size_t c = 0; c < f->ncols; c++) {
@@ -797,7 +797,7 @@ static void diff_constraints(differ *x)
                     addq(&b, p->t->cons[match].name);
                     char *slug = xasprintf("rename_%s_%s", p->t->name, fc->name);
                     change_add(x, PH_RENAME_CONSTRAINT, false, p->t->pos, slug, buf_take(&b), NULL,
-                               "name_change %s %s on %s to %s", kind_word(fc->kind), fc->name, p->t->name,
+                               "rename %s %s on %s to %s", kind_word(fc->kind), fc->name, p->t->name,
                                p->t->cons[match].name);
                     free(slug);
                 }
