@@ -138,6 +138,19 @@ static void addq(buf *b, const char *name)
     free(q);
 }
 
+/* Starts "ALTER TABLE <table>" (and " ALTER COLUMN <column>" when column
+ * is not NULL) in a new buffer b. */
+static void alter_start(buf *b, const char *table_name, const char *column_name)
+{
+    buf_init(b);
+    buf_adds(b, "ALTER TABLE ");
+    addq(b, table_name);
+    if (column_name) {
+        buf_adds(b, " ALTER COLUMN ");
+        addq(b, column_name);
+    }
+}
+
 static void add_name_list(buf *b, char *const *names, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -372,9 +385,7 @@ static char *qualified(const char *tbl, const char *col)
 static void drop_constraint(differ *x, change_phase phase, const char *tbl, const sconstraint *c)
 {
     buf b;
-    buf_init(&b);
-    buf_adds(&b, "ALTER TABLE ");
-    addq(&b, tbl);
+    alter_start(&b, tbl, NULL);
     buf_adds(&b, " DROP CONSTRAINT ");
     addq(&b, c->name);
     char *slug = xasprintf("alter_%s", tbl);
@@ -387,9 +398,7 @@ static void drop_constraint(differ *x, change_phase phase, const char *tbl, cons
 static void add_constraint(differ *x, change_phase phase, const char *tbl, const sconstraint *c, dpos pos)
 {
     buf b;
-    buf_init(&b);
-    buf_adds(&b, "ALTER TABLE ");
-    addq(&b, tbl);
+    alter_start(&b, tbl, NULL);
     buf_adds(&b, " ADD CONSTRAINT ");
     addq(&b, c->name);
     buf_addc(&b, ' ');
@@ -443,11 +452,7 @@ static void alter_column(differ *x, const stable *t, const scolumn *fc, const sc
          * new one after. */
         if (fc->default_sql) {
             buf b;
-            buf_init(&b);
-            buf_adds(&b, "ALTER TABLE ");
-            addq(&b, t->name);
-            buf_adds(&b, " ALTER COLUMN ");
-            addq(&b, tc->name);
+            alter_start(&b, t->name, tc->name);
             buf_adds(&b, " DROP DEFAULT");
             change_add(x, PH_ALTER_COLUMN, false, tc->pos, slug, buf_take(&b), NULL, "drop default of %s", qn);
         }
@@ -456,11 +461,7 @@ static void alter_column(differ *x, const stable *t, const scolumn *fc, const sc
         sqltype_parse(tc->type, &to_type, why, sizeof why);
         char *value_type = sqltype_value_sql(&to_type);
         buf b;
-        buf_init(&b);
-        buf_adds(&b, "ALTER TABLE ");
-        addq(&b, t->name);
-        buf_adds(&b, " ALTER COLUMN ");
-        addq(&b, tc->name);
+        alter_start(&b, t->name, tc->name);
         buf_printf(&b, " TYPE %s", value_type);
         if (using) {
             buf_adds(&b, " USING ");
@@ -490,22 +491,14 @@ static void alter_column(differ *x, const stable *t, const scolumn *fc, const sc
         free(value_type);
         if (tc->default_sql) {
             buf d;
-            buf_init(&d);
-            buf_adds(&d, "ALTER TABLE ");
-            addq(&d, t->name);
-            buf_adds(&d, " ALTER COLUMN ");
-            addq(&d, tc->name);
+            alter_start(&d, t->name, tc->name);
             buf_printf(&d, " SET DEFAULT (%s)", tc->default_sql);
             change_add(x, PH_ALTER_COLUMN, false, tc->pos, slug, buf_take(&d), NULL, "set default of %s to %s", qn,
                        tc->default_sql);
         }
     } else if (default_changed && !is_serial_type(tc->type)) {
         buf b;
-        buf_init(&b);
-        buf_adds(&b, "ALTER TABLE ");
-        addq(&b, t->name);
-        buf_adds(&b, " ALTER COLUMN ");
-        addq(&b, tc->name);
+        alter_start(&b, t->name, tc->name);
         if (tc->default_sql) {
             buf_printf(&b, " SET DEFAULT (%s)", tc->default_sql);
             change_add(x, PH_ALTER_COLUMN, false, tc->pos, slug, buf_take(&b), NULL, "set default of %s to %s", qn,
@@ -517,11 +510,7 @@ static void alter_column(differ *x, const stable *t, const scolumn *fc, const sc
     }
     if (fc->not_null && !tc->not_null) {
         buf b;
-        buf_init(&b);
-        buf_adds(&b, "ALTER TABLE ");
-        addq(&b, t->name);
-        buf_adds(&b, " ALTER COLUMN ");
-        addq(&b, tc->name);
+        alter_start(&b, t->name, tc->name);
         buf_adds(&b, " DROP NOT NULL");
         change_add(x, PH_ALTER_COLUMN, false, tc->nullable_pos, slug, buf_take(&b), NULL, "make %s nullable", qn);
     } else if (!fc->not_null && tc->not_null) {
@@ -541,11 +530,7 @@ static void alter_column(differ *x, const stable *t, const scolumn *fc, const sc
                        "replace the NULLs in %s by its default", qn);
         }
         buf b;
-        buf_init(&b);
-        buf_adds(&b, "ALTER TABLE ");
-        addq(&b, t->name);
-        buf_adds(&b, " ALTER COLUMN ");
-        addq(&b, tc->name);
+        alter_start(&b, t->name, tc->name);
         buf_adds(&b, " SET NOT NULL");
         char *note = tc->default_sql ? NULL
                                      : xasprintf("DESTRUCTIVE: fails if %s holds NULLs; a db:default "
@@ -680,9 +665,7 @@ static void alter_table(differ *x, const pair *p)
     const stable *f = p->f, *t = p->t;
     if (strcmp(f->name, t->name) != 0) {
         buf b;
-        buf_init(&b);
-        buf_adds(&b, "ALTER TABLE ");
-        addq(&b, f->name);
+        alter_start(&b, f->name, NULL);
         buf_adds(&b, " RENAME TO ");
         addq(&b, t->name);
         char *slug = xasprintf("rename_%s", f->name);
@@ -695,9 +678,7 @@ static void alter_table(differ *x, const pair *p)
         if (fc == NONE || strcmp(f->cols[fc].name, t->cols[c].name) == 0)
             continue;
         buf b;
-        buf_init(&b);
-        buf_adds(&b, "ALTER TABLE ");
-        addq(&b, t->name);
+        alter_start(&b, t->name, NULL);
         buf_adds(&b, " RENAME COLUMN ");
         addq(&b, f->cols[fc].name);
         buf_adds(&b, " TO ");
@@ -711,9 +692,7 @@ static void alter_table(differ *x, const pair *p)
         if (p->f_to_t[c] != NONE)
             continue;
         buf b;
-        buf_init(&b);
-        buf_adds(&b, "ALTER TABLE ");
-        addq(&b, t->name);
+        alter_start(&b, t->name, NULL);
         buf_adds(&b, " DROP COLUMN ");
         addq(&b, f->cols[c].name);
         char *slug = xasprintf("drop_%s_%s", t->name, f->cols[c].name);
@@ -727,9 +706,7 @@ static void alter_table(differ *x, const pair *p)
         if (p->t_to_f[c] != NONE)
             continue;
         buf b;
-        buf_init(&b);
-        buf_adds(&b, "ALTER TABLE ");
-        addq(&b, t->name);
+        alter_start(&b, t->name, NULL);
         buf_adds(&b, " ADD COLUMN ");
         char *def = column_definition(tc);
         buf_adds(&b, def);
@@ -788,9 +765,7 @@ static void diff_constraints(differ *x)
                 kept[i][match] = true;
                 if (strcmp(fc->name, p->t->cons[match].name) != 0) {
                     buf b;
-                    buf_init(&b);
-                    buf_adds(&b, "ALTER TABLE ");
-                    addq(&b, p->t->name);
+                    alter_start(&b, p->t->name, NULL);
                     buf_adds(&b, " RENAME CONSTRAINT ");
                     addq(&b, fc->name);
                     buf_adds(&b, " TO ");

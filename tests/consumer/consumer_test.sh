@@ -27,9 +27,14 @@ for f in bin/dbont-gen bin/dbont-migrate lib/libdbont.a include/dbont/dbont.h in
          lib/pkgconfig/dbont.pc share/dbont/skeletons/dbont.m4; do
     check "installed $f" test -f "$prefix/$f"
 done
-check "the installed dbont-gen uses the installed skeletons" bash -c \
-    'cd "$0" && mv "$1" "$1.away" && trap "mv \"$1.away\" \"$1\"" EXIT && "$0/bin/dbont-gen" -o "$0/gen" "$2/project/notes.ttl"' \
-    "$prefix" "$src/generator/skeletons" "$src/tests/consumer"
+# The installed dbont-gen must read the installed skeletons (not the
+# source tree's): mark a copy of the prefix's header skeleton, move the
+# whole prefix elsewhere, and look for the mark in what it generates.
+cp -r "$prefix" "$tmp/moved"
+sed -i 's|^#include <dbont/dbont.h>|&\n/* from the installed skeletons */|' "$tmp/moved/share/dbont/skeletons/c-header.m4"
+"$tmp/moved/bin/dbont-gen" -o "$tmp/gen" "$src/tests/consumer/project/notes.ttl" >"$tmp/log" 2>&1
+check "the installed dbont-gen uses the installed skeletons, wherever the prefix is" \
+    grep -q "^/\* from the installed skeletons \*/" "$tmp/gen/notes.h"
 
 cp -r "$src/tests/consumer/project" "$tmp/project"
 check "configure the consumer with find_package(dbont)" \
