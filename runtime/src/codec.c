@@ -377,6 +377,257 @@ dbont_codec_status dbont_numeric_to_text(const uint8_t *bin, size_t len,
     return DBONT_CODEC_OK;
 }
 
+/* ---- numeric from text ---------------------------------------------- */
+
+/* The white space of isspace() in the C locale, which the server uses for
+ * these ASCII characters whatever its locale. */
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static char lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* Whether s starts with word, ignoring case (pg_strncasecmp). */
+static bool starts_with_ci(const char *s, const char *word)
+{
+    for (; *word != '\0'; s++, word++)
+        if (lower(*s) != *word)
+            return false;
+    return true;
+}
+
+/* numeric_in's special values, checked in its order. */
+static const struct {
+    const char *word;   /* lower case */
+    uint16_t sign;
+} numeric_specials[] = {
+    {"nan", NUMERIC_NAN},       {"infinity", NUMERIC_PINF},
+    {"+infinity", NUMERIC_PINF}, {"-infinity", NUMERIC_NINF},
+    {"inf", NUMERIC_PINF},      {"+inf", NUMERIC_PINF},
+    {"-inf", NUMERIC_NINF},
+};
+
+/* The exponent bound of numeric_in: |e| < INT_MAX / 2. */
+#define EXPONENT_LIMIT (INT_MAX / 2)
+#define NUMERIC_WEIGHT_MAX INT16_MAX
+#define NUMERIC_WEIGHT_MIN INT16_MIN
+
+/* Parses [ws][+-]digits after an 'e' the way strtol does; the value is
+ * clamped past the limit, which is then reported as overflow. */
+static dbont_codec_status parse_exponent(const char **pp, long *exponent)
+{
+    const char *p = *pp;
+    bool negative = false;
+    long v = 0;
+
+    while (is_space(*p))
+        p++;
+    if (*p == '+' || *p == '-')
+        negative = *p++ == '-';
+    if (!is_digit(*p))
+        return DBONT_CODEC_BAD_VALUE;
+    for (; is_digit(*p); p++)
+        if (v < EXPONENT_LIMIT)
+            v = v * 10 + (*p - '0');
+    if (v >= EXPONENT_LIMIT)
+        return DBONT_CODEC_OVERFLOW;
+    *exponent = negative ? -v : v;
+    *pp = p;
+    return DBONT_CODEC_OK;
+}
+
+/* floor(a / 4) for any sign. */
+static long long floor_div4(long long a)
+{
+    return a >= 0 ? a / 4 : -((-a + 3) / 4);
+}
+
+/*
+ * The sign, digits and exponent at p.  Returns a syntax error or an
+ * exponent overflow at once (the server raises both while parsing); a
+ * weight or scale out of range goes to *range, which the server reports
+ * only after checking for trailing junk.
+ */
+static dbont_codec_status parse_decimal(const char *p, dbont_numeric_text *n,
+                                        const char **end,
+                                        dbont_codec_status *range)
+{
+    size_t ndig = 0, last = 0;
+    bool found = false;
+    long exponent = 0;
+    long long dscale, e0, weight;
+
+    n->sign = NUMERIC_POS;
+    if (*p == '+' || *p == '-')
+        n->sign = *p++ == '-' ? NUMERIC_NEG : NUMERIC_POS;
+    n->body = p;
+    n->has_dot = false;
+    n->intdigits = 0;
+    if (*p == '.') {
+        n->has_dot = true;
+        p++;
+    }
+    if (!is_digit(*p))
+        return DBONT_CODEC_BAD_VALUE;
+    for (;;) {
+        if (is_digit(*p)) {
+            if (*p != '0') {
+                if (!found)
+                    n->first = ndig;
+                found = true;
+                last = ndig;
+            }
+            ndig++;
+            if (!n->has_dot)
+                n->intdigits++;
+        } else if (*p == '.') {
+            if (n->has_dot)
+                return DBONT_CODEC_BAD_VALUE;
+            n->has_dot = true;
+        } else {
+            break;
+        }
+        p++;
+    }
+    if (*p == 'e' || *p == 'E') {
+        dbont_codec_status st;
+        p++;
+        st = parse_exponent(&p, &exponent);
+        if (st != DBONT_CODEC_OK)
+            return st;
+    }
+    *end = p;
+    *range = DBONT_CODEC_OK;
+
+    /* Digit counts beyond 2^62 cannot come from a real string. */
+    dscale = (long long)(ndig - n->intdigits) - exponent;
+    if (dscale < 0)
+        dscale = 0;
+    if (dscale > NUMERIC_MAX_DSCALE) {
+        *range = DBONT_CODEC_OVERFLOW;
+        return DBONT_CODEC_OK;
+    }
+    n->dscale = (int)dscale;
+    if (!found) {
+        /* Zero: no digits, weight 0, never negative. */
+        n->sign = NUMERIC_POS;
+        n->weight = 0;
+        n->ndigits = 0;
+        n->first = 0;
+        n->nsig = 0;
+        n->offset = 0;
+        return DBONT_CODEC_OK;
+    }
+    e0 = (long long)n->intdigits - 1 - (long long)n->first + exponent;
+    weight = floor_div4(e0);
+    if (weight > NUMERIC_WEIGHT_MAX || weight < NUMERIC_WEIGHT_MIN) {
+        *range = DBONT_CODEC_OVERFLOW;
+        return DBONT_CODEC_OK;
+    }
+    n->weight = (int)weight;
+    n->offset = (unsigned)(4 * weight + 3 - e0);
+    n->nsig = last - n->first + 1;
+    n->ndigits = (n->offset + n->nsig + 3) / 4;
+    return DBONT_CODEC_OK;
+}
+
+dbont_codec_status dbont_numeric_parse(const char *text, dbont_numeric_text *out)
+{
+    const char *p = text;
+    dbont_numeric_text n;
+    dbont_codec_status range = DBONT_CODEC_OK;
+    size_t i;
+
+    if (text == NULL)
+        return DBONT_CODEC_BAD_VALUE;
+    memset(&n, 0, sizeof n);
+    while (is_space(*p))
+        p++;
+    for (i = 0; i < sizeof numeric_specials / sizeof numeric_specials[0]; i++) {
+        if (starts_with_ci(p, numeric_specials[i].word)) {
+            n.sign = numeric_specials[i].sign;
+            p += strlen(numeric_specials[i].word);
+            break;
+        }
+    }
+    if (i == sizeof numeric_specials / sizeof numeric_specials[0]) {
+        dbont_codec_status st = parse_decimal(p, &n, &p, &range);
+        if (st != DBONT_CODEC_OK)
+            return st;
+    }
+    while (is_space(*p))
+        p++;
+    if (*p != '\0')
+        return DBONT_CODEC_BAD_VALUE;
+    if (range != DBONT_CODEC_OK)
+        return range;
+    *out = n;
+    return DBONT_CODEC_OK;
+}
+
+size_t dbont_numeric_binary_size(const dbont_numeric_text *n)
+{
+    return 8 + 2 * n->ndigits;
+}
+
+void dbont_numeric_write_header(const dbont_numeric_text *n, uint8_t out[8])
+{
+    put_u16(out, (uint16_t)n->ndigits);
+    put_u16(out + 2, (uint16_t)(int16_t)n->weight);
+    put_u16(out + 4, n->sign);
+    put_u16(out + 6, (uint16_t)n->dscale);
+}
+
+/* Decimal digit number i of the significant run (0 <= i < nsig). */
+static int sig_digit(const dbont_numeric_text *n, size_t i)
+{
+    size_t idx = n->first + i;
+    if (n->has_dot && idx >= n->intdigits)
+        idx++;      /* skip the point */
+    return n->body[idx] - '0';
+}
+
+uint16_t dbont_numeric_digit(const dbont_numeric_text *n, size_t k)
+{
+    unsigned d = 0;
+    size_t j;
+    for (j = 0; j < 4; j++) {
+        size_t pos = 4 * k + j;     /* in the zero-padded digit run */
+        int dec = 0;
+        if (pos >= n->offset && pos - n->offset < n->nsig)
+            dec = sig_digit(n, pos - n->offset);
+        d = d * 10 + (unsigned)dec;
+    }
+    return (uint16_t)d;
+}
+
+dbont_codec_status dbont_numeric_from_text(const char *text, uint8_t *out,
+                                           size_t cap, size_t *len)
+{
+    dbont_numeric_text n;
+    size_t k;
+    dbont_codec_status st = dbont_numeric_parse(text, &n);
+
+    if (st != DBONT_CODEC_OK)
+        return st;
+    *len = dbont_numeric_binary_size(&n);
+    if (*len > cap)
+        return DBONT_CODEC_TOO_LONG;
+    dbont_numeric_write_header(&n, out);
+    for (k = 0; k < n.ndigits; k++)
+        put_u16(out + 8 + 2 * k, dbont_numeric_digit(&n, k));
+    return DBONT_CODEC_OK;
+}
+
 /* ---- decoding ------------------------------------------------------- */
 
 /* The exact size of a fixed-size type's binary value, 0 for the others. */

@@ -23,8 +23,8 @@
 typedef enum dbont_codec_status {
     DBONT_CODEC_OK = 0,
     DBONT_CODEC_BAD_LENGTH,   /* the value's size does not fit its type */
-    DBONT_CODEC_BAD_VALUE,    /* malformed: numeric sign or digit, jsonb version */
-    DBONT_CODEC_OVERFLOW,     /* a date or time the other side cannot hold */
+    DBONT_CODEC_BAD_VALUE,    /* malformed: numeric sign, digit or text, jsonb version */
+    DBONT_CODEC_OVERFLOW,     /* a date, time or numeric the other side cannot hold */
     DBONT_CODEC_TOO_LONG      /* a bytea longer than one parameter can be */
 } dbont_codec_status;
 
@@ -65,6 +65,56 @@ bool dbont_timestamp_to_pg(dbont_timestamp ts, int64_t *out);
  */
 dbont_codec_status dbont_numeric_to_text(const uint8_t *bin, size_t len,
                                          char *out, size_t *textlen);
+
+/*
+ * Decimal text to binary numeric, accepting exactly what PostgreSQL 15's
+ * numeric_in accepts: optional surrounding white space; NaN, Infinity,
+ * +Infinity, -Infinity, inf, +inf, -inf (any case); or an optional sign,
+ * digits with at most one point (".5" and "5." too) and an optional
+ * exponent ("1.5e3", "1E-7"; as with strtol, white space may follow the
+ * 'e').  The result is what the server would store for an unconstrained
+ * numeric: leading and trailing zero digits stripped, dscale the number of
+ * fractional digits written minus the exponent (at least 0), zero always
+ * positive.
+ *
+ * dbont_numeric_parse returns DBONT_CODEC_BAD_VALUE for text the server
+ * refuses as syntax (22P02), DBONT_CODEC_OVERFLOW for a value it refuses
+ * as "value overflows numeric format" (22003: weight beyond int16, more
+ * than 16383 fractional digits, an exponent of absolute value INT_MAX / 2
+ * or more).  The parsed value points into text, which must stay alive
+ * while it is used.
+ */
+typedef struct dbont_numeric_text {
+    uint16_t sign;          /* binary sign word: plus, minus, NaN, +/-inf */
+    int weight;             /* power of 10000 of the first digit */
+    int dscale;             /* decimal digits after the point */
+    size_t ndigits;         /* base-10000 digits */
+    /* Where the decimal digits are: */
+    const char *body;       /* the text after the sign (a digit or '.') */
+    size_t intdigits;       /* decimal digits before the point */
+    bool has_dot;
+    size_t first;           /* index of the first nonzero decimal digit */
+    size_t nsig;            /* decimal digits from it to the last nonzero one */
+    unsigned offset;        /* zeros before the first digit in its group */
+} dbont_numeric_text;
+
+dbont_codec_status dbont_numeric_parse(const char *text, dbont_numeric_text *out);
+
+/* Size of the binary value: 8 + 2 * ndigits. */
+size_t dbont_numeric_binary_size(const dbont_numeric_text *n);
+
+/* The 8-byte header: ndigits, weight, sign, dscale (big-endian). */
+void dbont_numeric_write_header(const dbont_numeric_text *n, uint8_t out[8]);
+
+/* The base-10000 digit number k (0 <= k < ndigits). */
+uint16_t dbont_numeric_digit(const dbont_numeric_text *n, size_t k);
+
+/*
+ * The whole binary value of text into out (cap bytes); *len gets its size
+ * (also when it does not fit, which is DBONT_CODEC_TOO_LONG).
+ */
+dbont_codec_status dbont_numeric_from_text(const char *text, uint8_t *out,
+                                           size_t cap, size_t *len);
 
 /*
  * Decodes one non-NULL binary value of type into the C field at field.

@@ -229,11 +229,13 @@ static PGresult *run(dbont_conn *conn, const dbont_stmt *stmt,
  * (with *status saying whether putting right worked), or returns false
  * when the failure is final.
  */
-static bool repair(dbont_conn *conn, const dbont_stmt *stmt,
-                   const PGresult *failed, dbont_error *err,
-                   dbont_status *status)
+bool dbont_stmt_repair(dbont_conn *conn, const dbont_stmt *stmt,
+                       const char *sqlstate, dbont_error *err,
+                       dbont_status *status)
 {
-    if (has_sqlstate(failed, UNKNOWN_STATEMENT)) {
+    if (sqlstate == NULL)
+        return false;
+    if (strcmp(sqlstate, UNKNOWN_STATEMENT) == 0) {
         /* Whatever else the server forgot, this one is gone. */
         dbont_registry_remove(&conn->prepared, stmt->id);
         conn->registry_stale = true;
@@ -242,11 +244,24 @@ static bool repair(dbont_conn *conn, const dbont_stmt *stmt,
         *status = resync(conn, err);
         return true;
     }
-    if (has_sqlstate(failed, PLAN_CHANGED) && !transaction_aborted(conn)) {
+    if (strcmp(sqlstate, PLAN_CHANGED) == 0 && !transaction_aborted(conn)) {
         *status = deallocate(conn, stmt, err);
         return true;
     }
     return false;
+}
+
+dbont_status dbont_stmt_prepare(dbont_conn *conn, const dbont_stmt *stmt,
+                                const dbont_sql_composer *composer,
+                                dbont_error *err)
+{
+    if (conn->registry_stale && !transaction_aborted(conn) &&
+        resync(conn, err) != DBONT_OK)
+        return DBONT_ERROR;
+    if (!dbont_registry_contains(&conn->prepared, stmt->id) &&
+        prepare(conn, stmt, composer, err) != DBONT_OK)
+        return DBONT_ERROR;
+    return DBONT_OK;
 }
 
 dbont_status dbont_stmt_exec_composed(dbont_conn *conn, const dbont_stmt *stmt,
@@ -264,15 +279,13 @@ dbont_status dbont_stmt_exec_composed(dbont_conn *conn, const dbont_stmt *stmt,
     if (conn == NULL || stmt == NULL || stmt->name == NULL)
         return dbont_error_set(err, "22023",
                                "dbont_stmt_exec: conn and stmt must not be NULL");
-    if (conn->registry_stale && !transaction_aborted(conn) &&
-        resync(conn, err) != DBONT_OK)
-        return DBONT_ERROR;
-    if (!dbont_registry_contains(&conn->prepared, stmt->id) &&
-        prepare(conn, stmt, composer, err) != DBONT_OK)
+    if (dbont_stmt_prepare(conn, stmt, composer, err) != DBONT_OK)
         return DBONT_ERROR;
 
     res = run(conn, stmt, values, lengths, formats, result_format);
-    if (res != NULL && !result_ok(res) && repair(conn, stmt, res, err, &status)) {
+    if (res != NULL && !result_ok(res) &&
+        dbont_stmt_repair(conn, stmt, PQresultErrorField(res, PG_DIAG_SQLSTATE), err,
+                          &status)) {
         PQclear(res);
         if (status != DBONT_OK || prepare(conn, stmt, composer, err) != DBONT_OK)
             return DBONT_ERROR;

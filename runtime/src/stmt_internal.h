@@ -5,6 +5,8 @@
 #ifndef DBONT_STMT_INTERNAL_H
 #define DBONT_STMT_INTERNAL_H
 
+#include <stdbool.h>
+
 #include "dbont/stmt.h"
 
 /*
@@ -29,6 +31,28 @@ dbont_status dbont_stmt_exec_composed(dbont_conn *conn, const dbont_stmt *stmt,
                                       const int *lengths, const int *formats,
                                       int result_format, PGresult **out,
                                       dbont_error *err);
+
+/*
+ * Prepares stmt on conn unless the connection's registry says it is
+ * (reading the registry back from the server first when it is stale), as
+ * dbont_stmt_exec does before running.  For callers that send the
+ * statement themselves (pipelined batches).  composer may be NULL.
+ */
+dbont_status dbont_stmt_prepare(dbont_conn *conn, const dbont_stmt *stmt,
+                                const dbont_sql_composer *composer,
+                                dbont_error *err);
+
+/*
+ * After stmt failed with sqlstate: puts things right for one more try as
+ * dbont_stmt_exec does (26000: the server forgot it, so the registry is
+ * read back; 0A000 "cached plan must not change result type": it is
+ * deallocated) and returns true with *status saying whether that worked;
+ * returns false when the failure is final.  The caller then prepares
+ * (dbont_stmt_prepare) and runs again.
+ */
+bool dbont_stmt_repair(dbont_conn *conn, const dbont_stmt *stmt,
+                       const char *sqlstate, dbont_error *err,
+                       dbont_status *status);
 
 /*
  * Insert variants (table.c) are named "dbont_<16 hex digits of the

@@ -1,9 +1,9 @@
 /*
  * table.c: insert, get, update, remove and list over a table descriptor.
  *
- * Each call gathers its parameters from the caller's struct (binary where
- * the type allows, the caller's own text otherwise), runs the statement
- * through stmt.c and decodes any rows through result.c.
+ * Each call gathers its parameters from the caller's struct (params.c:
+ * binary where the type allows, the caller's own text otherwise), runs the
+ * statement through stmt.c and decodes any rows through result.c.
  *
  * Inserts come in variants: a column with a default is named in the
  * INSERT only when the caller set it, so its default applies otherwise.
@@ -11,7 +11,6 @@
  * prepared statement, composed the first time it is used on a connection.
  */
 #include <inttypes.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,66 +18,10 @@
 #include "codec.h"
 #include "conn_internal.h"
 #include "error_internal.h"
+#include "params.h"
 #include "stmt_internal.h"
 
 /* ---- parameters ----------------------------------------------------- */
-
-/* Up to this many parameters live on the stack; more take one malloc. */
-#define STACK_PARAMS 32
-
-/* The protocol counts parameters in 16 bits. */
-#define MAX_PARAMS 65535
-
-typedef struct params {
-    int n;                      /* parameters added so far */
-    const char **values;
-    int *lengths;
-    int *formats;
-    Oid *types;
-    uint8_t (*scratch)[8];      /* big-endian bytes of fixed-size values */
-    void *heap;                 /* the arrays above when not on the stack */
-    const char *values_buf[STACK_PARAMS];
-    int lengths_buf[STACK_PARAMS];
-    int formats_buf[STACK_PARAMS];
-    Oid types_buf[STACK_PARAMS];
-    uint8_t scratch_buf[STACK_PARAMS][8];
-} params;
-
-static dbont_status params_init(params *p, size_t n, const char *what,
-                                dbont_error *err)
-{
-    char *block;
-
-    p->n = 0;
-    p->heap = NULL;
-    if (n <= STACK_PARAMS) {
-        p->values = p->values_buf;
-        p->lengths = p->lengths_buf;
-        p->formats = p->formats_buf;
-        p->types = p->types_buf;
-        p->scratch = p->scratch_buf;
-        return DBONT_OK;
-    }
-    if (n > MAX_PARAMS)
-        return dbont_error_set(err, "54000", "%s: %zu parameters, more than %d",
-                               what, n, MAX_PARAMS);
-    /* Pointers first, then ints, then bytes: each part stays aligned. */
-    block = malloc(n * (sizeof(const char *) + 2 * sizeof(int) + sizeof(Oid) + 8));
-    if (block == NULL)
-        return dbont_error_set(err, "53200", "%s: out of memory for parameters", what);
-    p->heap = block;
-    p->values = (const char **)(void *)block;
-    p->lengths = (int *)(void *)(block + n * sizeof(const char *));
-    p->formats = p->lengths + n;
-    p->types = (Oid *)(void *)(p->formats + n);
-    p->scratch = (uint8_t (*)[8])(void *)(p->types + n);
-    return DBONT_OK;
-}
-
-static void params_free(params *p)
-{
-    free(p->heap);
-}
 
 static bool read_flag(const char *base, size_t offset)
 {
@@ -87,76 +30,13 @@ static bool read_flag(const char *base, size_t offset)
     return flag;
 }
 
-/* SQL NULL: the column's NULL flag, or a NULL text pointer. */
-static bool value_is_null(const dbont_column *col, const char *base,
-                          size_t value_off, size_t null_off)
-{
-    if (null_off != DBONT_NO_FIELD && read_flag(base, null_off))
-        return true;
-    if (dbont_type_is_text(col->type)) {
-        const char *text;
-        memcpy(&text, base + value_off, sizeof text);
-        return text == NULL;
-    }
-    return false;
-}
-
-static dbont_status encode_error(dbont_codec_status st, const dbont_table *t,
-                                 const dbont_column *col, dbont_error *err)
-{
-    switch (st) {
-    case DBONT_CODEC_OVERFLOW:
-        return dbont_error_set(err, "22008",
-                               "%s.%s: %s value out of PostgreSQL's range",
-                               t->name, col->name, dbont_type_name(col->type));
-    case DBONT_CODEC_TOO_LONG:
-        return dbont_error_set(err, "54000",
-                               "%s.%s: bytea value longer than %d bytes",
-                               t->name, col->name, INT_MAX);
-    default:
-        return dbont_error_set(err, "22023",
-                               "%s.%s: invalid %s value (NULL data with a nonzero length?)",
-                               t->name, col->name, dbont_type_name(col->type));
-    }
-}
-
-/*
- * Adds the column's value, read from base (a row or new-row struct) at
- * value_off with its NULL flag at null_off, as the next parameter.  A NULL
- * for a NOT NULL column is refused here, before anything is sent.
- */
-static dbont_status add_param(params *p, const dbont_table *t,
+/* A column of t as the next parameter (params.h). */
+static dbont_status add_param(dbont_params *p, const dbont_table *t,
                               const dbont_column *col, const char *base,
                               size_t value_off, size_t null_off,
                               dbont_error *err)
 {
-    int i = p->n++;
-    dbont_codec_status st;
-
-    p->types[i] = dbont_type_oid(col->type);
-    if (value_is_null(col, base, value_off, null_off)) {
-        if (col->not_null)
-            return dbont_error_set(err, "23502",
-                                   "%s.%s is NOT NULL but the value given is NULL",
-                                   t->name, col->name);
-        p->values[i] = NULL;
-        p->lengths[i] = 0;
-        p->formats[i] = 0;
-        return DBONT_OK;
-    }
-    st = dbont_encode_value(col->type, base + value_off, p->scratch[i],
-                            &p->values[i], &p->lengths[i], &p->formats[i]);
-    return st == DBONT_CODEC_OK ? DBONT_OK : encode_error(st, t, col, err);
-}
-
-/* A bigint parameter that is not a column (limit, offset). */
-static void add_bigint(params *p, int64_t v)
-{
-    int i = p->n++;
-    p->types[i] = dbont_type_oid(DBONT_BIGINT);
-    /* Cannot fail: a bigint has no invalid values. */
-    (void)dbont_encode_value(DBONT_BIGINT, &v, p->scratch[i], &p->values[i],
-                             &p->lengths[i], &p->formats[i]);
+    return dbont_params_add_column(p, t->name, col, base, value_off, null_off, err);
 }
 
 /* ---- shared steps --------------------------------------------------- */
@@ -184,7 +64,7 @@ static dbont_status check_stmt(const dbont_table *t, const dbont_stmt *stmt,
     return DBONT_OK;
 }
 
-static dbont_status add_key_params(params *p, const dbont_table *t,
+static dbont_status add_key_params(dbont_params *p, const dbont_table *t,
                                    const char *row, dbont_error *err)
 {
     size_t k;
@@ -211,7 +91,7 @@ static bool is_key(const dbont_table *t, size_t column)
 }
 
 static dbont_status run(dbont_conn *conn, const dbont_stmt *stmt,
-                        const dbont_sql_composer *composer, const params *p,
+                        const dbont_sql_composer *composer, const dbont_params *p,
                         PGresult **res, dbont_error *err)
 {
     return dbont_stmt_exec_composed(conn, stmt, composer,
@@ -368,7 +248,7 @@ static char *compose_insert(const void *ctx)
     return sql;
 }
 
-static dbont_status add_insert_params(params *p, const dbont_table *t,
+static dbont_status add_insert_params(dbont_params *p, const dbont_table *t,
                                       const char *new_row, uint64_t mask,
                                       dbont_error *err)
 {
@@ -395,7 +275,7 @@ dbont_status dbont_table_insert(dbont_conn *conn, const dbont_table *table,
     dbont_stmt stmt;
     char name[DBONT_INSERT_NAME_SIZE];
     size_t nsent;
-    params p;
+    dbont_params p;
     PGresult *res;
     dbont_status status;
 
@@ -404,10 +284,10 @@ dbont_status dbont_table_insert(dbont_conn *conn, const dbont_table *table,
     if (conn == NULL || table == NULL || new_row == NULL)
         return bad_args("dbont_table_insert", err);
     if (insert_mask(table, new_row, &variant.mask, &nsent, err) != DBONT_OK ||
-        params_init(&p, nsent, table->name, err) != DBONT_OK)
+        dbont_params_init(&p, nsent, table->name, err) != DBONT_OK)
         return DBONT_ERROR;
     if (add_insert_params(&p, table, new_row, variant.mask, err) != DBONT_OK) {
-        params_free(&p);
+        dbont_params_free(&p);
         return DBONT_ERROR;
     }
 
@@ -422,7 +302,7 @@ dbont_status dbont_table_insert(dbont_conn *conn, const dbont_table *table,
     stmt.param_types = p.types;
 
     status = run(conn, &stmt, &composer, &p, &res, err);
-    params_free(&p);
+    dbont_params_free(&p);
     if (status != DBONT_OK)
         return status;
     return deliver_rows(res, table, false, out, err);
@@ -434,7 +314,7 @@ dbont_status dbont_table_get(dbont_conn *conn, const dbont_table *table,
                              const void *key_row, dbont_result **out,
                              dbont_error *err)
 {
-    params p;
+    dbont_params p;
     PGresult *res;
     dbont_status status;
 
@@ -443,12 +323,12 @@ dbont_status dbont_table_get(dbont_conn *conn, const dbont_table *table,
     if (conn == NULL || table == NULL || key_row == NULL)
         return bad_args("dbont_table_get", err);
     if (check_stmt(table, table->get, "get", table->npk, err) != DBONT_OK ||
-        params_init(&p, table->npk, table->name, err) != DBONT_OK)
+        dbont_params_init(&p, table->npk, table->name, err) != DBONT_OK)
         return DBONT_ERROR;
     status = add_key_params(&p, table, key_row, err);
     if (status == DBONT_OK)
         status = run(conn, table->get, NULL, &p, &res, err);
-    params_free(&p);
+    dbont_params_free(&p);
     if (status != DBONT_OK)
         return status;
     return deliver_rows(res, table, true, out, err);
@@ -458,7 +338,7 @@ dbont_status dbont_table_update(dbont_conn *conn, const dbont_table *table,
                                 const void *row, dbont_error *err)
 {
     const char *base = row;
-    params p;
+    dbont_params p;
     PGresult *res;
     dbont_status status;
     size_t i;
@@ -466,7 +346,7 @@ dbont_status dbont_table_update(dbont_conn *conn, const dbont_table *table,
     if (conn == NULL || table == NULL || row == NULL)
         return bad_args("dbont_table_update", err);
     if (check_stmt(table, table->update, "update", table->ncolumns, err) != DBONT_OK ||
-        params_init(&p, table->ncolumns, table->name, err) != DBONT_OK)
+        dbont_params_init(&p, table->ncolumns, table->name, err) != DBONT_OK)
         return DBONT_ERROR;
     /* Key columns first, then the others in column order. */
     status = add_key_params(&p, table, base, err);
@@ -478,7 +358,7 @@ dbont_status dbont_table_update(dbont_conn *conn, const dbont_table *table,
     }
     if (status == DBONT_OK)
         status = run(conn, table->update, NULL, &p, &res, err);
-    params_free(&p);
+    dbont_params_free(&p);
     if (status != DBONT_OK)
         return status;
     return affected(res);
@@ -487,19 +367,19 @@ dbont_status dbont_table_update(dbont_conn *conn, const dbont_table *table,
 dbont_status dbont_table_remove(dbont_conn *conn, const dbont_table *table,
                                 const void *key_row, dbont_error *err)
 {
-    params p;
+    dbont_params p;
     PGresult *res;
     dbont_status status;
 
     if (conn == NULL || table == NULL || key_row == NULL)
         return bad_args("dbont_table_remove", err);
     if (check_stmt(table, table->remove, "remove", table->npk, err) != DBONT_OK ||
-        params_init(&p, table->npk, table->name, err) != DBONT_OK)
+        dbont_params_init(&p, table->npk, table->name, err) != DBONT_OK)
         return DBONT_ERROR;
     status = add_key_params(&p, table, key_row, err);
     if (status == DBONT_OK)
         status = run(conn, table->remove, NULL, &p, &res, err);
-    params_free(&p);
+    dbont_params_free(&p);
     if (status != DBONT_OK)
         return status;
     return affected(res);
@@ -509,7 +389,7 @@ dbont_status dbont_table_list(dbont_conn *conn, const dbont_table *table,
                               int64_t limit, int64_t offset,
                               dbont_result **out, dbont_error *err)
 {
-    params p;
+    dbont_params p;
     PGresult *res;
     dbont_status status;
 
@@ -524,12 +404,12 @@ dbont_status dbont_table_list(dbont_conn *conn, const dbont_table *table,
                                "negative (got %" PRId64 " and %" PRId64 ")",
                                limit, offset);
     if (check_stmt(table, table->list, "list", 2, err) != DBONT_OK ||
-        params_init(&p, 2, table->name, err) != DBONT_OK)
+        dbont_params_init(&p, 2, table->name, err) != DBONT_OK)
         return DBONT_ERROR;
-    add_bigint(&p, limit);
-    add_bigint(&p, offset);
+    dbont_params_add_bigint(&p, limit);
+    dbont_params_add_bigint(&p, offset);
     status = run(conn, table->list, NULL, &p, &res, err);
-    params_free(&p);
+    dbont_params_free(&p);
     if (status != DBONT_OK)
         return status;
     return deliver_rows(res, table, false, out, err);

@@ -3,8 +3,11 @@
 #define DBONT_DBONT_H
 
 #include "dbont/conn.h"
+#include "dbont/copy.h"
 #include "dbont/error.h"
+#include "dbont/filter.h"
 #include "dbont/migrate.h"
+#include "dbont/query.h"
 #include "dbont/result.h"
 #include "dbont/stmt.h"
 #include "dbont/table.h"

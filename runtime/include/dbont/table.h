@@ -111,7 +111,21 @@ typedef struct dbont_table {
     const dbont_stmt *update;
     const dbont_stmt *remove;
     const dbont_stmt *list;
+    /* sizeof the new-row struct (bulk insert reads an array of them) */
+    size_t new_size;
+    /* Tables related to this one by a foreign key, usable as "has a
+     * related row" filters (dbont/filter.h); NULL when there is none. */
+    size_t nrelations;
+    const struct dbont_relation *relations;
 } dbont_table;
+
+/* A relation usable as a filter: rows of this table for which a related
+ * row exists.  exists_sql is a complete, generator-made condition, e.g.
+ * EXISTS (SELECT 1 FROM posts WHERE posts.user_id = users.id). */
+typedef struct dbont_relation {
+    const char *name;       /* the related table, for messages */
+    const char *exists_sql;
+} dbont_relation;
 
 /*
  * Inserts new_row (a pointer to the table's new-row struct) and, when out is
