@@ -5,7 +5,13 @@
 #                  [PREFIX <name>]           default: the first file's base name
 #                  [OUTPUT_DIR <dir>]        default: ${CMAKE_CURRENT_BINARY_DIR}/<target>
 #                  [MIGRATIONS_DIR <dir>]    default: ${CMAKE_CURRENT_SOURCE_DIR}/migrations
-#                  [SKELETON_DIR <dir>])     m4 skeletons to use instead of dbont's
+#                  [SKELETON_DIR <dir>]      m4 skeletons to use instead of dbont's
+#                  [CHECK_DSN <dsn>]         type the queries with this PostgreSQL
+#                                            (scratch schema, rolled back); the answer
+#                                            goes into QUERY_CACHE
+#                  [QUERY_CACHE <file>])     default: <ontology dir>/<PREFIX>.querytypes;
+#                                            commit it, so builds without a server
+#                                            generate the same code
 #
 # Like FindBISON's BISON_TARGET, it adds a custom command that runs
 # dbont-gen whenever an ontology file (or dbont-gen) changes, writing
@@ -29,7 +35,7 @@
 # MIGRATIONS_DIR is history: keep it in the source tree and commit it.
 #
 # Variables set for the caller: <target>_HEADER, <target>_SOURCE,
-# <target>_OUTPUT_DIR, <target>_MIGRATIONS_DIR.
+# <target>_OUTPUT_DIR, <target>_MIGRATIONS_DIR, <target>_QUERY_CACHE.
 #
 # The executables come from the targets dbont::gen and dbont::migrate: in
 # dbont's own build tree they are the programs being built; after
@@ -37,7 +43,8 @@
 include_guard(GLOBAL)
 
 function(dbont_generate target)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "PREFIX;OUTPUT_DIR;MIGRATIONS_DIR;SKELETON_DIR" "ONTOLOGY")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "PREFIX;OUTPUT_DIR;MIGRATIONS_DIR;SKELETON_DIR;CHECK_DSN;QUERY_CACHE"
+                        "ONTOLOGY")
   if(arg_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "dbont_generate(${target}): unexpected arguments: ${arg_UNPARSED_ARGUMENTS}")
   endif()
@@ -80,18 +87,36 @@ function(dbont_generate target)
     file(GLOB skeleton_deps "${skeletons}/*.m4")
   endif()
 
+  set(cache_args)
+  set(cache_deps)
+  if(arg_QUERY_CACHE)
+    get_filename_component(cache "${arg_QUERY_CACHE}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+  else()
+    list(GET ontologies 0 first)
+    get_filename_component(first_dir "${first}" DIRECTORY)
+    set(cache "${first_dir}/${prefix}.querytypes")
+  endif()
+  list(APPEND cache_args --query-cache "${cache}")
+  if(arg_CHECK_DSN)
+    list(APPEND cache_args --check-dsn "${arg_CHECK_DSN}")
+  endif()
+  # A changed cache (pulled from version control) regenerates the code.
+  if(EXISTS "${cache}")
+    set(cache_deps "${cache}")
+  endif()
+
   set(header "${out}/${prefix}.h")
   set(source "${out}/${prefix}.c")
   # dbont-gen leaves unchanged files alone (so nothing recompiles when an
   # ontology edit does not change the code); the stamp records the run.
   set(stamp "${out}/${prefix}.dbont-stamp")
-  set(gen_args -o "${out}" --migrations-dir "${migrations}" --prefix "${prefix}" ${skeleton_args})
+  set(gen_args -o "${out}" --migrations-dir "${migrations}" --prefix "${prefix}" ${skeleton_args} ${cache_args})
   add_custom_command(
     OUTPUT "${stamp}"
     BYPRODUCTS "${header}" "${source}"
     COMMAND dbont::gen --verify-migrations ${gen_args} ${ontologies}
     COMMAND "${CMAKE_COMMAND}" -E touch "${stamp}"
-    DEPENDS ${ontologies} ${skeleton_deps} dbont::gen
+    DEPENDS ${ontologies} ${skeleton_deps} ${cache_deps} dbont::gen
     COMMENT "dbont-gen: ${prefix}.h and ${prefix}.c from ${arg_ONTOLOGY}"
     VERBATIM)
 
@@ -120,4 +145,5 @@ function(dbont_generate target)
   set(${target}_SOURCE "${source}" PARENT_SCOPE)
   set(${target}_OUTPUT_DIR "${out}" PARENT_SCOPE)
   set(${target}_MIGRATIONS_DIR "${migrations}" PARENT_SCOPE)
+  set(${target}_QUERY_CACHE "${cache}" PARENT_SCOPE)
 endfunction()

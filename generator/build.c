@@ -561,6 +561,8 @@ static void build_query(builder *b, node_id node, dpos pos)
     take_string(&s, DB_NS "cacheKeyTemplate", &q->cache_key_template);
     take_int(&s, DB_NS "cacheTTL", &q->cache_ttl);
     take_strings(&s, CACHE_NS "invalidateOn", &q->invalidate_on);
+    take_strings(&s, DB_NS "resultNotNull", &q->result_not_null);
+    take_strings(&s, DB_NS "resultNullable", &q->result_nullable);
     close_subject(&s);
 }
 

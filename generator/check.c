@@ -451,8 +451,29 @@ static void check_symbols(diag *d, model *m, const char *prefix)
         "",          "_new",         "_rows",        "_rows_free",   "_insert",      "_get",
         "_update",   "_delete",      "_list",        "_desc",        "_columns",     "_pk",
         "_view",     "_get_stmt",    "_update_stmt", "_delete_stmt", "_list_stmt",   "_get_types",
-        "_update_types", "_delete_types", "_list_types"};
+        "_update_types", "_delete_types", "_list_types", "_relations", "_filter", "_filter_init",
+        "_column", "_find", "_order_by", "_limit"};
     cnames syms = {0};
+    /* queries: <prefix>_<snake_case of the local name> and its companions */
+    static const char *const query_suffixes[] = {"", "_params", "_row", "_rows", "_rows_free", "_batch",
+                                                 "_batch_rows", "_query", "_stmt", "_types", "_param_types",
+                                                 "_param_offsets", "_columns", "_view"};
+    for (size_t i = 0; i < m->nqueries; i++) {
+        query *q = m->queries[i];
+        char *snake = naming_snake_case(naming_local_name(q->iri));
+        char why[256];
+        if (!naming_check_identifier(snake, why, sizeof why)) {
+            diag_error(d, q->pos, "the C name derived from '%s' is not valid (%s); rename the query",
+                       shown(q->iri), why);
+            free(snake);
+            continue;
+        }
+        q->c_name = naming_c_ident(snake);
+        free(snake);
+        for (size_t k = 0; k < sizeof query_suffixes / sizeof query_suffixes[0]; k++)
+            cnames_add(&syms, d, xasprintf("%s_%s%s", prefix, q->c_name, query_suffixes[k]), q->pos,
+                       xasprintf("a generated name of query %s", shown(q->iri)));
+    }
     for (size_t i = 0; i < m->ntables; i++) {
         table *t = m->tables[i];
         if (!t->c_name)

@@ -170,8 +170,7 @@ static const char *delete_clause(on_delete rule)
     }
 }
 
-/* "PRIMARY KEY (a, b)", "FOREIGN KEY (a) REFERENCES t (b) ON DELETE ..." */
-static char *constraint_definition(const sconstraint *c)
+char *sconstraint_definition(const sconstraint *c)
 {
     buf b;
     buf_init(&b);
@@ -402,7 +401,7 @@ static void add_constraint(differ *x, change_phase phase, const char *tbl, const
     buf_adds(&b, " ADD CONSTRAINT ");
     addq(&b, c->name);
     buf_addc(&b, ' ');
-    char *def = constraint_definition(c);
+    char *def = sconstraint_definition(c);
     buf_adds(&b, def);
     char *slug = xasprintf("alter_%s", tbl);
     change_add(x, phase, false, pos, slug, buf_take(&b), NULL, "add %s %s on %s: %s", kind_word(c->kind), c->name,
@@ -411,7 +410,7 @@ static void add_constraint(differ *x, change_phase phase, const char *tbl, const
     free(slug);
 }
 
-static char *column_definition(const scolumn *c)
+char *scolumn_definition(const scolumn *c)
 {
     buf b;
     buf_init(&b);
@@ -708,7 +707,7 @@ static void alter_table(differ *x, const pair *p)
         buf b;
         alter_start(&b, t->name, NULL);
         buf_adds(&b, " ADD COLUMN ");
-        char *def = column_definition(tc);
+        char *def = scolumn_definition(tc);
         buf_adds(&b, def);
         free(def);
         char *note = tc->not_null && !tc->default_sql && !is_serial_type(tc->type)
@@ -898,4 +897,38 @@ void changes_free(changes *c)
     }
     free(c->v);
     memset(c, 0, sizeof *c);
+}
+
+char *changes_sql(const changes *c)
+{
+    buf b;
+    buf_init(&b);
+    for (size_t i = 0; i < c->n; i++) {
+        const change *ch = &c->v[i];
+        if (!ch->create) {
+            buf_printf(&b, "%s;\n", ch->sql);
+            continue;
+        }
+        buf_adds(&b, "CREATE TABLE ");
+        addq(&b, ch->create->name);
+        buf_adds(&b, " (");
+        bool first = true;
+        for (size_t k = 0; k < ch->create->ncols; k++) {
+            char *def = scolumn_definition(&ch->create->cols[k]);
+            buf_printf(&b, "%s%s", first ? "" : ", ", def);
+            free(def);
+            first = false;
+        }
+        for (size_t k = 0; k < ch->create->ncons; k++) {
+            if (!ch->inline_fk[k])
+                continue;
+            char *def = sconstraint_definition(&ch->create->cons[k]);
+            buf_adds(&b, ", CONSTRAINT ");
+            addq(&b, ch->create->cons[k].name);
+            buf_printf(&b, " %s", def);
+            free(def);
+        }
+        buf_adds(&b, ");\n");
+    }
+    return buf_take(&b);
 }

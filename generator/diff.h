@@ -96,4 +96,13 @@ bool diff_schemas(const schema *from, const schema *to, const name_changes *rn, 
 
 void changes_free(changes *c);
 
+/* The changes as plain SQL text, one statement per line ended by ';'
+ * (what the migration skeleton lays out, without its comments). */
+char *changes_sql(const changes *c);
+
+/* SQL definitions: "name type NOT NULL DEFAULT (x)" and
+ * "PRIMARY KEY (a, b)", "FOREIGN KEY (a) REFERENCES t (b) ON DELETE ...". */
+char *scolumn_definition(const scolumn *c);
+char *sconstraint_definition(const sconstraint *c);
+
 #endif

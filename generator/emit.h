@@ -11,6 +11,7 @@
 #include "diag.h"
 #include "diff.h"
 #include "model.h"
+#include "query_plan.h"
 #include "util.h"
 
 typedef struct emit_info {
@@ -19,6 +20,8 @@ typedef struct emit_info {
     const char *version;     /* dbont-gen's version */
     const char *sources;     /* the ontology files' base names, ", "-separated */
     const char *header_name; /* e.g. "blog.h" */
+    const qplan *plans;      /* the queries, typed */
+    size_t nplans;
 } emit_info;
 
 /* The C header and source (c-header.m4, c-source.m4). */

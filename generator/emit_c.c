@@ -129,6 +129,52 @@ static void emit_stmt(buf *out, const char *var, const stmt *s)
     buf_free(&oids);
 }
 
+/* ---- relations: the tables whose foreign keys point at a table --------------------- */
+
+typedef struct relation {
+    const table *from;   /* the referencing table */
+    const column *col;   /* its referencing column */
+    char *name;          /* "posts", or "posts_editor_id" when posts refers twice */
+} relation;
+
+static size_t relations_of(const model *m, const table *t, relation **out)
+{
+    size_t n = 0;
+    *out = NULL;
+    for (size_t i = 0; i < m->ntables; i++)
+        for (size_t c = 0; c < m->tables[i]->ncols; c++)
+            if (m->tables[i]->cols[c].ref_table == t) {
+                *out = xrealloc(*out, (n + 1) * sizeof **out);
+                (*out)[n].from = m->tables[i];
+                (*out)[n].col = &m->tables[i]->cols[c];
+                (*out)[n].name = NULL;
+                n++;
+            }
+    for (size_t i = 0; i < n; i++) {
+        size_t same = 0;
+        for (size_t j = 0; j < n; j++)
+            same += (*out)[j].from == (*out)[i].from;
+        (*out)[i].name = same > 1 ? xasprintf("%s_%s", (*out)[i].from->c_name, (*out)[i].col->c_name)
+                                  : xstrdup((*out)[i].from->c_name);
+    }
+    return n;
+}
+
+static void relations_free(relation *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(r[i].name);
+    free(r);
+}
+
+/* EXISTS (SELECT 1 FROM posts AS dbont_related WHERE dbont_related.user_id = users.id):
+ * the alias keeps a table that refers to itself unambiguous. */
+static char *exists_sql(const table *t, const relation *r)
+{
+    return xasprintf("EXISTS (SELECT 1 FROM %s AS dbont_related WHERE dbont_related.%s = %s.%s)", r->from->sql,
+                     r->col->sql, t->sql, t->cols[r->col->ref_column].sql);
+}
+
 /* ---- per table ------------------------------------------------------------------ */
 
 static void emit_fields(buf *out, const table *t, bool new_row)
@@ -166,6 +212,41 @@ static char *key_params(const table *t)
     return buf_take(&b);
 }
 
+/* The filter struct and its setters (dbont/filter.h). */
+static void emit_header_filter(buf *out, const emit_info *e, const table *t, const char *type)
+{
+    buf enums, setters;
+    buf_init(&enums);
+    buf_init(&setters);
+    for (size_t i = 0; i < t->ncols; i++) {
+        const column *c = &t->cols[i];
+        char idx[24];
+        snprintf(idx, sizeof idx, "%zu", i);
+        char *constant = xasprintf("%s_col_%s", type, c->c_flag);
+        call(&enums, "d4_h_column_constant", "vvv", constant, idx, i + 1 < t->ncols ? "," : "");
+        free(constant);
+        if (i >= 64)
+            continue; /* filters cover the first 64 columns */
+        char *decl = declaration(sqltype_info_of(c->stype.kind)->c_type, "value");
+        call(&setters, "d4_h_where", "vvvv", type, c->c_flag, c->c_name, decl);
+        free(decl);
+        call(&setters, "d4_h_where_bit", "v", idx);
+        if (!c->not_null)
+            call(&setters, "d4_h_where_null", "vvv", type, c->c_flag, idx);
+    }
+    relation *rel;
+    size_t nrel = relations_of(e->m, t, &rel);
+    for (size_t i = 0; i < nrel && i < 64; i++) {
+        char idx[24];
+        snprintf(idx, sizeof idx, "%zu", i);
+        call(&setters, "d4_h_where_has", "vvvv", type, rel[i].name, idx, rel[i].from->name);
+    }
+    relations_free(rel, nrel);
+    call(out, "d4_h_filter", "vss", type, enums.data ? enums.data : "", setters.data ? setters.data : "");
+    buf_free(&enums);
+    buf_free(&setters);
+}
+
 static void emit_header_table(buf *out, const emit_info *e, const table *t)
 {
     char *type = xasprintf("%s_%s", e->prefix, t->c_name);
@@ -187,6 +268,8 @@ static void emit_header_table(buf *out, const emit_info *e, const table *t)
     if (t->npk)
         call(out, "d4_h_delete", "vv", type, keys);
     call(out, "d4_h_list", "vv", type, t->npk ? "primary key order" : "no defined order");
+    call(out, "d4_h_copy", "v", type);
+    emit_header_filter(out, e, t, type);
     free(keys);
     buf_free(&fields);
     free(type);
@@ -251,6 +334,24 @@ static void emit_source_table(buf *out, const emit_info *e, const table *t)
     char *type = xasprintf("%s_%s", e->prefix, t->c_name);
     call(out, "d4_c_begin", "v", t->name);
     emit_column_descs(out, type, t);
+
+    relation *rel;
+    size_t nrel = relations_of(e->m, t, &rel);
+    if (nrel) {
+        buf items;
+        buf_init(&items);
+        for (size_t i = 0; i < nrel; i++) {
+            char *name = c_string_literal(rel[i].from->name);
+            char *cond = exists_sql(t, &rel[i]);
+            char *lit = c_string_literal(cond);
+            call(&items, "d4_c_relation", "vv", name, lit);
+            free(name);
+            free(cond);
+            free(lit);
+        }
+        call(out, "d4_c_relations", "vs", type, items.data);
+        buf_free(&items);
+    }
 
     buf b;
     buf_init(&b);
@@ -337,7 +438,12 @@ static void emit_source_table(buf *out, const emit_info *e, const table *t)
     char *upd = t->npk && t->npk < t->ncols ? xasprintf("&%s_update_stmt", type) : xstrdup("NULL");
     char *del = t->npk ? xasprintf("&%s_delete_stmt", type) : xstrdup("NULL");
     char *list = xasprintf("&%s_list_stmt", type);
-    call(out, "d4_c_desc", "vvvvvvvvvvv", type, name, sql, ncols, npk, pk, iid, get, upd, del, list);
+    char nrels[24];
+    snprintf(nrels, sizeof nrels, "%zu", nrel);
+    char *rels = nrel ? xasprintf("%s_relations", type) : xstrdup("NULL");
+    call(out, "d4_c_desc", "vvvvvvvvvvvvv", type, name, sql, ncols, npk, pk, iid, get, upd, del, list, nrels, rels);
+    free(rels);
+    relations_free(rel, nrel);
     free(name);
     free(sql);
     free(pk);
@@ -366,7 +472,187 @@ static void emit_source_table(buf *out, const emit_info *e, const table *t)
         free(keys);
     }
     call(out, "d4_c_list", "v", type);
+    call(out, "d4_c_copy", "v", type);
+    call(out, "d4_c_find", "v", type);
     buf_free(&b);
+    free(type);
+}
+
+/* ---- queries ------------------------------------------------------------------------ */
+
+/* "const char *email, int64_t min_count, " (each followed by ", "). */
+static char *query_params_decl(const qplan *p)
+{
+    buf b;
+    buf_init(&b);
+    for (size_t i = 0; i < p->nparams; i++) {
+        char *decl = declaration(sqltype_info_of(p->params[i].type.kind)->c_type, p->params[i].name);
+        buf_printf(&b, "%s, ", decl);
+        free(decl);
+    }
+    return buf_take(&b);
+}
+
+/* The statement as a C comment: no comment end inside. */
+static char *sql_comment(const char *sql)
+{
+    buf b;
+    buf_init(&b);
+    for (const char *s = sql; *s; s++) {
+        if (s[0] == '*' && s[1] == '/')
+            buf_adds(&b, "* ");
+        else
+            buf_addc(&b, *s == '\n' ? ' ' : *s);
+    }
+    return buf_take(&b);
+}
+
+static void emit_header_query(buf *out, const emit_info *e, const qplan *p)
+{
+    char *type = xasprintf("%s_%s", e->prefix, p->q->c_name);
+    call(out, "d4_h_query_begin", "v", p->q->c_name);
+    if (p->nparams) {
+        buf fields;
+        buf_init(&fields);
+        for (size_t i = 0; i < p->nparams; i++) {
+            char *decl = declaration(sqltype_info_of(p->params[i].type.kind)->c_type, p->params[i].name);
+            call(&fields, "d4_h_field", "v", decl);
+            free(decl);
+        }
+        call(out, "d4_h_query_params", "vs", type, fields.data);
+        buf_free(&fields);
+    }
+    if (p->row_table) {
+        char *ttype = xasprintf("%s_%s", e->prefix, p->row_table->c_name);
+        call(out, "d4_h_query_table_rows", "vv", type, ttype);
+        free(ttype);
+    } else {
+        buf fields;
+        buf_init(&fields);
+        for (size_t i = 0; i < p->ncols; i++) {
+            const qcolumn *c = &p->cols[i];
+            char *decl = declaration(sqltype_info_of(c->type.kind)->c_type, c->c_name);
+            call(&fields, "d4_h_field", "v", decl);
+            free(decl);
+            if (!c->not_null) {
+                char *flag = xasprintf("bool %s_is_null", c->c_flag);
+                call(&fields, "d4_h_field", "v", flag);
+                free(flag);
+            }
+        }
+        call(out, "d4_h_query_rows", "vs", type, fields.data);
+        buf_free(&fields);
+    }
+    char *params = query_params_decl(p);
+    char *sql = sql_comment(p->sql);
+    static const char *const kinds[] = {"d4_h_query_many", "d4_h_query_one", "d4_h_query_none"};
+    call(out, kinds[p->returns], "vvv", type, params, sql);
+    if (p->nparams)
+        call(out, "d4_h_query_batch", "v", type);
+    free(params);
+    free(sql);
+    free(type);
+}
+
+static void emit_source_query(buf *out, const emit_info *e, const qplan *p)
+{
+    char *type = xasprintf("%s_%s", e->prefix, p->q->c_name);
+    call(out, "d4_c_query_begin", "v", p->q->c_name);
+    /* the statement */
+    stmt s = {p->sql, {0}, 0};
+    for (size_t i = 0; i < p->nparams; i++)
+        s.oids[s.n++] = sqltype_info_of(p->params[i].type.kind)->oid;
+    char *var = xasprintf("%s", type);
+    if (p->nparams) {
+        emit_stmt(out, var, &s);
+    } else {
+        unsigned long long id = stmt_id(s.sql, s.oids, 0);
+        char idtext[32], name[40];
+        snprintf(idtext, sizeof idtext, "0x%016llx", id);
+        snprintf(name, sizeof name, "\"dbont_%016llx\"", id);
+        char *sql = c_string_literal(s.sql);
+        call(out, "d4_c_stmt_noparams", "vvvv", var, idtext, name, sql);
+        free(sql);
+    }
+    free(var);
+    /* parameters */
+    if (p->nparams) {
+        buf types, offsets;
+        buf_init(&types);
+        buf_init(&offsets);
+        for (size_t i = 0; i < p->nparams; i++) {
+            buf_printf(&types, "%s%s", i ? ", " : "", sqltype_info_of(p->params[i].type.kind)->runtime);
+            buf_printf(&offsets, "%soffsetof(%s_params, %s)", i ? ",\n    " : "", type, p->params[i].name);
+        }
+        call(out, "d4_c_query_param_desc", "vvv", type, types.data, offsets.data);
+        buf_free(&types);
+        buf_free(&offsets);
+    }
+    /* result columns */
+    char *row = p->row_table ? xasprintf("%s_%s", e->prefix, p->row_table->c_name) : xasprintf("%s_row", type);
+    char *cols_ref;
+    if (p->row_table) {
+        cols_ref = xasprintf("%s_%s_columns", e->prefix, p->row_table->c_name);
+    } else {
+        buf cols;
+        buf_init(&cols);
+        for (size_t i = 0; i < p->ncols; i++) {
+            const qcolumn *c = &p->cols[i];
+            char *flag = xasprintf("%s_is_null", c->c_flag);
+            char *name = c_string_literal(c->name), *sql = c_string_literal(c->name);
+            char *off = offset_of(row, c->c_name);
+            char *null_off = c->not_null ? xstrdup("DBONT_NO_FIELD") : offset_of(row, flag);
+            call(&cols, "d4_c_column", "vvvvvvvvv", name, sql, sqltype_info_of(c->type.kind)->runtime,
+                 c->not_null ? "true" : "false", off, null_off, "DBONT_NO_FIELD", "DBONT_NO_FIELD", "DBONT_NO_FIELD");
+            free(flag);
+            free(name);
+            free(sql);
+            free(off);
+            free(null_off);
+        }
+        call(out, "d4_c_columns", "vs", type, cols.data);
+        buf_free(&cols);
+        cols_ref = xasprintf("%s_columns", type);
+    }
+    char np[24], nc[24];
+    snprintf(np, sizeof np, "%zu", p->nparams);
+    snprintf(nc, sizeof nc, "%zu", p->ncols);
+    char *qname = c_string_literal(p->q->c_name);
+    char *ptypes = p->nparams ? xasprintf("%s_param_types", type) : xstrdup("NULL");
+    char *poffs = p->nparams ? xasprintf("%s_param_offsets", type) : xstrdup("NULL");
+    char *psize = p->nparams ? xasprintf("sizeof(%s_params)", type) : xstrdup("0");
+    call(out, "d4_c_query_desc", "vvvvvvvvvv", type, qname, np, ptypes, poffs, psize, nc, cols_ref, row,
+         p->row_table ? "table" : "own");
+    free(qname);
+    free(ptypes);
+    free(poffs);
+    free(psize);
+    free(cols_ref);
+    /* the functions */
+    if (p->row_table) {
+        char *ttype = xasprintf("%s_%s", e->prefix, p->row_table->c_name);
+        call(out, "d4_c_query_table_common", "vv", type, ttype);
+        free(ttype);
+    } else {
+        call(out, "d4_c_query_common", "v", type);
+    }
+    char *view = p->row_table ? xasprintf("%s_%s_view", e->prefix, p->row_table->c_name) : xasprintf("%s_view", type);
+    char *params = query_params_decl(p);
+    buf sets;
+    buf_init(&sets);
+    if (p->nparams)
+        call(&sets, "d4_c_query_params_decl", "v", type);
+    for (size_t i = 0; i < p->nparams; i++)
+        call(&sets, "d4_c_query_set", "v", p->params[i].name);
+    static const char *const kinds[] = {"d4_c_query_many", "d4_c_query_one", "d4_c_query_none"};
+    call(out, kinds[p->returns], "vvvsv", type, view, params, sets.data ? sets.data : "",
+         p->nparams ? "&_p" : "NULL");
+    if (p->nparams)
+        call(out, "d4_c_query_batch", "vv", type, view);
+    buf_free(&sets);
+    free(params);
+    free(view);
+    free(row);
     free(type);
 }
 
@@ -378,6 +664,10 @@ void emit_c(const emit_info *e, buf *defs)
     for (size_t i = 0; i < e->m->ntables; i++) {
         emit_header_table(&header, e, e->m->tables[i]);
         emit_source_table(&source, e, e->m->tables[i]);
+    }
+    for (size_t i = 0; i < e->nplans; i++) {
+        emit_header_query(&header, e, &e->plans[i]);
+        emit_source_query(&source, e, &e->plans[i]);
     }
     char *guard = xasprintf("%s_H", e->prefix);
     for (char *p = guard; *p; p++)

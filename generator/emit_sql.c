@@ -36,34 +36,10 @@ static void create_table(buf *out, const change *ch)
             continue;
         const sconstraint *c = &t->cons[k];
         char *name = naming_sql_ident(c->name);
-        buf def;
-        buf_init(&def);
-        static const char *const kinds[] = {"PRIMARY KEY (", "UNIQUE (", "FOREIGN KEY ("};
-        buf_adds(&def, kinds[c->kind]);
-        for (size_t i = 0; i < c->ncols; i++) {
-            char *q = naming_sql_ident(c->cols[i]);
-            buf_printf(&def, "%s%s", i ? ", " : "", q);
-            free(q);
-        }
-        buf_addc(&def, ')');
-        if (c->kind == SC_FOREIGN_KEY) {
-            char *rt = naming_sql_ident(c->ref_table);
-            buf_printf(&def, " REFERENCES %s (", rt);
-            free(rt);
-            for (size_t i = 0; i < c->nref; i++) {
-                char *q = naming_sql_ident(c->ref_cols[i]);
-                buf_printf(&def, "%s%s", i ? ", " : "", q);
-                free(q);
-            }
-            buf_addc(&def, ')');
-            buf_adds(&def, c->rule == ON_DELETE_CASCADE    ? " ON DELETE CASCADE"
-                           : c->rule == ON_DELETE_RESTRICT ? " ON DELETE RESTRICT"
-                           : c->rule == ON_DELETE_SET_NULL ? " ON DELETE SET NULL"
-                                                           : "");
-        }
-        const char *args[3] = {name, def.data, ++item < nitems ? "," : ""};
+        char *def = sconstraint_definition(c);
+        const char *args[3] = {name, def, ++item < nitems ? "," : ""};
         m4_call(&body, "d4_constraint", "vvv", args);
-        buf_free(&def);
+        free(def);
         free(name);
     }
     char *name = naming_sql_ident(t->name);

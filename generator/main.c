@@ -23,6 +23,8 @@
 #include "model.h"
 #include "naming.h"
 #include "outfiles.h"
+#include "query_plan.h"
+#include "query_types.h"
 #include "reader.h"
 #include "util.h"
 
@@ -52,6 +54,9 @@ typedef struct options {
     const char *skeleton_dir;
     migrations_mode mode;
     bool allow_destructive;
+    const char *check_dsn;   /* ask this server for the queries' types */
+    bool check_types;        /* with check_dsn: fail when the cache is stale */
+    const char *query_cache; /* the offline cache of the queries' types */
     char **files;
     size_t nfiles;
 } options;
@@ -80,6 +85,13 @@ static void usage(FILE *to)
           "                             MDIR lacks a migration the ontology needs (for CI)\n"
           "      --verify-migrations    write the C files only; fail like --check-migrations\n"
           "                             when a migration is needed (for builds)\n"
+          "      --check-dsn DSN        type the queries with this PostgreSQL server (in a\n"
+          "                             scratch schema, rolled back) and record its answer\n"
+          "                             in the query types cache\n"
+          "      --check                with --check-dsn: write nothing; exit 1 when the\n"
+          "                             query types cache is stale\n"
+          "      --query-cache FILE     the query types cache (default: NAME.querytypes\n"
+          "                             beside the first ontology file)\n"
           "  -h, --help                 show this help\n"
           "  -V, --version              show the version\n"
           "\n"
@@ -158,6 +170,58 @@ static bool report_missing_migration(diag *d, const char *mdir, const migration_
     return false;
 }
 
+/* NAME.querytypes beside the first ontology file. */
+static char *default_cache_path(const char *first_file, const char *prefix)
+{
+    const char *slash = strrchr(first_file, '/');
+    if (!slash)
+        return xasprintf("%s.querytypes", prefix);
+    return xasprintf("%.*s/%s.querytypes", (int)(slash - first_file), first_file, prefix);
+}
+
+/* Creates the ontology's schema on the check server and describes every
+ * query there. */
+static bool type_with_server(const options *o, const migration_plan *plan, qplan *plans, size_t n, diag *d)
+{
+    schema empty;
+    schema_init(&empty);
+    name_changes none = {0};
+    changes create;
+    bool ok = diff_schemas(&empty, &plan->to, &none, &create, NULL, d);
+    char *sql = changes_sql(&create);
+    ok = ok && qtypes_from_server(o->check_dsn, sql, plans, n, d);
+    free(sql);
+    changes_free(&create);
+    schema_free(&empty);
+    return ok;
+}
+
+/* --check: the cache must hold exactly the server's answer. */
+static bool cache_is_current(const char *path, const char *text, diag *d)
+{
+    FILE *f = fopen(path, "rb");
+    buf b;
+    buf_init(&b);
+    if (f) {
+        char chunk[8192];
+        size_t got;
+        while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+            buf_add(&b, chunk, got);
+        fclose(f);
+    }
+    /* the header names the generator's version: compare from the entries on */
+    const char *old = b.data ? strstr(b.data, "\nquery ") : NULL, *now = strstr(text, "\nquery ");
+    bool same = f && ((!old && !now) || (old && now && strcmp(old, now) == 0));
+    buf_free(&b);
+    if (!same) {
+        dpos where = {path, 0, 0};
+        diag_error(d, where, "%s: the server's answer differs from this file; run dbont-gen --check-dsn "
+                             "without --check to update it, and commit it",
+                   f ? "stale" : "missing");
+    }
+    return same;
+}
+
 static int parse_options(int argc, char **argv, options *o)
 {
     static const struct option longs[] = {
@@ -168,6 +232,9 @@ static int parse_options(int argc, char **argv, options *o)
         {"allow-destructive", no_argument, NULL, 'A'},
         {"check-migrations", no_argument, NULL, 'C'},
         {"verify-migrations", no_argument, NULL, 'Y'},
+        {"check-dsn", required_argument, NULL, 'D'},
+        {"check", no_argument, NULL, 'K'},
+        {"query-cache", required_argument, NULL, 'Q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -183,6 +250,9 @@ static int parse_options(int argc, char **argv, options *o)
         case 'p': o->prefix = optarg; break;
         case 's': o->skeleton_dir = optarg; break;
         case 'A': o->allow_destructive = true; break;
+        case 'D': o->check_dsn = optarg; break;
+        case 'K': o->check_types = true; break;
+        case 'Q': o->query_cache = optarg; break;
         case 'C':
         case 'Y':
             if (o->mode != MIGRATIONS_WRITE)
@@ -195,6 +265,8 @@ static int parse_options(int argc, char **argv, options *o)
         default: return usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
+    if (o->check_types && !o->check_dsn)
+        return usage_error("%s", "--check needs --check-dsn (it compares the cache with the server's answer)");
     o->files = argv + optind;
     o->nfiles = (size_t)(argc - optind);
     if (o->nfiles == 0)
@@ -249,16 +321,40 @@ int main(int argc, char **argv)
         ok = report_missing_migration(&d, mdir, &plan);
     if (ok && o.mode == MIGRATIONS_CHECK)
         printf("dbont-gen: %s holds every change of the ontology\n", mdir);
-    if (ok && o.mode != MIGRATIONS_CHECK) {
+
+    /* The queries: typed by the model, the server, or the cache. */
+    qplan *plans = NULL;
+    size_t nplans = 0;
+    char *cache_path = o.query_cache ? xstrdup(o.query_cache) : default_cache_path(o.files[0], prefix);
+    char *cache_text = NULL;
+    bool write_cache = false;
+    if (ok) {
+        ok = qplans_build(&m, &d, &plans, &nplans);
+        if (ok && nplans && o.check_dsn) {
+            ok = type_with_server(&o, &plan, plans, nplans, &d);
+            if (ok) {
+                cache_text = qtypes_render(plans, nplans, DBONT_VERSION, sources);
+                ok = !o.check_types || cache_is_current(cache_path, cache_text, &d);
+                write_cache = !o.check_types;
+            }
+        } else if (ok && nplans) {
+            ok = qtypes_load(cache_path, plans, nplans, &d);
+        }
+        if (ok)
+            ok = qtypes_require(plans, nplans, cache_path, &d);
+    }
+    /* --check-migrations and --check only check: they write nothing. */
+    bool write_nothing = o.mode == MIGRATIONS_CHECK || o.check_types;
+    if (ok && !write_nothing) {
         char *header_name = xasprintf("%s.h", prefix);
-        emit_info e = {&m, prefix, DBONT_VERSION, sources, header_name};
+        emit_info e = {&m, prefix, DBONT_VERSION, sources, header_name, plans, nplans};
         emit_c(&e, &defs);
         emit_migration("d4_up_migration", plan.migration_file, plan.up_intro, &plan.up, &defs);
         emit_migration("d4_down_migration", plan.down_file, plan.down_intro, &plan.down, &defs);
         ok = m4_expand(m4, skeletons, "dbont.m4", defs.data, &outs, &d);
         free(header_name);
     }
-    if (ok && o.mode != MIGRATIONS_CHECK) {
+    if (ok && !write_nothing) {
         const char *header = m4_output_text(&outs, "header");
         const char *source = m4_output_text(&outs, "source");
         const char *migration = m4_output_text(&outs, "migration");
@@ -268,8 +364,10 @@ int main(int argc, char **argv)
             diag_error(&d, none, "the skeletons must produce the outputs header, source, migration and down");
             ok = false;
         } else {
-            outfile files[5];
+            outfile files[6];
             size_t n = 0;
+            if (write_cache)
+                files[n++] = (outfile){xstrdup(cache_path), cache_text, false};
             if (plan.migration_file) {
                 files[n++] = (outfile){xasprintf("%s/%s", mdir, plan.migration_file), migration, true};
                 files[n++] = (outfile){xasprintf("%s/%s", mdir, plan.down_file), down, true};
@@ -289,6 +387,9 @@ int main(int argc, char **argv)
     if (errors)
         fprintf(stderr, "dbont-gen: %u error%s; no file was written\n", errors, errors == 1 ? "" : "s");
     buf_free(&defs);
+    qplans_free(plans, nplans);
+    free(cache_path);
+    free(cache_text);
     m4_outputs_free(&outs);
     migration_plan_free(&plan);
     model_free(&m);

@@ -95,6 +95,9 @@ static void free_query(query *q)
     free_mstrs(&q->param_names);
     free(q->cache_key_template.v);
     free_mstrs(&q->invalidate_on);
+    free_mstrs(&q->result_not_null);
+    free_mstrs(&q->result_nullable);
+    free(q->c_name);
     free(q);
 }
 

@@ -172,6 +172,11 @@ typedef struct query {
     mstr cache_key_template;
     mint cache_ttl;
     mstrs invalidate_on;
+    mstrs result_not_null; /* db:resultNotNull: result columns known NOT NULL */
+    mstrs result_nullable; /* db:resultNullable: result columns that may be NULL */
+
+    /* derived */
+    char *c_name; /* the C name part: <prefix>_<c_name>(...) */
 } query;
 
 typedef struct mt_pattern {

@@ -1,7 +1,10 @@
 #include "sqlfrag.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "util.h"
 
 static bool ident_char(char c)
 {
@@ -29,6 +32,15 @@ static bool fail(char *why, size_t whysize, const char *what, size_t at)
 
 bool sqlfrag_check(const char *text, unsigned flags, char *why, size_t whysize)
 {
+    return sqlfrag_scan(text, flags, NULL, NULL, why, whysize);
+}
+
+bool sqlfrag_scan(const char *text, unsigned flags, size_t **marks, size_t *nmarks, char *why, size_t whysize)
+{
+    if (nmarks)
+        *nmarks = 0;
+    if (marks)
+        *marks = NULL;
     size_t depth = 0;
     size_t open_at = 0; /* the '(' that opened the outermost unclosed group */
     size_t n = strlen(text);
@@ -106,6 +118,10 @@ bool sqlfrag_check(const char *text, unsigned flags, char *why, size_t whysize)
         }
         if (c == ',' && depth == 0 && (flags & SQLFRAG_NO_TOP_COMMA))
             return fail(why, whysize, "',' outside parentheses is not allowed here", i);
+        if (c == '?' && marks) {
+            *marks = xrealloc(*marks, (*nmarks + 1) * sizeof **marks);
+            (*marks)[(*nmarks)++] = i;
+        }
         i++;
     }
     if (depth)

@@ -25,4 +25,10 @@ enum {
  * why (mentioning the byte offset where the problem starts). */
 bool sqlfrag_check(const char *text, unsigned flags, char *why, size_t whysize);
 
+/* The same, and when marks is not NULL, collects the byte offsets of the
+ * '?' placeholders outside quotes into *marks (*nmarks of them; the caller
+ * frees *marks, also on failure).  A '?' inside a string literal, a quoted
+ * identifier or a dollar-quoted string is text, not a placeholder. */
+bool sqlfrag_scan(const char *text, unsigned flags, size_t **marks, size_t *nmarks, char *why, size_t whysize);
+
 #endif

@@ -61,6 +61,8 @@ static const vocab_term terms[] = {
     P(DB_NS, "limit", CTX_QUERY),
     P(DB_NS, "returns", CTX_QUERY),
     P(DB_NS, "paramNames", CTX_QUERY),
+    P(DB_NS, "resultNotNull", CTX_QUERY),
+    P(DB_NS, "resultNullable", CTX_QUERY),
     P(DB_NS, "cacheable", CTX_QUERY),
     P(DB_NS, "cacheKeyTemplate", CTX_QUERY),
     P(DB_NS, "cacheTTL", CTX_QUERY),

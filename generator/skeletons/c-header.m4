@@ -5,6 +5,16 @@ m4_divert(-1)
 #   d4_version d4_sources d4_guard     provenance and include guard
 #   d4_header_tables                   one sequence of the calls below per table
 #
+# After the tables, for each query:
+#   d4_h_query_begin(NAME)
+#   d4_h_query_params(TYPE, FIELDS)    only when it has parameters
+#   d4_h_query_rows(TYPE, FIELDS)      its own row type, or
+#   d4_h_query_table_rows(TYPE, TABLE_TYPE)  the FROM table's (no db:select)
+#   d4_h_query_many|one|none(TYPE, PARAMS, SQL)
+#                                      PARAMS: "const char *email, " (each
+#                                      followed by ", "); SQL: the statement
+#   d4_h_query_batch(TYPE)             only when it has parameters
+#
 # Calls, in the order dbont-gen makes them for each table:
 #   d4_h_begin(SQL_NAME)
 #   d4_h_row(TYPE, SQL_NAME, FIELDS)   FIELDS: d4_h_field(DECLARATION) calls
@@ -15,6 +25,15 @@ m4_divert(-1)
 #   d4_h_update(TYPE)                  only when it has non-key columns too
 #   d4_h_delete(TYPE, KEY_PARAMS)      only for a table with a primary key
 #   d4_h_list(TYPE, ORDER)             ORDER: "primary key order" or "no defined order"
+#   d4_h_copy(TYPE)                    bulk insert with COPY
+#   d4_h_filter(TYPE, CONSTANTS, SETTERS)
+#                                      CONSTANTS: d4_h_column_constant(NAME, INDEX, SEP);
+#                                      SETTERS: per filterable column
+#                                      d4_h_where(TYPE, STEM, FIELD, VALUE_DECL)
+#                                      followed by d4_h_where_bit(INDEX), and
+#                                      d4_h_where_null(TYPE, STEM, INDEX) when
+#                                      nullable; per relation
+#                                      d4_h_where_has(TYPE, NAME, INDEX, TABLE)
 
 # d4_h_indent(TEXT): as many spaces as TEXT has characters, to align the
 # parameters of a function that is broken over several lines.
@@ -92,6 +111,141 @@ m4_define(«d4_h_list», «
  * into out (which may be NULL to only run the query). */
 dbont_status $1_list(dbont_conn *conn, int64_t limit, int64_t offset,
 d4_h_indent(«dbont_status »$1«_list(»)$1_rows *out, dbont_error *err);
+»)
+m4_define(«d4_h_copy», «
+/* Inserts rows[0..n) in one COPY: all or nothing.  A column with a default
+ * is sent when the first row sets it (then every row must); on failure
+ * *failed_row (when not NULL) is the index of the row at fault. */
+dbont_status $1_copy(dbont_conn *conn, const $1_new *rows, size_t n,
+d4_h_indent(«dbont_status »$1«_copy(»)size_t *failed_row, dbont_error *err);
+»)
+
+m4_define(«d4_h_query_begin», «
+/* ---- query $1 m4_substr(«------------------------------------------------------------», m4_len($1)) */
+»)
+
+m4_define(«d4_h_query_params», «
+/* The parameters of one run, for $1_batch. */
+typedef struct $1_params {
+$2} $1_params;
+»)
+
+m4_define(«d4_h_query_rows», «
+/* A row of the result.  A column that may be NULL has a <column>_is_null
+ * flag; text, numeric, jsonb and bytea values point into the result. */
+typedef struct $1_row {
+$2} $1_row;
+
+typedef struct $1_rows {
+    size_t count;
+    $1_row *rows;
+    dbont_result *result;
+} $1_rows;
+
+void $1_rows_free($1_rows *rows);
+»)
+
+m4_define(«d4_h_query_table_rows», «
+/* Rows of table $2's type. */
+typedef $2 $1_row;
+typedef $2_rows $1_rows;
+
+void $1_rows_free($1_rows *rows);
+»)
+
+m4_define(«d4_h_query_many», «
+/* $3 */
+dbont_status $1(dbont_conn *conn, $2$1_rows *out,
+d4_h_indent(«dbont_status »$1«(»)dbont_error *err);
+»)
+
+m4_define(«d4_h_query_one», «
+/* $3
+ * DBONT_NOT_FOUND when there is no row. */
+dbont_status $1(dbont_conn *conn, $2$1_rows *out,
+d4_h_indent(«dbont_status »$1«(»)dbont_error *err);
+»)
+
+m4_define(«d4_h_query_none», «
+/* $3 (its rows are not read) */
+dbont_status $1(dbont_conn *conn, $2dbont_error *err);
+»)
+
+m4_define(«d4_h_query_batch», «
+/* Runs the query once per params[i] in one pipeline; items[i] gets each
+ * run's outcome (free them with dbont_batch_free).  DBONT_ERROR when any
+ * run failed: the others still ran. */
+dbont_status $1_batch(dbont_conn *conn, const $1_params *params, size_t n,
+d4_h_indent(«dbont_status »$1«_batch(»)dbont_batch_item *items, dbont_error *err);
+
+/* The rows of one batch item (they stay the item's). */
+$1_rows $1_batch_rows(const dbont_batch_item *item);
+»)
+
+m4_define(«d4_h_column_constant», «    $1 = $2$3
+»)
+
+m4_define(«d4_h_where», «
+static inline void $1_where_$2($1_filter *f, $4)
+{
+    f->values.$3 = value;
+»)
+m4_define(«d4_h_where_bit», «    f->base.eq |= (uint64_t)1 << $1;
+    f->base.is_null &= ~((uint64_t)1 << $1);
+}
+»)
+m4_define(«d4_h_where_null», «
+static inline void $1_where_$2_is_null($1_filter *f)
+{
+    f->base.is_null |= (uint64_t)1 << $3;
+    f->base.eq &= ~((uint64_t)1 << $3);
+}
+»)
+m4_define(«d4_h_where_has», «
+/* Only rows that some row of table $4 refers to. */
+static inline void $1_where_has_$2($1_filter *f)
+{
+    f->base.related |= (uint64_t)1 << $3;
+}
+»)
+
+m4_define(«d4_h_filter», «
+/*
+ * Filters (dbont/filter.h): start from $1_filter_init(), call the
+ * setters you need, then $1_find.  Values are sent as parameters; each
+ * combination of filters is prepared once per connection.
+ */
+typedef struct $1_filter {
+    dbont_filter base;
+    $1 values;  /* the values of the equality filters */
+} $1_filter;
+
+typedef enum $1_column {
+$2} $1_column;
+
+$1_filter $1_filter_init(void);
+$3
+/* Orders by column (called again: the next key), at most
+ * DBONT_FILTER_ORDER_MAX keys. */
+static inline void $1_order_by($1_filter *f, $1_column column, dbont_order dir)
+{
+    if (f->base.norder < DBONT_FILTER_ORDER_MAX) {
+        f->base.order_column[f->base.norder] = (uint16_t)column;
+        f->base.order_dir[f->base.norder] = dir;
+        f->base.norder++;
+    }
+}
+
+/* At most limit rows (< 0: all), after skipping offset rows. */
+static inline void $1_limit($1_filter *f, int64_t limit, int64_t offset)
+{
+    f->base.limit = limit;
+    f->base.offset = offset;
+}
+
+/* Reads the rows that pass filter f. */
+dbont_status $1_find(dbont_conn *conn, const $1_filter *f, $1_rows *out,
+d4_h_indent(«dbont_status »$1«_find(»)dbont_error *err);
 »)
 m4_divert(0)m4_dnl
 @output header@

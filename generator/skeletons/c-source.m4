@@ -15,14 +15,33 @@ m4_divert(-1)
 #   d4_c_stmt(VAR, ID, NAME_LIT, SQL_LIT, NPARAMS, OIDS)
 #                                      one per statement (get, update, delete,
 #                                      list); OIDS is "1, 2" style
+#   d4_c_relations(TYPE, ITEMS)        only when other tables refer to this one;
+#                                      ITEMS: d4_c_relation(NAME_LIT, EXISTS_LIT)
 #   d4_c_desc(TYPE, NAME_LIT, SQL_LIT, NCOLUMNS, NPK, PK_REF, INSERT_ID,
-#             GET_REF, UPDATE_REF, DELETE_REF, LIST_REF)
+#             GET_REF, UPDATE_REF, DELETE_REF, LIST_REF, NRELATIONS,
+#             RELATIONS_REF)
 #   d4_c_common(TYPE)                  rows_free and the result view
 #   d4_c_insert(TYPE)
 #   d4_c_get(TYPE, KEY_PARAMS, KEY_SETS)     KEY_SETS: d4_c_keyset(FIELD, PARAM)
 #   d4_c_update(TYPE)
 #   d4_c_delete(TYPE, KEY_PARAMS, KEY_SETS)
 #   d4_c_list(TYPE)
+#   d4_c_copy(TYPE)
+#   d4_c_find(TYPE)                    the filter's init and find
+#
+# After the tables, for each query:
+#   d4_c_query_begin(NAME)
+#   d4_c_stmt(VAR, ...) as above, or d4_c_stmt_noparams(VAR, ID, NAME_LIT, SQL_LIT)
+#   d4_c_query_param_desc(TYPE, DBONT_TYPES, OFFSETS)  when it has parameters
+#   d4_c_columns(TYPE, COLUMNS)        its own row type only
+#   d4_c_query_desc(TYPE, NAME_LIT, NPARAMS, PARAM_TYPES_REF, PARAM_OFFSETS_REF,
+#                   PARAMS_SIZE, NCOLUMNS, COLUMNS_REF, ROW_TYPE, KIND)
+#   d4_c_query_common(TYPE) | d4_c_query_table_common(TYPE, TABLE_TYPE)
+#   d4_c_query_many|one|none(TYPE, VIEW, PARAMS, SETS, ARG)
+#                                      SETS: d4_c_query_params_decl(TYPE) then
+#                                      d4_c_query_set(FIELD) calls (empty
+#                                      without parameters); ARG: "&_p" or NULL
+#   d4_c_query_batch(TYPE, VIEW)       when it has parameters
 
 m4_define(«d4_c_begin», «
 /* ---- table $1 m4_substr(«------------------------------------------------------------», m4_len($1)) */
@@ -54,6 +73,14 @@ static const dbont_stmt $1_stmt = {
     $5, $1_types};
 »)
 
+m4_define(«d4_c_relation», «    {$1,
+     $2},
+»)
+m4_define(«d4_c_relations», «
+static const dbont_relation $1_relations[] = {
+$2};
+»)
+
 m4_define(«d4_c_desc», «
 static const dbont_table $1_desc = {
     $2, $3, sizeof($1),
@@ -63,7 +90,9 @@ static const dbont_table $1_desc = {
     $8,
     $9,
     $10,
-    $11};
+    $11,
+    sizeof($1_new),
+    $12, $13};
 »)
 
 m4_define(«d4_c_common», «
@@ -142,6 +171,140 @@ d4_c_indent(«dbont_status »$1«_list(»)$1_rows *out, dbont_error *err)
 {
     dbont_result *_res = NULL;
     dbont_status _st = dbont_table_list(conn, &$1_desc, limit, offset, &_res, err);
+    if (out)
+        $1_view(_res, out);
+    else
+        dbont_result_free(_res);
+    return _st;
+}
+»)
+m4_define(«d4_c_copy», «
+dbont_status $1_copy(dbont_conn *conn, const $1_new *rows, size_t n,
+d4_c_indent(«dbont_status »$1«_copy(»)size_t *failed_row, dbont_error *err)
+{
+    return dbont_table_copy(conn, &$1_desc, rows, n, failed_row, err);
+}
+»)
+
+m4_define(«d4_c_query_begin», «
+/* ---- query $1 m4_substr(«------------------------------------------------------------», m4_len($1)) */
+»)
+
+m4_define(«d4_c_stmt_noparams», «
+static const dbont_stmt $1_stmt = {
+    UINT64_C($2), $3,
+    $4,
+    0, NULL};
+»)
+
+m4_define(«d4_c_query_param_desc», «
+static const dbont_type $1_param_types[] = {$2};
+static const size_t $1_param_offsets[] = {
+    $3};
+»)
+
+m4_define(«d4_c_query_desc», «
+static const dbont_query $1_query = {
+    $2, &$1_stmt,
+    $3, $4, $5, $6,
+    $7, $8, sizeof($9)};
+»)
+
+m4_define(«d4_c_query_common», «
+void $1_rows_free($1_rows *rows)
+{
+    if (!rows)
+        return;
+    dbont_result_free(rows->result);
+    rows->result = NULL;
+    rows->rows = NULL;
+    rows->count = 0;
+}
+
+static void $1_view(dbont_result *res, $1_rows *out)
+{
+    out->result = res;
+    out->count = res ? dbont_result_count(res) : 0;
+    out->rows = res ? ($1_row *)dbont_result_rows(res) : NULL;
+}
+»)
+
+m4_define(«d4_c_query_table_common», «
+void $1_rows_free($1_rows *rows)
+{
+    $2_rows_free(rows);
+}
+»)
+
+m4_define(«d4_c_query_params_decl», «    $1_params _p;
+    memset(&_p, 0, sizeof _p);
+»)
+m4_define(«d4_c_query_set», «    _p.$1 = $1;
+»)
+
+m4_define(«d4_c_query_many», «
+dbont_status $1(dbont_conn *conn, $3$1_rows *out,
+d4_c_indent(«dbont_status »$1«(»)dbont_error *err)
+{
+$4    dbont_result *_res = NULL;
+    dbont_status _st = dbont_query_run(conn, &$1_query, $5, out ? &_res : NULL, err);
+    if (out)
+        $2(_res, out);
+    return _st;
+}
+»)
+m4_define(«d4_c_query_one», «
+dbont_status $1(dbont_conn *conn, $3$1_rows *out,
+d4_c_indent(«dbont_status »$1«(»)dbont_error *err)
+{
+$4    dbont_result *_res = NULL;
+    dbont_status _st = dbont_query_run(conn, &$1_query, $5, &_res, err);
+    if (_st == DBONT_OK && dbont_result_count(_res) == 0)
+        _st = DBONT_NOT_FOUND;
+    if (out)
+        $2(_res, out);
+    else
+        dbont_result_free(_res);
+    return _st;
+}
+»)
+m4_define(«d4_c_query_none», «
+dbont_status $1(dbont_conn *conn, $3dbont_error *err)
+{
+$4    return dbont_query_run(conn, &$1_query, $5, NULL, err);
+}
+»)
+
+m4_define(«d4_c_query_batch», «
+dbont_status $1_batch(dbont_conn *conn, const $1_params *params, size_t n,
+d4_c_indent(«dbont_status »$1«_batch(»)dbont_batch_item *items, dbont_error *err)
+{
+    return dbont_query_batch(conn, &$1_query, params, n, 0, items, err);
+}
+
+$1_rows $1_batch_rows(const dbont_batch_item *item)
+{
+    $1_rows rows;
+    $2(item ? item->result : NULL, &rows);
+    return rows;
+}
+»)
+
+m4_define(«d4_c_find», «
+$1_filter $1_filter_init(void)
+{
+    $1_filter f;
+    dbont_filter empty = DBONT_FILTER_INIT;
+    memset(&f, 0, sizeof f);
+    f.base = empty;
+    return f;
+}
+
+dbont_status $1_find(dbont_conn *conn, const $1_filter *f, $1_rows *out,
+d4_c_indent(«dbont_status »$1«_find(»)dbont_error *err)
+{
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_table_find(conn, &$1_desc, f ? &f->base : NULL, f ? &f->values : NULL, &_res, err);
     if (out)
         $1_view(_res, out);
     else
