@@ -108,6 +108,42 @@ int main(void)
     }
     printf("inserted 4 posts\n");
 
+    /* The reference design's queries, as typed functions. */
+    blog_user_query_rows found;
+    expect(blog_user_query(conn, "ada@example.com", &found, &err), DBONT_OK, "UserQuery", &err);
+    printf("UserQuery(email = ada@example.com): %zu user(s), %s\n", found.count,
+           found.count ? found.rows[0].username : "-");
+    blog_user_query_rows_free(&found);
+
+    blog_user_with_posts_query_rows busy;
+    expect(blog_user_with_posts_query(conn, 2, &busy, &err), DBONT_OK, "UserWithPostsQuery", &err);
+    printf("UserWithPostsQuery(more than 2 posts): %zu user(s)%s%s\n", busy.count, busy.count ? ": " : "",
+           busy.count ? busy.rows[0].email : "");
+    blog_user_with_posts_query_rows_free(&busy);
+
+    /* A bulk insert goes through COPY: three drafts in one statement. */
+    blog_posts_new drafts[3];
+    memset(drafts, 0, sizeof drafts);
+    static const char *const draft_titles[3] = {"Draft one", "Draft two", "Draft three"};
+    for (int i = 0; i < 3; i++) {
+        drafts[i].organization_id = org_id;
+        drafts[i].user_id = user_id;
+        drafts[i].title = draft_titles[i];
+    }
+    expect(blog_posts_copy(conn, drafts, 3, NULL, &err), DBONT_OK, "bulk insert", &err);
+    printf("bulk-inserted 3 drafts with COPY\n");
+
+    /* A filter: the user's unpublished posts, newest title first. */
+    blog_posts_filter f = blog_posts_filter_init();
+    blog_posts_where_user_id(&f, user_id);
+    blog_posts_where_is_published(&f, false);
+    blog_posts_order_by(&f, blog_posts_col_title, DBONT_DESC);
+    blog_posts_limit(&f, 3, 0);
+    blog_posts_rows unpublished;
+    expect(blog_posts_find(conn, &f, &unpublished, &err), DBONT_OK, "find drafts", &err);
+    print_posts("unpublished posts, by title descending (first 3)", &unpublished);
+    blog_posts_rows_free(&unpublished);
+
     /* Get by primary key, change it, update it. */
     blog_posts_rows got;
     expect(blog_posts_get(conn, post_ids[0], &got, &err), DBONT_OK, "get post", &err);

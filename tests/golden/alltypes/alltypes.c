@@ -178,7 +178,9 @@ static const dbont_table alltypes_samples_desc = {
     &alltypes_samples_get_stmt,
     &alltypes_samples_update_stmt,
     &alltypes_samples_delete_stmt,
-    &alltypes_samples_list_stmt};
+    &alltypes_samples_list_stmt,
+    sizeof(alltypes_samples_new),
+    0, NULL};
 
 void alltypes_samples_rows_free(alltypes_samples_rows *rows)
 {
@@ -251,6 +253,33 @@ dbont_status alltypes_samples_list(dbont_conn *conn, int64_t limit, int64_t offs
     return _st;
 }
 
+dbont_status alltypes_samples_copy(dbont_conn *conn, const alltypes_samples_new *rows, size_t n,
+                                   size_t *failed_row, dbont_error *err)
+{
+    return dbont_table_copy(conn, &alltypes_samples_desc, rows, n, failed_row, err);
+}
+
+alltypes_samples_filter alltypes_samples_filter_init(void)
+{
+    alltypes_samples_filter f;
+    dbont_filter empty = DBONT_FILTER_INIT;
+    memset(&f, 0, sizeof f);
+    f.base = empty;
+    return f;
+}
+
+dbont_status alltypes_samples_find(dbont_conn *conn, const alltypes_samples_filter *f, alltypes_samples_rows *out,
+                                   dbont_error *err)
+{
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_table_find(conn, &alltypes_samples_desc, f ? &f->base : NULL, f ? &f->values : NULL, &_res, err);
+    if (out)
+        alltypes_samples_view(_res, out);
+    else
+        dbont_result_free(_res);
+    return _st;
+}
+
 /* ---- table group ------------------------------------------------------- */
 
 static const dbont_column alltypes_group_columns[] = {
@@ -274,6 +303,11 @@ static const dbont_column alltypes_group_columns[] = {
      offsetof(alltypes_group, CamelCase), offsetof(alltypes_group, CamelCase_is_null),
      offsetof(alltypes_group_new, CamelCase), offsetof(alltypes_group_new, CamelCase_is_null),
      DBONT_NO_FIELD},
+};
+
+static const dbont_relation alltypes_group_relations[] = {
+    {"memberships",
+     "EXISTS (SELECT 1 FROM memberships AS dbont_related WHERE dbont_related.group_user = \"group\".\"user\")"},
 };
 
 static const uint16_t alltypes_group_pk[] = {0};
@@ -310,7 +344,9 @@ static const dbont_table alltypes_group_desc = {
     &alltypes_group_get_stmt,
     &alltypes_group_update_stmt,
     &alltypes_group_delete_stmt,
-    &alltypes_group_list_stmt};
+    &alltypes_group_list_stmt,
+    sizeof(alltypes_group_new),
+    1, alltypes_group_relations};
 
 void alltypes_group_rows_free(alltypes_group_rows *rows)
 {
@@ -383,6 +419,33 @@ dbont_status alltypes_group_list(dbont_conn *conn, int64_t limit, int64_t offset
     return _st;
 }
 
+dbont_status alltypes_group_copy(dbont_conn *conn, const alltypes_group_new *rows, size_t n,
+                                 size_t *failed_row, dbont_error *err)
+{
+    return dbont_table_copy(conn, &alltypes_group_desc, rows, n, failed_row, err);
+}
+
+alltypes_group_filter alltypes_group_filter_init(void)
+{
+    alltypes_group_filter f;
+    dbont_filter empty = DBONT_FILTER_INIT;
+    memset(&f, 0, sizeof f);
+    f.base = empty;
+    return f;
+}
+
+dbont_status alltypes_group_find(dbont_conn *conn, const alltypes_group_filter *f, alltypes_group_rows *out,
+                                 dbont_error *err)
+{
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_table_find(conn, &alltypes_group_desc, f ? &f->base : NULL, f ? &f->values : NULL, &_res, err);
+    if (out)
+        alltypes_group_view(_res, out);
+    else
+        dbont_result_free(_res);
+    return _st;
+}
+
 /* ---- table memberships ------------------------------------------------- */
 
 static const dbont_column alltypes_memberships_columns[] = {
@@ -434,7 +497,9 @@ static const dbont_table alltypes_memberships_desc = {
     &alltypes_memberships_get_stmt,
     &alltypes_memberships_update_stmt,
     &alltypes_memberships_delete_stmt,
-    &alltypes_memberships_list_stmt};
+    &alltypes_memberships_list_stmt,
+    sizeof(alltypes_memberships_new),
+    0, NULL};
 
 void alltypes_memberships_rows_free(alltypes_memberships_rows *rows)
 {
@@ -509,6 +574,33 @@ dbont_status alltypes_memberships_list(dbont_conn *conn, int64_t limit, int64_t 
     return _st;
 }
 
+dbont_status alltypes_memberships_copy(dbont_conn *conn, const alltypes_memberships_new *rows, size_t n,
+                                       size_t *failed_row, dbont_error *err)
+{
+    return dbont_table_copy(conn, &alltypes_memberships_desc, rows, n, failed_row, err);
+}
+
+alltypes_memberships_filter alltypes_memberships_filter_init(void)
+{
+    alltypes_memberships_filter f;
+    dbont_filter empty = DBONT_FILTER_INIT;
+    memset(&f, 0, sizeof f);
+    f.base = empty;
+    return f;
+}
+
+dbont_status alltypes_memberships_find(dbont_conn *conn, const alltypes_memberships_filter *f, alltypes_memberships_rows *out,
+                                       dbont_error *err)
+{
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_table_find(conn, &alltypes_memberships_desc, f ? &f->base : NULL, f ? &f->values : NULL, &_res, err);
+    if (out)
+        alltypes_memberships_view(_res, out);
+    else
+        dbont_result_free(_res);
+    return _st;
+}
+
 /* ---- table events ------------------------------------------------------ */
 
 static const dbont_column alltypes_events_columns[] = {
@@ -536,7 +628,9 @@ static const dbont_table alltypes_events_desc = {
     NULL,
     NULL,
     NULL,
-    &alltypes_events_list_stmt};
+    &alltypes_events_list_stmt,
+    sizeof(alltypes_events_new),
+    0, NULL};
 
 void alltypes_events_rows_free(alltypes_events_rows *rows)
 {
@@ -578,6 +672,33 @@ dbont_status alltypes_events_list(dbont_conn *conn, int64_t limit, int64_t offse
     return _st;
 }
 
+dbont_status alltypes_events_copy(dbont_conn *conn, const alltypes_events_new *rows, size_t n,
+                                  size_t *failed_row, dbont_error *err)
+{
+    return dbont_table_copy(conn, &alltypes_events_desc, rows, n, failed_row, err);
+}
+
+alltypes_events_filter alltypes_events_filter_init(void)
+{
+    alltypes_events_filter f;
+    dbont_filter empty = DBONT_FILTER_INIT;
+    memset(&f, 0, sizeof f);
+    f.base = empty;
+    return f;
+}
+
+dbont_status alltypes_events_find(dbont_conn *conn, const alltypes_events_filter *f, alltypes_events_rows *out,
+                                  dbont_error *err)
+{
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_table_find(conn, &alltypes_events_desc, f ? &f->base : NULL, f ? &f->values : NULL, &_res, err);
+    if (out)
+        alltypes_events_view(_res, out);
+    else
+        dbont_result_free(_res);
+    return _st;
+}
+
 /* ---- table authors ----------------------------------------------------- */
 
 static const dbont_column alltypes_authors_columns[] = {
@@ -593,6 +714,11 @@ static const dbont_column alltypes_authors_columns[] = {
      offsetof(alltypes_authors, featured_book), offsetof(alltypes_authors, featured_book_is_null),
      offsetof(alltypes_authors_new, featured_book), offsetof(alltypes_authors_new, featured_book_is_null),
      DBONT_NO_FIELD},
+};
+
+static const dbont_relation alltypes_authors_relations[] = {
+    {"books",
+     "EXISTS (SELECT 1 FROM books AS dbont_related WHERE dbont_related.author_id = authors.id)"},
 };
 
 static const uint16_t alltypes_authors_pk[] = {0};
@@ -629,7 +755,9 @@ static const dbont_table alltypes_authors_desc = {
     &alltypes_authors_get_stmt,
     &alltypes_authors_update_stmt,
     &alltypes_authors_delete_stmt,
-    &alltypes_authors_list_stmt};
+    &alltypes_authors_list_stmt,
+    sizeof(alltypes_authors_new),
+    1, alltypes_authors_relations};
 
 void alltypes_authors_rows_free(alltypes_authors_rows *rows)
 {
@@ -702,6 +830,33 @@ dbont_status alltypes_authors_list(dbont_conn *conn, int64_t limit, int64_t offs
     return _st;
 }
 
+dbont_status alltypes_authors_copy(dbont_conn *conn, const alltypes_authors_new *rows, size_t n,
+                                   size_t *failed_row, dbont_error *err)
+{
+    return dbont_table_copy(conn, &alltypes_authors_desc, rows, n, failed_row, err);
+}
+
+alltypes_authors_filter alltypes_authors_filter_init(void)
+{
+    alltypes_authors_filter f;
+    dbont_filter empty = DBONT_FILTER_INIT;
+    memset(&f, 0, sizeof f);
+    f.base = empty;
+    return f;
+}
+
+dbont_status alltypes_authors_find(dbont_conn *conn, const alltypes_authors_filter *f, alltypes_authors_rows *out,
+                                   dbont_error *err)
+{
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_table_find(conn, &alltypes_authors_desc, f ? &f->base : NULL, f ? &f->values : NULL, &_res, err);
+    if (out)
+        alltypes_authors_view(_res, out);
+    else
+        dbont_result_free(_res);
+    return _st;
+}
+
 /* ---- table books ------------------------------------------------------- */
 
 static const dbont_column alltypes_books_columns[] = {
@@ -717,6 +872,11 @@ static const dbont_column alltypes_books_columns[] = {
      offsetof(alltypes_books, title), DBONT_NO_FIELD,
      offsetof(alltypes_books_new, title), DBONT_NO_FIELD,
      DBONT_NO_FIELD},
+};
+
+static const dbont_relation alltypes_books_relations[] = {
+    {"authors",
+     "EXISTS (SELECT 1 FROM authors AS dbont_related WHERE dbont_related.featured_book = books.id)"},
 };
 
 static const uint16_t alltypes_books_pk[] = {0};
@@ -753,7 +913,9 @@ static const dbont_table alltypes_books_desc = {
     &alltypes_books_get_stmt,
     &alltypes_books_update_stmt,
     &alltypes_books_delete_stmt,
-    &alltypes_books_list_stmt};
+    &alltypes_books_list_stmt,
+    sizeof(alltypes_books_new),
+    1, alltypes_books_relations};
 
 void alltypes_books_rows_free(alltypes_books_rows *rows)
 {
@@ -819,6 +981,33 @@ dbont_status alltypes_books_list(dbont_conn *conn, int64_t limit, int64_t offset
 {
     dbont_result *_res = NULL;
     dbont_status _st = dbont_table_list(conn, &alltypes_books_desc, limit, offset, &_res, err);
+    if (out)
+        alltypes_books_view(_res, out);
+    else
+        dbont_result_free(_res);
+    return _st;
+}
+
+dbont_status alltypes_books_copy(dbont_conn *conn, const alltypes_books_new *rows, size_t n,
+                                 size_t *failed_row, dbont_error *err)
+{
+    return dbont_table_copy(conn, &alltypes_books_desc, rows, n, failed_row, err);
+}
+
+alltypes_books_filter alltypes_books_filter_init(void)
+{
+    alltypes_books_filter f;
+    dbont_filter empty = DBONT_FILTER_INIT;
+    memset(&f, 0, sizeof f);
+    f.base = empty;
+    return f;
+}
+
+dbont_status alltypes_books_find(dbont_conn *conn, const alltypes_books_filter *f, alltypes_books_rows *out,
+                                 dbont_error *err)
+{
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_table_find(conn, &alltypes_books_desc, f ? &f->base : NULL, f ? &f->values : NULL, &_res, err);
     if (out)
         alltypes_books_view(_res, out);
     else

@@ -169,6 +169,409 @@ dbont_status alltypes_samples_delete(dbont_conn *conn, int64_t id,
 dbont_status alltypes_samples_list(dbont_conn *conn, int64_t limit, int64_t offset,
                                    alltypes_samples_rows *out, dbont_error *err);
 
+/* Inserts rows[0..n) in one COPY: all or nothing.  A column with a default
+ * is sent when the first row sets it (then every row must); on failure
+ * *failed_row (when not NULL) is the index of the row at fault. */
+dbont_status alltypes_samples_copy(dbont_conn *conn, const alltypes_samples_new *rows, size_t n,
+                                   size_t *failed_row, dbont_error *err);
+
+/*
+ * Filters (dbont/filter.h): start from alltypes_samples_filter_init(), call the
+ * setters you need, then alltypes_samples_find.  Values are sent as parameters; each
+ * combination of filters is prepared once per connection.
+ */
+typedef struct alltypes_samples_filter {
+    dbont_filter base;
+    alltypes_samples values;  /* the values of the equality filters */
+} alltypes_samples_filter;
+
+typedef enum alltypes_samples_column {
+    alltypes_samples_col_id = 0,
+    alltypes_samples_col_small = 1,
+    alltypes_samples_col_small_n = 2,
+    alltypes_samples_col_int4 = 3,
+    alltypes_samples_col_int4_n = 4,
+    alltypes_samples_col_big = 5,
+    alltypes_samples_col_big_n = 6,
+    alltypes_samples_col_flag = 7,
+    alltypes_samples_col_flag_n = 8,
+    alltypes_samples_col_r4 = 9,
+    alltypes_samples_col_r4_n = 10,
+    alltypes_samples_col_r8 = 11,
+    alltypes_samples_col_r8_n = 12,
+    alltypes_samples_col_amount = 13,
+    alltypes_samples_col_amount_n = 14,
+    alltypes_samples_col_body = 15,
+    alltypes_samples_col_body_n = 16,
+    alltypes_samples_col_code = 17,
+    alltypes_samples_col_code_n = 18,
+    alltypes_samples_col_ref = 19,
+    alltypes_samples_col_ref_n = 20,
+    alltypes_samples_col_day = 21,
+    alltypes_samples_col_day_n = 22,
+    alltypes_samples_col_at = 23,
+    alltypes_samples_col_at_n = 24,
+    alltypes_samples_col_at_tz = 25,
+    alltypes_samples_col_at_tz_n = 26,
+    alltypes_samples_col_doc = 27,
+    alltypes_samples_col_doc_n = 28,
+    alltypes_samples_col_blob = 29,
+    alltypes_samples_col_blob_n = 30,
+    alltypes_samples_col_note = 31,
+    alltypes_samples_col_created_at = 32
+} alltypes_samples_column;
+
+alltypes_samples_filter alltypes_samples_filter_init(void);
+
+static inline void alltypes_samples_where_id(alltypes_samples_filter *f, int64_t value)
+{
+    f->values.id = value;
+    f->base.eq |= (uint64_t)1 << 0;
+    f->base.is_null &= ~((uint64_t)1 << 0);
+}
+
+static inline void alltypes_samples_where_small(alltypes_samples_filter *f, int16_t value)
+{
+    f->values.small = value;
+    f->base.eq |= (uint64_t)1 << 1;
+    f->base.is_null &= ~((uint64_t)1 << 1);
+}
+
+static inline void alltypes_samples_where_small_n(alltypes_samples_filter *f, int16_t value)
+{
+    f->values.small_n = value;
+    f->base.eq |= (uint64_t)1 << 2;
+    f->base.is_null &= ~((uint64_t)1 << 2);
+}
+
+static inline void alltypes_samples_where_small_n_is_null(alltypes_samples_filter *f)
+{
+    f->base.is_null |= (uint64_t)1 << 2;
+    f->base.eq &= ~((uint64_t)1 << 2);
+}
+
+static inline void alltypes_samples_where_int4(alltypes_samples_filter *f, int32_t value)
+{
+    f->values.int4 = value;
+    f->base.eq |= (uint64_t)1 << 3;
+    f->base.is_null &= ~((uint64_t)1 << 3);
+}
+
+static inline void alltypes_samples_where_int4_n(alltypes_samples_filter *f, int32_t value)
+{
+    f->values.int4_n = value;
+    f->base.eq |= (uint64_t)1 << 4;
+    f->base.is_null &= ~((uint64_t)1 << 4);
+}
+
+static inline void alltypes_samples_where_int4_n_is_null(alltypes_samples_filter *f)
+{
+    f->base.is_null |= (uint64_t)1 << 4;
+    f->base.eq &= ~((uint64_t)1 << 4);
+}
+
+static inline void alltypes_samples_where_big(alltypes_samples_filter *f, int64_t value)
+{
+    f->values.big = value;
+    f->base.eq |= (uint64_t)1 << 5;
+    f->base.is_null &= ~((uint64_t)1 << 5);
+}
+
+static inline void alltypes_samples_where_big_n(alltypes_samples_filter *f, int64_t value)
+{
+    f->values.big_n = value;
+    f->base.eq |= (uint64_t)1 << 6;
+    f->base.is_null &= ~((uint64_t)1 << 6);
+}
+
+static inline void alltypes_samples_where_big_n_is_null(alltypes_samples_filter *f)
+{
+    f->base.is_null |= (uint64_t)1 << 6;
+    f->base.eq &= ~((uint64_t)1 << 6);
+}
+
+static inline void alltypes_samples_where_flag(alltypes_samples_filter *f, bool value)
+{
+    f->values.flag = value;
+    f->base.eq |= (uint64_t)1 << 7;
+    f->base.is_null &= ~((uint64_t)1 << 7);
+}
+
+static inline void alltypes_samples_where_flag_n(alltypes_samples_filter *f, bool value)
+{
+    f->values.flag_n = value;
+    f->base.eq |= (uint64_t)1 << 8;
+    f->base.is_null &= ~((uint64_t)1 << 8);
+}
+
+static inline void alltypes_samples_where_flag_n_is_null(alltypes_samples_filter *f)
+{
+    f->base.is_null |= (uint64_t)1 << 8;
+    f->base.eq &= ~((uint64_t)1 << 8);
+}
+
+static inline void alltypes_samples_where_r4(alltypes_samples_filter *f, float value)
+{
+    f->values.r4 = value;
+    f->base.eq |= (uint64_t)1 << 9;
+    f->base.is_null &= ~((uint64_t)1 << 9);
+}
+
+static inline void alltypes_samples_where_r4_n(alltypes_samples_filter *f, float value)
+{
+    f->values.r4_n = value;
+    f->base.eq |= (uint64_t)1 << 10;
+    f->base.is_null &= ~((uint64_t)1 << 10);
+}
+
+static inline void alltypes_samples_where_r4_n_is_null(alltypes_samples_filter *f)
+{
+    f->base.is_null |= (uint64_t)1 << 10;
+    f->base.eq &= ~((uint64_t)1 << 10);
+}
+
+static inline void alltypes_samples_where_r8(alltypes_samples_filter *f, double value)
+{
+    f->values.r8 = value;
+    f->base.eq |= (uint64_t)1 << 11;
+    f->base.is_null &= ~((uint64_t)1 << 11);
+}
+
+static inline void alltypes_samples_where_r8_n(alltypes_samples_filter *f, double value)
+{
+    f->values.r8_n = value;
+    f->base.eq |= (uint64_t)1 << 12;
+    f->base.is_null &= ~((uint64_t)1 << 12);
+}
+
+static inline void alltypes_samples_where_r8_n_is_null(alltypes_samples_filter *f)
+{
+    f->base.is_null |= (uint64_t)1 << 12;
+    f->base.eq &= ~((uint64_t)1 << 12);
+}
+
+static inline void alltypes_samples_where_amount(alltypes_samples_filter *f, const char *value)
+{
+    f->values.amount = value;
+    f->base.eq |= (uint64_t)1 << 13;
+    f->base.is_null &= ~((uint64_t)1 << 13);
+}
+
+static inline void alltypes_samples_where_amount_n(alltypes_samples_filter *f, const char *value)
+{
+    f->values.amount_n = value;
+    f->base.eq |= (uint64_t)1 << 14;
+    f->base.is_null &= ~((uint64_t)1 << 14);
+}
+
+static inline void alltypes_samples_where_amount_n_is_null(alltypes_samples_filter *f)
+{
+    f->base.is_null |= (uint64_t)1 << 14;
+    f->base.eq &= ~((uint64_t)1 << 14);
+}
+
+static inline void alltypes_samples_where_body(alltypes_samples_filter *f, const char *value)
+{
+    f->values.body = value;
+    f->base.eq |= (uint64_t)1 << 15;
+    f->base.is_null &= ~((uint64_t)1 << 15);
+}
+
+static inline void alltypes_samples_where_body_n(alltypes_samples_filter *f, const char *value)
+{
+    f->values.body_n = value;
+    f->base.eq |= (uint64_t)1 << 16;
+    f->base.is_null &= ~((uint64_t)1 << 16);
+}
+
+static inline void alltypes_samples_where_body_n_is_null(alltypes_samples_filter *f)
+{
+    f->base.is_null |= (uint64_t)1 << 16;
+    f->base.eq &= ~((uint64_t)1 << 16);
+}
+
+static inline void alltypes_samples_where_code(alltypes_samples_filter *f, const char *value)
+{
+    f->values.code = value;
+    f->base.eq |= (uint64_t)1 << 17;
+    f->base.is_null &= ~((uint64_t)1 << 17);
+}
+
+static inline void alltypes_samples_where_code_n(alltypes_samples_filter *f, const char *value)
+{
+    f->values.code_n = value;
+    f->base.eq |= (uint64_t)1 << 18;
+    f->base.is_null &= ~((uint64_t)1 << 18);
+}
+
+static inline void alltypes_samples_where_code_n_is_null(alltypes_samples_filter *f)
+{
+    f->base.is_null |= (uint64_t)1 << 18;
+    f->base.eq &= ~((uint64_t)1 << 18);
+}
+
+static inline void alltypes_samples_where_ref(alltypes_samples_filter *f, dbont_uuid value)
+{
+    f->values.ref = value;
+    f->base.eq |= (uint64_t)1 << 19;
+    f->base.is_null &= ~((uint64_t)1 << 19);
+}
+
+static inline void alltypes_samples_where_ref_n(alltypes_samples_filter *f, dbont_uuid value)
+{
+    f->values.ref_n = value;
+    f->base.eq |= (uint64_t)1 << 20;
+    f->base.is_null &= ~((uint64_t)1 << 20);
+}
+
+static inline void alltypes_samples_where_ref_n_is_null(alltypes_samples_filter *f)
+{
+    f->base.is_null |= (uint64_t)1 << 20;
+    f->base.eq &= ~((uint64_t)1 << 20);
+}
+
+static inline void alltypes_samples_where_day(alltypes_samples_filter *f, dbont_date value)
+{
+    f->values.day = value;
+    f->base.eq |= (uint64_t)1 << 21;
+    f->base.is_null &= ~((uint64_t)1 << 21);
+}
+
+static inline void alltypes_samples_where_day_n(alltypes_samples_filter *f, dbont_date value)
+{
+    f->values.day_n = value;
+    f->base.eq |= (uint64_t)1 << 22;
+    f->base.is_null &= ~((uint64_t)1 << 22);
+}
+
+static inline void alltypes_samples_where_day_n_is_null(alltypes_samples_filter *f)
+{
+    f->base.is_null |= (uint64_t)1 << 22;
+    f->base.eq &= ~((uint64_t)1 << 22);
+}
+
+static inline void alltypes_samples_where_at(alltypes_samples_filter *f, dbont_timestamp value)
+{
+    f->values.at = value;
+    f->base.eq |= (uint64_t)1 << 23;
+    f->base.is_null &= ~((uint64_t)1 << 23);
+}
+
+static inline void alltypes_samples_where_at_n(alltypes_samples_filter *f, dbont_timestamp value)
+{
+    f->values.at_n = value;
+    f->base.eq |= (uint64_t)1 << 24;
+    f->base.is_null &= ~((uint64_t)1 << 24);
+}
+
+static inline void alltypes_samples_where_at_n_is_null(alltypes_samples_filter *f)
+{
+    f->base.is_null |= (uint64_t)1 << 24;
+    f->base.eq &= ~((uint64_t)1 << 24);
+}
+
+static inline void alltypes_samples_where_at_tz(alltypes_samples_filter *f, dbont_timestamp value)
+{
+    f->values.at_tz = value;
+    f->base.eq |= (uint64_t)1 << 25;
+    f->base.is_null &= ~((uint64_t)1 << 25);
+}
+
+static inline void alltypes_samples_where_at_tz_n(alltypes_samples_filter *f, dbont_timestamp value)
+{
+    f->values.at_tz_n = value;
+    f->base.eq |= (uint64_t)1 << 26;
+    f->base.is_null &= ~((uint64_t)1 << 26);
+}
+
+static inline void alltypes_samples_where_at_tz_n_is_null(alltypes_samples_filter *f)
+{
+    f->base.is_null |= (uint64_t)1 << 26;
+    f->base.eq &= ~((uint64_t)1 << 26);
+}
+
+static inline void alltypes_samples_where_doc(alltypes_samples_filter *f, const char *value)
+{
+    f->values.doc = value;
+    f->base.eq |= (uint64_t)1 << 27;
+    f->base.is_null &= ~((uint64_t)1 << 27);
+}
+
+static inline void alltypes_samples_where_doc_n(alltypes_samples_filter *f, const char *value)
+{
+    f->values.doc_n = value;
+    f->base.eq |= (uint64_t)1 << 28;
+    f->base.is_null &= ~((uint64_t)1 << 28);
+}
+
+static inline void alltypes_samples_where_doc_n_is_null(alltypes_samples_filter *f)
+{
+    f->base.is_null |= (uint64_t)1 << 28;
+    f->base.eq &= ~((uint64_t)1 << 28);
+}
+
+static inline void alltypes_samples_where_blob(alltypes_samples_filter *f, dbont_bytes value)
+{
+    f->values.blob = value;
+    f->base.eq |= (uint64_t)1 << 29;
+    f->base.is_null &= ~((uint64_t)1 << 29);
+}
+
+static inline void alltypes_samples_where_blob_n(alltypes_samples_filter *f, dbont_bytes value)
+{
+    f->values.blob_n = value;
+    f->base.eq |= (uint64_t)1 << 30;
+    f->base.is_null &= ~((uint64_t)1 << 30);
+}
+
+static inline void alltypes_samples_where_blob_n_is_null(alltypes_samples_filter *f)
+{
+    f->base.is_null |= (uint64_t)1 << 30;
+    f->base.eq &= ~((uint64_t)1 << 30);
+}
+
+static inline void alltypes_samples_where_note(alltypes_samples_filter *f, const char *value)
+{
+    f->values.note = value;
+    f->base.eq |= (uint64_t)1 << 31;
+    f->base.is_null &= ~((uint64_t)1 << 31);
+}
+
+static inline void alltypes_samples_where_note_is_null(alltypes_samples_filter *f)
+{
+    f->base.is_null |= (uint64_t)1 << 31;
+    f->base.eq &= ~((uint64_t)1 << 31);
+}
+
+static inline void alltypes_samples_where_created_at(alltypes_samples_filter *f, dbont_timestamp value)
+{
+    f->values.created_at = value;
+    f->base.eq |= (uint64_t)1 << 32;
+    f->base.is_null &= ~((uint64_t)1 << 32);
+}
+
+/* Orders by column (called again: the next key), at most
+ * DBONT_FILTER_ORDER_MAX keys. */
+static inline void alltypes_samples_order_by(alltypes_samples_filter *f, alltypes_samples_column column, dbont_order dir)
+{
+    if (f->base.norder < DBONT_FILTER_ORDER_MAX) {
+        f->base.order_column[f->base.norder] = (uint16_t)column;
+        f->base.order_dir[f->base.norder] = dir;
+        f->base.norder++;
+    }
+}
+
+/* At most limit rows (< 0: all), after skipping offset rows. */
+static inline void alltypes_samples_limit(alltypes_samples_filter *f, int64_t limit, int64_t offset)
+{
+    f->base.limit = limit;
+    f->base.offset = offset;
+}
+
+/* Reads the rows that pass filter f. */
+dbont_status alltypes_samples_find(dbont_conn *conn, const alltypes_samples_filter *f, alltypes_samples_rows *out,
+                                   dbont_error *err);
+
 /* ---- table group ------------------------------------------------------- */
 
 /*
@@ -239,6 +642,113 @@ dbont_status alltypes_group_delete(dbont_conn *conn, const char *user,
 dbont_status alltypes_group_list(dbont_conn *conn, int64_t limit, int64_t offset,
                                  alltypes_group_rows *out, dbont_error *err);
 
+/* Inserts rows[0..n) in one COPY: all or nothing.  A column with a default
+ * is sent when the first row sets it (then every row must); on failure
+ * *failed_row (when not NULL) is the index of the row at fault. */
+dbont_status alltypes_group_copy(dbont_conn *conn, const alltypes_group_new *rows, size_t n,
+                                 size_t *failed_row, dbont_error *err);
+
+/*
+ * Filters (dbont/filter.h): start from alltypes_group_filter_init(), call the
+ * setters you need, then alltypes_group_find.  Values are sent as parameters; each
+ * combination of filters is prepared once per connection.
+ */
+typedef struct alltypes_group_filter {
+    dbont_filter base;
+    alltypes_group values;  /* the values of the equality filters */
+} alltypes_group_filter;
+
+typedef enum alltypes_group_column {
+    alltypes_group_col_user = 0,
+    alltypes_group_col_order = 1,
+    alltypes_group_col_default = 2,
+    alltypes_group_col_class = 3,
+    alltypes_group_col_CamelCase = 4
+} alltypes_group_column;
+
+alltypes_group_filter alltypes_group_filter_init(void);
+
+static inline void alltypes_group_where_user(alltypes_group_filter *f, const char *value)
+{
+    f->values.user = value;
+    f->base.eq |= (uint64_t)1 << 0;
+    f->base.is_null &= ~((uint64_t)1 << 0);
+}
+
+static inline void alltypes_group_where_order(alltypes_group_filter *f, int32_t value)
+{
+    f->values.order = value;
+    f->base.eq |= (uint64_t)1 << 1;
+    f->base.is_null &= ~((uint64_t)1 << 1);
+}
+
+static inline void alltypes_group_where_default(alltypes_group_filter *f, bool value)
+{
+    f->values.default_ = value;
+    f->base.eq |= (uint64_t)1 << 2;
+    f->base.is_null &= ~((uint64_t)1 << 2);
+}
+
+static inline void alltypes_group_where_default_is_null(alltypes_group_filter *f)
+{
+    f->base.is_null |= (uint64_t)1 << 2;
+    f->base.eq &= ~((uint64_t)1 << 2);
+}
+
+static inline void alltypes_group_where_class(alltypes_group_filter *f, const char *value)
+{
+    f->values.class_ = value;
+    f->base.eq |= (uint64_t)1 << 3;
+    f->base.is_null &= ~((uint64_t)1 << 3);
+}
+
+static inline void alltypes_group_where_class_is_null(alltypes_group_filter *f)
+{
+    f->base.is_null |= (uint64_t)1 << 3;
+    f->base.eq &= ~((uint64_t)1 << 3);
+}
+
+static inline void alltypes_group_where_CamelCase(alltypes_group_filter *f, int32_t value)
+{
+    f->values.CamelCase = value;
+    f->base.eq |= (uint64_t)1 << 4;
+    f->base.is_null &= ~((uint64_t)1 << 4);
+}
+
+static inline void alltypes_group_where_CamelCase_is_null(alltypes_group_filter *f)
+{
+    f->base.is_null |= (uint64_t)1 << 4;
+    f->base.eq &= ~((uint64_t)1 << 4);
+}
+
+/* Only rows that some row of table memberships refers to. */
+static inline void alltypes_group_where_has_memberships(alltypes_group_filter *f)
+{
+    f->base.related |= (uint64_t)1 << 0;
+}
+
+/* Orders by column (called again: the next key), at most
+ * DBONT_FILTER_ORDER_MAX keys. */
+static inline void alltypes_group_order_by(alltypes_group_filter *f, alltypes_group_column column, dbont_order dir)
+{
+    if (f->base.norder < DBONT_FILTER_ORDER_MAX) {
+        f->base.order_column[f->base.norder] = (uint16_t)column;
+        f->base.order_dir[f->base.norder] = dir;
+        f->base.norder++;
+    }
+}
+
+/* At most limit rows (< 0: all), after skipping offset rows. */
+static inline void alltypes_group_limit(alltypes_group_filter *f, int64_t limit, int64_t offset)
+{
+    f->base.limit = limit;
+    f->base.offset = offset;
+}
+
+/* Reads the rows that pass filter f. */
+dbont_status alltypes_group_find(dbont_conn *conn, const alltypes_group_filter *f, alltypes_group_rows *out,
+                                 dbont_error *err);
+
 /* ---- table memberships ------------------------------------------------- */
 
 /*
@@ -299,6 +809,73 @@ dbont_status alltypes_memberships_delete(dbont_conn *conn, const char *group_use
 dbont_status alltypes_memberships_list(dbont_conn *conn, int64_t limit, int64_t offset,
                                        alltypes_memberships_rows *out, dbont_error *err);
 
+/* Inserts rows[0..n) in one COPY: all or nothing.  A column with a default
+ * is sent when the first row sets it (then every row must); on failure
+ * *failed_row (when not NULL) is the index of the row at fault. */
+dbont_status alltypes_memberships_copy(dbont_conn *conn, const alltypes_memberships_new *rows, size_t n,
+                                       size_t *failed_row, dbont_error *err);
+
+/*
+ * Filters (dbont/filter.h): start from alltypes_memberships_filter_init(), call the
+ * setters you need, then alltypes_memberships_find.  Values are sent as parameters; each
+ * combination of filters is prepared once per connection.
+ */
+typedef struct alltypes_memberships_filter {
+    dbont_filter base;
+    alltypes_memberships values;  /* the values of the equality filters */
+} alltypes_memberships_filter;
+
+typedef enum alltypes_memberships_column {
+    alltypes_memberships_col_group_user = 0,
+    alltypes_memberships_col_member = 1,
+    alltypes_memberships_col_role = 2
+} alltypes_memberships_column;
+
+alltypes_memberships_filter alltypes_memberships_filter_init(void);
+
+static inline void alltypes_memberships_where_group_user(alltypes_memberships_filter *f, const char *value)
+{
+    f->values.group_user = value;
+    f->base.eq |= (uint64_t)1 << 0;
+    f->base.is_null &= ~((uint64_t)1 << 0);
+}
+
+static inline void alltypes_memberships_where_member(alltypes_memberships_filter *f, int32_t value)
+{
+    f->values.member = value;
+    f->base.eq |= (uint64_t)1 << 1;
+    f->base.is_null &= ~((uint64_t)1 << 1);
+}
+
+static inline void alltypes_memberships_where_role(alltypes_memberships_filter *f, const char *value)
+{
+    f->values.role = value;
+    f->base.eq |= (uint64_t)1 << 2;
+    f->base.is_null &= ~((uint64_t)1 << 2);
+}
+
+/* Orders by column (called again: the next key), at most
+ * DBONT_FILTER_ORDER_MAX keys. */
+static inline void alltypes_memberships_order_by(alltypes_memberships_filter *f, alltypes_memberships_column column, dbont_order dir)
+{
+    if (f->base.norder < DBONT_FILTER_ORDER_MAX) {
+        f->base.order_column[f->base.norder] = (uint16_t)column;
+        f->base.order_dir[f->base.norder] = dir;
+        f->base.norder++;
+    }
+}
+
+/* At most limit rows (< 0: all), after skipping offset rows. */
+static inline void alltypes_memberships_limit(alltypes_memberships_filter *f, int64_t limit, int64_t offset)
+{
+    f->base.limit = limit;
+    f->base.offset = offset;
+}
+
+/* Reads the rows that pass filter f. */
+dbont_status alltypes_memberships_find(dbont_conn *conn, const alltypes_memberships_filter *f, alltypes_memberships_rows *out,
+                                       dbont_error *err);
+
 /* ---- table events ------------------------------------------------------ */
 
 /*
@@ -341,6 +918,65 @@ dbont_status alltypes_events_insert(dbont_conn *conn, const alltypes_events_new 
  * into out (which may be NULL to only run the query). */
 dbont_status alltypes_events_list(dbont_conn *conn, int64_t limit, int64_t offset,
                                   alltypes_events_rows *out, dbont_error *err);
+
+/* Inserts rows[0..n) in one COPY: all or nothing.  A column with a default
+ * is sent when the first row sets it (then every row must); on failure
+ * *failed_row (when not NULL) is the index of the row at fault. */
+dbont_status alltypes_events_copy(dbont_conn *conn, const alltypes_events_new *rows, size_t n,
+                                  size_t *failed_row, dbont_error *err);
+
+/*
+ * Filters (dbont/filter.h): start from alltypes_events_filter_init(), call the
+ * setters you need, then alltypes_events_find.  Values are sent as parameters; each
+ * combination of filters is prepared once per connection.
+ */
+typedef struct alltypes_events_filter {
+    dbont_filter base;
+    alltypes_events values;  /* the values of the equality filters */
+} alltypes_events_filter;
+
+typedef enum alltypes_events_column {
+    alltypes_events_col_happened_at = 0,
+    alltypes_events_col_what = 1
+} alltypes_events_column;
+
+alltypes_events_filter alltypes_events_filter_init(void);
+
+static inline void alltypes_events_where_happened_at(alltypes_events_filter *f, dbont_timestamp value)
+{
+    f->values.happened_at = value;
+    f->base.eq |= (uint64_t)1 << 0;
+    f->base.is_null &= ~((uint64_t)1 << 0);
+}
+
+static inline void alltypes_events_where_what(alltypes_events_filter *f, const char *value)
+{
+    f->values.what = value;
+    f->base.eq |= (uint64_t)1 << 1;
+    f->base.is_null &= ~((uint64_t)1 << 1);
+}
+
+/* Orders by column (called again: the next key), at most
+ * DBONT_FILTER_ORDER_MAX keys. */
+static inline void alltypes_events_order_by(alltypes_events_filter *f, alltypes_events_column column, dbont_order dir)
+{
+    if (f->base.norder < DBONT_FILTER_ORDER_MAX) {
+        f->base.order_column[f->base.norder] = (uint16_t)column;
+        f->base.order_dir[f->base.norder] = dir;
+        f->base.norder++;
+    }
+}
+
+/* At most limit rows (< 0: all), after skipping offset rows. */
+static inline void alltypes_events_limit(alltypes_events_filter *f, int64_t limit, int64_t offset)
+{
+    f->base.limit = limit;
+    f->base.offset = offset;
+}
+
+/* Reads the rows that pass filter f. */
+dbont_status alltypes_events_find(dbont_conn *conn, const alltypes_events_filter *f, alltypes_events_rows *out,
+                                  dbont_error *err);
 
 /* ---- table authors ----------------------------------------------------- */
 
@@ -404,6 +1040,85 @@ dbont_status alltypes_authors_delete(dbont_conn *conn, int32_t id,
 dbont_status alltypes_authors_list(dbont_conn *conn, int64_t limit, int64_t offset,
                                    alltypes_authors_rows *out, dbont_error *err);
 
+/* Inserts rows[0..n) in one COPY: all or nothing.  A column with a default
+ * is sent when the first row sets it (then every row must); on failure
+ * *failed_row (when not NULL) is the index of the row at fault. */
+dbont_status alltypes_authors_copy(dbont_conn *conn, const alltypes_authors_new *rows, size_t n,
+                                   size_t *failed_row, dbont_error *err);
+
+/*
+ * Filters (dbont/filter.h): start from alltypes_authors_filter_init(), call the
+ * setters you need, then alltypes_authors_find.  Values are sent as parameters; each
+ * combination of filters is prepared once per connection.
+ */
+typedef struct alltypes_authors_filter {
+    dbont_filter base;
+    alltypes_authors values;  /* the values of the equality filters */
+} alltypes_authors_filter;
+
+typedef enum alltypes_authors_column {
+    alltypes_authors_col_id = 0,
+    alltypes_authors_col_name = 1,
+    alltypes_authors_col_featured_book = 2
+} alltypes_authors_column;
+
+alltypes_authors_filter alltypes_authors_filter_init(void);
+
+static inline void alltypes_authors_where_id(alltypes_authors_filter *f, int32_t value)
+{
+    f->values.id = value;
+    f->base.eq |= (uint64_t)1 << 0;
+    f->base.is_null &= ~((uint64_t)1 << 0);
+}
+
+static inline void alltypes_authors_where_name(alltypes_authors_filter *f, const char *value)
+{
+    f->values.name = value;
+    f->base.eq |= (uint64_t)1 << 1;
+    f->base.is_null &= ~((uint64_t)1 << 1);
+}
+
+static inline void alltypes_authors_where_featured_book(alltypes_authors_filter *f, int32_t value)
+{
+    f->values.featured_book = value;
+    f->base.eq |= (uint64_t)1 << 2;
+    f->base.is_null &= ~((uint64_t)1 << 2);
+}
+
+static inline void alltypes_authors_where_featured_book_is_null(alltypes_authors_filter *f)
+{
+    f->base.is_null |= (uint64_t)1 << 2;
+    f->base.eq &= ~((uint64_t)1 << 2);
+}
+
+/* Only rows that some row of table books refers to. */
+static inline void alltypes_authors_where_has_books(alltypes_authors_filter *f)
+{
+    f->base.related |= (uint64_t)1 << 0;
+}
+
+/* Orders by column (called again: the next key), at most
+ * DBONT_FILTER_ORDER_MAX keys. */
+static inline void alltypes_authors_order_by(alltypes_authors_filter *f, alltypes_authors_column column, dbont_order dir)
+{
+    if (f->base.norder < DBONT_FILTER_ORDER_MAX) {
+        f->base.order_column[f->base.norder] = (uint16_t)column;
+        f->base.order_dir[f->base.norder] = dir;
+        f->base.norder++;
+    }
+}
+
+/* At most limit rows (< 0: all), after skipping offset rows. */
+static inline void alltypes_authors_limit(alltypes_authors_filter *f, int64_t limit, int64_t offset)
+{
+    f->base.limit = limit;
+    f->base.offset = offset;
+}
+
+/* Reads the rows that pass filter f. */
+dbont_status alltypes_authors_find(dbont_conn *conn, const alltypes_authors_filter *f, alltypes_authors_rows *out,
+                                   dbont_error *err);
+
 /* ---- table books ------------------------------------------------------- */
 
 /*
@@ -463,6 +1178,79 @@ dbont_status alltypes_books_delete(dbont_conn *conn, int32_t id,
  * into out (which may be NULL to only run the query). */
 dbont_status alltypes_books_list(dbont_conn *conn, int64_t limit, int64_t offset,
                                  alltypes_books_rows *out, dbont_error *err);
+
+/* Inserts rows[0..n) in one COPY: all or nothing.  A column with a default
+ * is sent when the first row sets it (then every row must); on failure
+ * *failed_row (when not NULL) is the index of the row at fault. */
+dbont_status alltypes_books_copy(dbont_conn *conn, const alltypes_books_new *rows, size_t n,
+                                 size_t *failed_row, dbont_error *err);
+
+/*
+ * Filters (dbont/filter.h): start from alltypes_books_filter_init(), call the
+ * setters you need, then alltypes_books_find.  Values are sent as parameters; each
+ * combination of filters is prepared once per connection.
+ */
+typedef struct alltypes_books_filter {
+    dbont_filter base;
+    alltypes_books values;  /* the values of the equality filters */
+} alltypes_books_filter;
+
+typedef enum alltypes_books_column {
+    alltypes_books_col_id = 0,
+    alltypes_books_col_author_id = 1,
+    alltypes_books_col_title = 2
+} alltypes_books_column;
+
+alltypes_books_filter alltypes_books_filter_init(void);
+
+static inline void alltypes_books_where_id(alltypes_books_filter *f, int32_t value)
+{
+    f->values.id = value;
+    f->base.eq |= (uint64_t)1 << 0;
+    f->base.is_null &= ~((uint64_t)1 << 0);
+}
+
+static inline void alltypes_books_where_author_id(alltypes_books_filter *f, int32_t value)
+{
+    f->values.author_id = value;
+    f->base.eq |= (uint64_t)1 << 1;
+    f->base.is_null &= ~((uint64_t)1 << 1);
+}
+
+static inline void alltypes_books_where_title(alltypes_books_filter *f, const char *value)
+{
+    f->values.title = value;
+    f->base.eq |= (uint64_t)1 << 2;
+    f->base.is_null &= ~((uint64_t)1 << 2);
+}
+
+/* Only rows that some row of table authors refers to. */
+static inline void alltypes_books_where_has_authors(alltypes_books_filter *f)
+{
+    f->base.related |= (uint64_t)1 << 0;
+}
+
+/* Orders by column (called again: the next key), at most
+ * DBONT_FILTER_ORDER_MAX keys. */
+static inline void alltypes_books_order_by(alltypes_books_filter *f, alltypes_books_column column, dbont_order dir)
+{
+    if (f->base.norder < DBONT_FILTER_ORDER_MAX) {
+        f->base.order_column[f->base.norder] = (uint16_t)column;
+        f->base.order_dir[f->base.norder] = dir;
+        f->base.norder++;
+    }
+}
+
+/* At most limit rows (< 0: all), after skipping offset rows. */
+static inline void alltypes_books_limit(alltypes_books_filter *f, int64_t limit, int64_t offset)
+{
+    f->base.limit = limit;
+    f->base.offset = offset;
+}
+
+/* Reads the rows that pass filter f. */
+dbont_status alltypes_books_find(dbont_conn *conn, const alltypes_books_filter *f, alltypes_books_rows *out,
+                                 dbont_error *err);
 
 #ifdef __cplusplus
 }

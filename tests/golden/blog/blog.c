@@ -24,6 +24,13 @@ static const dbont_column blog_organizations_columns[] = {
      offsetof(blog_organizations_new, created_at_set)},
 };
 
+static const dbont_relation blog_organizations_relations[] = {
+    {"users",
+     "EXISTS (SELECT 1 FROM users AS dbont_related WHERE dbont_related.organization_id = organizations.id)"},
+    {"posts",
+     "EXISTS (SELECT 1 FROM posts AS dbont_related WHERE dbont_related.organization_id = organizations.id)"},
+};
+
 static const uint16_t blog_organizations_pk[] = {0};
 
 static const Oid blog_organizations_get_types[] = {2950};
@@ -58,7 +65,9 @@ static const dbont_table blog_organizations_desc = {
     &blog_organizations_get_stmt,
     &blog_organizations_update_stmt,
     &blog_organizations_delete_stmt,
-    &blog_organizations_list_stmt};
+    &blog_organizations_list_stmt,
+    sizeof(blog_organizations_new),
+    2, blog_organizations_relations};
 
 void blog_organizations_rows_free(blog_organizations_rows *rows)
 {
@@ -131,6 +140,33 @@ dbont_status blog_organizations_list(dbont_conn *conn, int64_t limit, int64_t of
     return _st;
 }
 
+dbont_status blog_organizations_copy(dbont_conn *conn, const blog_organizations_new *rows, size_t n,
+                                     size_t *failed_row, dbont_error *err)
+{
+    return dbont_table_copy(conn, &blog_organizations_desc, rows, n, failed_row, err);
+}
+
+blog_organizations_filter blog_organizations_filter_init(void)
+{
+    blog_organizations_filter f;
+    dbont_filter empty = DBONT_FILTER_INIT;
+    memset(&f, 0, sizeof f);
+    f.base = empty;
+    return f;
+}
+
+dbont_status blog_organizations_find(dbont_conn *conn, const blog_organizations_filter *f, blog_organizations_rows *out,
+                                     dbont_error *err)
+{
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_table_find(conn, &blog_organizations_desc, f ? &f->base : NULL, f ? &f->values : NULL, &_res, err);
+    if (out)
+        blog_organizations_view(_res, out);
+    else
+        dbont_result_free(_res);
+    return _st;
+}
+
 /* ---- table users ------------------------------------------------------- */
 
 static const dbont_column blog_users_columns[] = {
@@ -158,6 +194,11 @@ static const dbont_column blog_users_columns[] = {
      offsetof(blog_users, created_at), offsetof(blog_users, created_at_is_null),
      offsetof(blog_users_new, created_at), offsetof(blog_users_new, created_at_is_null),
      offsetof(blog_users_new, created_at_set)},
+};
+
+static const dbont_relation blog_users_relations[] = {
+    {"posts",
+     "EXISTS (SELECT 1 FROM posts AS dbont_related WHERE dbont_related.user_id = users.id)"},
 };
 
 static const uint16_t blog_users_pk[] = {0};
@@ -194,7 +235,9 @@ static const dbont_table blog_users_desc = {
     &blog_users_get_stmt,
     &blog_users_update_stmt,
     &blog_users_delete_stmt,
-    &blog_users_list_stmt};
+    &blog_users_list_stmt,
+    sizeof(blog_users_new),
+    1, blog_users_relations};
 
 void blog_users_rows_free(blog_users_rows *rows)
 {
@@ -260,6 +303,33 @@ dbont_status blog_users_list(dbont_conn *conn, int64_t limit, int64_t offset,
 {
     dbont_result *_res = NULL;
     dbont_status _st = dbont_table_list(conn, &blog_users_desc, limit, offset, &_res, err);
+    if (out)
+        blog_users_view(_res, out);
+    else
+        dbont_result_free(_res);
+    return _st;
+}
+
+dbont_status blog_users_copy(dbont_conn *conn, const blog_users_new *rows, size_t n,
+                             size_t *failed_row, dbont_error *err)
+{
+    return dbont_table_copy(conn, &blog_users_desc, rows, n, failed_row, err);
+}
+
+blog_users_filter blog_users_filter_init(void)
+{
+    blog_users_filter f;
+    dbont_filter empty = DBONT_FILTER_INIT;
+    memset(&f, 0, sizeof f);
+    f.base = empty;
+    return f;
+}
+
+dbont_status blog_users_find(dbont_conn *conn, const blog_users_filter *f, blog_users_rows *out,
+                             dbont_error *err)
+{
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_table_find(conn, &blog_users_desc, f ? &f->base : NULL, f ? &f->values : NULL, &_res, err);
     if (out)
         blog_users_view(_res, out);
     else
@@ -338,7 +408,9 @@ static const dbont_table blog_posts_desc = {
     &blog_posts_get_stmt,
     &blog_posts_update_stmt,
     &blog_posts_delete_stmt,
-    &blog_posts_list_stmt};
+    &blog_posts_list_stmt,
+    sizeof(blog_posts_new),
+    0, NULL};
 
 void blog_posts_rows_free(blog_posts_rows *rows)
 {
@@ -409,5 +481,155 @@ dbont_status blog_posts_list(dbont_conn *conn, int64_t limit, int64_t offset,
     else
         dbont_result_free(_res);
     return _st;
+}
+
+dbont_status blog_posts_copy(dbont_conn *conn, const blog_posts_new *rows, size_t n,
+                             size_t *failed_row, dbont_error *err)
+{
+    return dbont_table_copy(conn, &blog_posts_desc, rows, n, failed_row, err);
+}
+
+blog_posts_filter blog_posts_filter_init(void)
+{
+    blog_posts_filter f;
+    dbont_filter empty = DBONT_FILTER_INIT;
+    memset(&f, 0, sizeof f);
+    f.base = empty;
+    return f;
+}
+
+dbont_status blog_posts_find(dbont_conn *conn, const blog_posts_filter *f, blog_posts_rows *out,
+                             dbont_error *err)
+{
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_table_find(conn, &blog_posts_desc, f ? &f->base : NULL, f ? &f->values : NULL, &_res, err);
+    if (out)
+        blog_posts_view(_res, out);
+    else
+        dbont_result_free(_res);
+    return _st;
+}
+
+/* ---- query user_query -------------------------------------------------- */
+
+static const Oid blog_user_query_types[] = {25};
+static const dbont_stmt blog_user_query_stmt = {
+    UINT64_C(0xf0a5ab6fce4689c6), "dbont_f0a5ab6fce4689c6",
+    "SELECT id, email, username FROM users WHERE email = $1 ORDER BY created_at DESC LIMIT 10",
+    1, blog_user_query_types};
+
+static const dbont_type blog_user_query_param_types[] = {DBONT_TEXT};
+static const size_t blog_user_query_param_offsets[] = {
+    offsetof(blog_user_query_params, email)};
+
+static const dbont_column blog_user_query_columns[] = {
+    {"id", "id", DBONT_UUID, true,
+     offsetof(blog_user_query_row, id), DBONT_NO_FIELD,
+     DBONT_NO_FIELD, DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+    {"email", "email", DBONT_TEXT, true,
+     offsetof(blog_user_query_row, email), DBONT_NO_FIELD,
+     DBONT_NO_FIELD, DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+    {"username", "username", DBONT_TEXT, true,
+     offsetof(blog_user_query_row, username), DBONT_NO_FIELD,
+     DBONT_NO_FIELD, DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+};
+
+static const dbont_query blog_user_query_query = {
+    "user_query", &blog_user_query_stmt,
+    1, blog_user_query_param_types, blog_user_query_param_offsets, sizeof(blog_user_query_params),
+    3, blog_user_query_columns, sizeof(blog_user_query_row)};
+
+void blog_user_query_rows_free(blog_user_query_rows *rows)
+{
+    if (!rows)
+        return;
+    dbont_result_free(rows->result);
+    rows->result = NULL;
+    rows->rows = NULL;
+    rows->count = 0;
+}
+
+static void blog_user_query_view(dbont_result *res, blog_user_query_rows *out)
+{
+    out->result = res;
+    out->count = res ? dbont_result_count(res) : 0;
+    out->rows = res ? (blog_user_query_row *)dbont_result_rows(res) : NULL;
+}
+
+dbont_status blog_user_query(dbont_conn *conn, const char *email, blog_user_query_rows *out,
+                             dbont_error *err)
+{
+    blog_user_query_params _p;
+    memset(&_p, 0, sizeof _p);
+    _p.email = email;
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_query_run(conn, &blog_user_query_query, &_p, out ? &_res : NULL, err);
+    if (out)
+        blog_user_query_view(_res, out);
+    return _st;
+}
+
+dbont_status blog_user_query_batch(dbont_conn *conn, const blog_user_query_params *params, size_t n,
+                                   dbont_batch_item *items, dbont_error *err)
+{
+    return dbont_query_batch(conn, &blog_user_query_query, params, n, 0, items, err);
+}
+
+blog_user_query_rows blog_user_query_batch_rows(const dbont_batch_item *item)
+{
+    blog_user_query_rows rows;
+    blog_user_query_view(item ? item->result : NULL, &rows);
+    return rows;
+}
+
+/* ---- query user_with_posts_query --------------------------------------- */
+
+static const Oid blog_user_with_posts_query_types[] = {20};
+static const dbont_stmt blog_user_with_posts_query_stmt = {
+    UINT64_C(0x948604e27fe488c4), "dbont_948604e27fe488c4",
+    "SELECT users.id, users.organization_id, users.email, users.username, users.is_active, users.created_at FROM users LEFT JOIN posts ON users.id = posts.user_id GROUP BY users.id HAVING COUNT(posts.id) > $1",
+    1, blog_user_with_posts_query_types};
+
+static const dbont_type blog_user_with_posts_query_param_types[] = {DBONT_BIGINT};
+static const size_t blog_user_with_posts_query_param_offsets[] = {
+    offsetof(blog_user_with_posts_query_params, min_posts)};
+
+static const dbont_query blog_user_with_posts_query_query = {
+    "user_with_posts_query", &blog_user_with_posts_query_stmt,
+    1, blog_user_with_posts_query_param_types, blog_user_with_posts_query_param_offsets, sizeof(blog_user_with_posts_query_params),
+    6, blog_users_columns, sizeof(blog_users)};
+
+void blog_user_with_posts_query_rows_free(blog_user_with_posts_query_rows *rows)
+{
+    blog_users_rows_free(rows);
+}
+
+dbont_status blog_user_with_posts_query(dbont_conn *conn, int64_t min_posts, blog_user_with_posts_query_rows *out,
+                                        dbont_error *err)
+{
+    blog_user_with_posts_query_params _p;
+    memset(&_p, 0, sizeof _p);
+    _p.min_posts = min_posts;
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_query_run(conn, &blog_user_with_posts_query_query, &_p, out ? &_res : NULL, err);
+    if (out)
+        blog_users_view(_res, out);
+    return _st;
+}
+
+dbont_status blog_user_with_posts_query_batch(dbont_conn *conn, const blog_user_with_posts_query_params *params, size_t n,
+                                              dbont_batch_item *items, dbont_error *err)
+{
+    return dbont_query_batch(conn, &blog_user_with_posts_query_query, params, n, 0, items, err);
+}
+
+blog_user_with_posts_query_rows blog_user_with_posts_query_batch_rows(const dbont_batch_item *item)
+{
+    blog_user_with_posts_query_rows rows;
+    blog_users_view(item ? item->result : NULL, &rows);
+    return rows;
 }
 

@@ -78,6 +78,91 @@ dbont_status blog_organizations_delete(dbont_conn *conn, dbont_uuid id,
 dbont_status blog_organizations_list(dbont_conn *conn, int64_t limit, int64_t offset,
                                      blog_organizations_rows *out, dbont_error *err);
 
+/* Inserts rows[0..n) in one COPY: all or nothing.  A column with a default
+ * is sent when the first row sets it (then every row must); on failure
+ * *failed_row (when not NULL) is the index of the row at fault. */
+dbont_status blog_organizations_copy(dbont_conn *conn, const blog_organizations_new *rows, size_t n,
+                                     size_t *failed_row, dbont_error *err);
+
+/*
+ * Filters (dbont/filter.h): start from blog_organizations_filter_init(), call the
+ * setters you need, then blog_organizations_find.  Values are sent as parameters; each
+ * combination of filters is prepared once per connection.
+ */
+typedef struct blog_organizations_filter {
+    dbont_filter base;
+    blog_organizations values;  /* the values of the equality filters */
+} blog_organizations_filter;
+
+typedef enum blog_organizations_column {
+    blog_organizations_col_id = 0,
+    blog_organizations_col_name = 1,
+    blog_organizations_col_created_at = 2
+} blog_organizations_column;
+
+blog_organizations_filter blog_organizations_filter_init(void);
+
+static inline void blog_organizations_where_id(blog_organizations_filter *f, dbont_uuid value)
+{
+    f->values.id = value;
+    f->base.eq |= (uint64_t)1 << 0;
+    f->base.is_null &= ~((uint64_t)1 << 0);
+}
+
+static inline void blog_organizations_where_name(blog_organizations_filter *f, const char *value)
+{
+    f->values.name = value;
+    f->base.eq |= (uint64_t)1 << 1;
+    f->base.is_null &= ~((uint64_t)1 << 1);
+}
+
+static inline void blog_organizations_where_created_at(blog_organizations_filter *f, dbont_timestamp value)
+{
+    f->values.created_at = value;
+    f->base.eq |= (uint64_t)1 << 2;
+    f->base.is_null &= ~((uint64_t)1 << 2);
+}
+
+static inline void blog_organizations_where_created_at_is_null(blog_organizations_filter *f)
+{
+    f->base.is_null |= (uint64_t)1 << 2;
+    f->base.eq &= ~((uint64_t)1 << 2);
+}
+
+/* Only rows that some row of table users refers to. */
+static inline void blog_organizations_where_has_users(blog_organizations_filter *f)
+{
+    f->base.related |= (uint64_t)1 << 0;
+}
+
+/* Only rows that some row of table posts refers to. */
+static inline void blog_organizations_where_has_posts(blog_organizations_filter *f)
+{
+    f->base.related |= (uint64_t)1 << 1;
+}
+
+/* Orders by column (called again: the next key), at most
+ * DBONT_FILTER_ORDER_MAX keys. */
+static inline void blog_organizations_order_by(blog_organizations_filter *f, blog_organizations_column column, dbont_order dir)
+{
+    if (f->base.norder < DBONT_FILTER_ORDER_MAX) {
+        f->base.order_column[f->base.norder] = (uint16_t)column;
+        f->base.order_dir[f->base.norder] = dir;
+        f->base.norder++;
+    }
+}
+
+/* At most limit rows (< 0: all), after skipping offset rows. */
+static inline void blog_organizations_limit(blog_organizations_filter *f, int64_t limit, int64_t offset)
+{
+    f->base.limit = limit;
+    f->base.offset = offset;
+}
+
+/* Reads the rows that pass filter f. */
+dbont_status blog_organizations_find(dbont_conn *conn, const blog_organizations_filter *f, blog_organizations_rows *out,
+                                     dbont_error *err);
+
 /* ---- table users ------------------------------------------------------- */
 
 /*
@@ -147,6 +232,109 @@ dbont_status blog_users_delete(dbont_conn *conn, dbont_uuid id,
  * into out (which may be NULL to only run the query). */
 dbont_status blog_users_list(dbont_conn *conn, int64_t limit, int64_t offset,
                              blog_users_rows *out, dbont_error *err);
+
+/* Inserts rows[0..n) in one COPY: all or nothing.  A column with a default
+ * is sent when the first row sets it (then every row must); on failure
+ * *failed_row (when not NULL) is the index of the row at fault. */
+dbont_status blog_users_copy(dbont_conn *conn, const blog_users_new *rows, size_t n,
+                             size_t *failed_row, dbont_error *err);
+
+/*
+ * Filters (dbont/filter.h): start from blog_users_filter_init(), call the
+ * setters you need, then blog_users_find.  Values are sent as parameters; each
+ * combination of filters is prepared once per connection.
+ */
+typedef struct blog_users_filter {
+    dbont_filter base;
+    blog_users values;  /* the values of the equality filters */
+} blog_users_filter;
+
+typedef enum blog_users_column {
+    blog_users_col_id = 0,
+    blog_users_col_organization_id = 1,
+    blog_users_col_email = 2,
+    blog_users_col_username = 3,
+    blog_users_col_is_active = 4,
+    blog_users_col_created_at = 5
+} blog_users_column;
+
+blog_users_filter blog_users_filter_init(void);
+
+static inline void blog_users_where_id(blog_users_filter *f, dbont_uuid value)
+{
+    f->values.id = value;
+    f->base.eq |= (uint64_t)1 << 0;
+    f->base.is_null &= ~((uint64_t)1 << 0);
+}
+
+static inline void blog_users_where_organization_id(blog_users_filter *f, dbont_uuid value)
+{
+    f->values.organization_id = value;
+    f->base.eq |= (uint64_t)1 << 1;
+    f->base.is_null &= ~((uint64_t)1 << 1);
+}
+
+static inline void blog_users_where_email(blog_users_filter *f, const char *value)
+{
+    f->values.email = value;
+    f->base.eq |= (uint64_t)1 << 2;
+    f->base.is_null &= ~((uint64_t)1 << 2);
+}
+
+static inline void blog_users_where_username(blog_users_filter *f, const char *value)
+{
+    f->values.username = value;
+    f->base.eq |= (uint64_t)1 << 3;
+    f->base.is_null &= ~((uint64_t)1 << 3);
+}
+
+static inline void blog_users_where_is_active(blog_users_filter *f, bool value)
+{
+    f->values.is_active = value;
+    f->base.eq |= (uint64_t)1 << 4;
+    f->base.is_null &= ~((uint64_t)1 << 4);
+}
+
+static inline void blog_users_where_created_at(blog_users_filter *f, dbont_timestamp value)
+{
+    f->values.created_at = value;
+    f->base.eq |= (uint64_t)1 << 5;
+    f->base.is_null &= ~((uint64_t)1 << 5);
+}
+
+static inline void blog_users_where_created_at_is_null(blog_users_filter *f)
+{
+    f->base.is_null |= (uint64_t)1 << 5;
+    f->base.eq &= ~((uint64_t)1 << 5);
+}
+
+/* Only rows that some row of table posts refers to. */
+static inline void blog_users_where_has_posts(blog_users_filter *f)
+{
+    f->base.related |= (uint64_t)1 << 0;
+}
+
+/* Orders by column (called again: the next key), at most
+ * DBONT_FILTER_ORDER_MAX keys. */
+static inline void blog_users_order_by(blog_users_filter *f, blog_users_column column, dbont_order dir)
+{
+    if (f->base.norder < DBONT_FILTER_ORDER_MAX) {
+        f->base.order_column[f->base.norder] = (uint16_t)column;
+        f->base.order_dir[f->base.norder] = dir;
+        f->base.norder++;
+    }
+}
+
+/* At most limit rows (< 0: all), after skipping offset rows. */
+static inline void blog_users_limit(blog_users_filter *f, int64_t limit, int64_t offset)
+{
+    f->base.limit = limit;
+    f->base.offset = offset;
+}
+
+/* Reads the rows that pass filter f. */
+dbont_status blog_users_find(dbont_conn *conn, const blog_users_filter *f, blog_users_rows *out,
+                             dbont_error *err);
 
 /* ---- table posts ------------------------------------------------------- */
 
@@ -224,6 +412,187 @@ dbont_status blog_posts_delete(dbont_conn *conn, dbont_uuid id,
  * into out (which may be NULL to only run the query). */
 dbont_status blog_posts_list(dbont_conn *conn, int64_t limit, int64_t offset,
                              blog_posts_rows *out, dbont_error *err);
+
+/* Inserts rows[0..n) in one COPY: all or nothing.  A column with a default
+ * is sent when the first row sets it (then every row must); on failure
+ * *failed_row (when not NULL) is the index of the row at fault. */
+dbont_status blog_posts_copy(dbont_conn *conn, const blog_posts_new *rows, size_t n,
+                             size_t *failed_row, dbont_error *err);
+
+/*
+ * Filters (dbont/filter.h): start from blog_posts_filter_init(), call the
+ * setters you need, then blog_posts_find.  Values are sent as parameters; each
+ * combination of filters is prepared once per connection.
+ */
+typedef struct blog_posts_filter {
+    dbont_filter base;
+    blog_posts values;  /* the values of the equality filters */
+} blog_posts_filter;
+
+typedef enum blog_posts_column {
+    blog_posts_col_id = 0,
+    blog_posts_col_organization_id = 1,
+    blog_posts_col_user_id = 2,
+    blog_posts_col_title = 3,
+    blog_posts_col_content = 4,
+    blog_posts_col_is_published = 5,
+    blog_posts_col_views = 6,
+    blog_posts_col_created_at = 7
+} blog_posts_column;
+
+blog_posts_filter blog_posts_filter_init(void);
+
+static inline void blog_posts_where_id(blog_posts_filter *f, dbont_uuid value)
+{
+    f->values.id = value;
+    f->base.eq |= (uint64_t)1 << 0;
+    f->base.is_null &= ~((uint64_t)1 << 0);
+}
+
+static inline void blog_posts_where_organization_id(blog_posts_filter *f, dbont_uuid value)
+{
+    f->values.organization_id = value;
+    f->base.eq |= (uint64_t)1 << 1;
+    f->base.is_null &= ~((uint64_t)1 << 1);
+}
+
+static inline void blog_posts_where_user_id(blog_posts_filter *f, dbont_uuid value)
+{
+    f->values.user_id = value;
+    f->base.eq |= (uint64_t)1 << 2;
+    f->base.is_null &= ~((uint64_t)1 << 2);
+}
+
+static inline void blog_posts_where_title(blog_posts_filter *f, const char *value)
+{
+    f->values.title = value;
+    f->base.eq |= (uint64_t)1 << 3;
+    f->base.is_null &= ~((uint64_t)1 << 3);
+}
+
+static inline void blog_posts_where_content(blog_posts_filter *f, const char *value)
+{
+    f->values.content = value;
+    f->base.eq |= (uint64_t)1 << 4;
+    f->base.is_null &= ~((uint64_t)1 << 4);
+}
+
+static inline void blog_posts_where_content_is_null(blog_posts_filter *f)
+{
+    f->base.is_null |= (uint64_t)1 << 4;
+    f->base.eq &= ~((uint64_t)1 << 4);
+}
+
+static inline void blog_posts_where_is_published(blog_posts_filter *f, bool value)
+{
+    f->values.is_published = value;
+    f->base.eq |= (uint64_t)1 << 5;
+    f->base.is_null &= ~((uint64_t)1 << 5);
+}
+
+static inline void blog_posts_where_views(blog_posts_filter *f, int64_t value)
+{
+    f->values.views = value;
+    f->base.eq |= (uint64_t)1 << 6;
+    f->base.is_null &= ~((uint64_t)1 << 6);
+}
+
+static inline void blog_posts_where_created_at(blog_posts_filter *f, dbont_timestamp value)
+{
+    f->values.created_at = value;
+    f->base.eq |= (uint64_t)1 << 7;
+    f->base.is_null &= ~((uint64_t)1 << 7);
+}
+
+static inline void blog_posts_where_created_at_is_null(blog_posts_filter *f)
+{
+    f->base.is_null |= (uint64_t)1 << 7;
+    f->base.eq &= ~((uint64_t)1 << 7);
+}
+
+/* Orders by column (called again: the next key), at most
+ * DBONT_FILTER_ORDER_MAX keys. */
+static inline void blog_posts_order_by(blog_posts_filter *f, blog_posts_column column, dbont_order dir)
+{
+    if (f->base.norder < DBONT_FILTER_ORDER_MAX) {
+        f->base.order_column[f->base.norder] = (uint16_t)column;
+        f->base.order_dir[f->base.norder] = dir;
+        f->base.norder++;
+    }
+}
+
+/* At most limit rows (< 0: all), after skipping offset rows. */
+static inline void blog_posts_limit(blog_posts_filter *f, int64_t limit, int64_t offset)
+{
+    f->base.limit = limit;
+    f->base.offset = offset;
+}
+
+/* Reads the rows that pass filter f. */
+dbont_status blog_posts_find(dbont_conn *conn, const blog_posts_filter *f, blog_posts_rows *out,
+                             dbont_error *err);
+
+/* ---- query user_query -------------------------------------------------- */
+
+/* The parameters of one run, for blog_user_query_batch. */
+typedef struct blog_user_query_params {
+    const char *email;
+} blog_user_query_params;
+
+/* A row of the result.  A column that may be NULL has a <column>_is_null
+ * flag; text, numeric, jsonb and bytea values point into the result. */
+typedef struct blog_user_query_row {
+    dbont_uuid id;
+    const char *email;
+    const char *username;
+} blog_user_query_row;
+
+typedef struct blog_user_query_rows {
+    size_t count;
+    blog_user_query_row *rows;
+    dbont_result *result;
+} blog_user_query_rows;
+
+void blog_user_query_rows_free(blog_user_query_rows *rows);
+
+/* SELECT id, email, username FROM users WHERE email = $1 ORDER BY created_at DESC LIMIT 10 */
+dbont_status blog_user_query(dbont_conn *conn, const char *email, blog_user_query_rows *out,
+                             dbont_error *err);
+
+/* Runs the query once per params[i] in one pipeline; items[i] gets each
+ * run's outcome (free them with dbont_batch_free).  DBONT_ERROR when any
+ * run failed: the others still ran. */
+dbont_status blog_user_query_batch(dbont_conn *conn, const blog_user_query_params *params, size_t n,
+                                   dbont_batch_item *items, dbont_error *err);
+
+/* The rows of one batch item (they stay the item's). */
+blog_user_query_rows blog_user_query_batch_rows(const dbont_batch_item *item);
+
+/* ---- query user_with_posts_query --------------------------------------- */
+
+/* The parameters of one run, for blog_user_with_posts_query_batch. */
+typedef struct blog_user_with_posts_query_params {
+    int64_t min_posts;
+} blog_user_with_posts_query_params;
+
+/* Rows of table blog_users's type. */
+typedef blog_users blog_user_with_posts_query_row;
+typedef blog_users_rows blog_user_with_posts_query_rows;
+
+void blog_user_with_posts_query_rows_free(blog_user_with_posts_query_rows *rows);
+
+/* SELECT users.id, users.organization_id, users.email, users.username, users.is_active, users.created_at FROM users LEFT JOIN posts ON users.id = posts.user_id GROUP BY users.id HAVING COUNT(posts.id) > $1 */
+dbont_status blog_user_with_posts_query(dbont_conn *conn, int64_t min_posts, blog_user_with_posts_query_rows *out,
+                                        dbont_error *err);
+
+/* Runs the query once per params[i] in one pipeline; items[i] gets each
+ * run's outcome (free them with dbont_batch_free).  DBONT_ERROR when any
+ * run failed: the others still ran. */
+dbont_status blog_user_with_posts_query_batch(dbont_conn *conn, const blog_user_with_posts_query_params *params, size_t n,
+                                              dbont_batch_item *items, dbont_error *err);
+
+/* The rows of one batch item (they stay the item's). */
+blog_user_with_posts_query_rows blog_user_with_posts_query_batch_rows(const dbont_batch_item *item);
 
 #ifdef __cplusplus
 }
