@@ -29,6 +29,7 @@
 #include "error_internal.h"
 #include "params.h"
 #include "registry.h"
+#include "sqlwriter.h"
 #include "stmt_internal.h"
 
 /* Separates the hashes of find statements from other uses of a table's
@@ -134,87 +135,67 @@ static uint64_t find_key(const dbont_table *t, const dbont_filter *f)
     return h;
 }
 
-/* Text output that only counts when buf is NULL (as in table.c). */
-typedef struct writer {
-    char *buf;
-    size_t n;
-} writer;
 
-static void put(writer *w, const char *s)
+static void put_condition_start(sqlwriter *w, size_t *nconditions)
 {
-    size_t len = strlen(s);
-    if (w->buf != NULL)
-        memcpy(w->buf + w->n, s, len);
-    w->n += len;
-}
-
-static void put_placeholder(writer *w, size_t number)
-{
-    char tmp[24];
-    snprintf(tmp, sizeof tmp, "$%zu", number);
-    put(w, tmp);
-}
-
-static void put_condition_start(writer *w, size_t *nconditions)
-{
-    put(w, (*nconditions)++ == 0 ? " WHERE " : " AND ");
+    sqlw_put(w, (*nconditions)++ == 0 ? " WHERE " : " AND ");
 }
 
 static size_t write_find(const find_variant *v, char *buf)
 {
     const dbont_table *t = v->table;
     const dbont_filter *f = v->filter;
-    writer w = {buf, 0};
+    sqlwriter w = {buf, 0};
     size_t i, nconditions = 0, nparams = 0;
     unsigned k;
 
-    put(&w, "SELECT ");
+    sqlw_put(&w, "SELECT ");
     for (i = 0; i < t->ncolumns; i++) {
         if (i > 0)
-            put(&w, ", ");
-        put(&w, t->columns[i].sql);
+            sqlw_put(&w, ", ");
+        sqlw_put(&w, t->columns[i].sql);
     }
-    put(&w, " FROM ");
-    put(&w, t->sql);
+    sqlw_put(&w, " FROM ");
+    sqlw_put(&w, t->sql);
     for (i = 0; i < t->ncolumns; i++) {
         if (bit(f->eq, i)) {
             put_condition_start(&w, &nconditions);
-            put(&w, t->columns[i].sql);
-            put(&w, " = ");
-            put_placeholder(&w, ++nparams);
+            sqlw_put(&w, t->columns[i].sql);
+            sqlw_put(&w, " = ");
+            sqlw_placeholder(&w, ++nparams);
         } else if (bit(f->is_null, i)) {
             put_condition_start(&w, &nconditions);
-            put(&w, t->columns[i].sql);
-            put(&w, " IS NULL");
+            sqlw_put(&w, t->columns[i].sql);
+            sqlw_put(&w, " IS NULL");
         }
     }
     for (i = 0; t->relations != NULL && i < t->nrelations; i++) {
         if (bit(f->related, i)) {
             put_condition_start(&w, &nconditions);
-            put(&w, "(");
-            put(&w, t->relations[i].exists_sql);
-            put(&w, ")");
+            sqlw_put(&w, "(");
+            sqlw_put(&w, t->relations[i].exists_sql);
+            sqlw_put(&w, ")");
         }
     }
     if (f->norder > 0) {
         for (k = 0; k < f->norder; k++) {
-            put(&w, k == 0 ? " ORDER BY " : ", ");
-            put(&w, t->columns[f->order_column[k]].sql);
-            put(&w, f->order_dir[k] == DBONT_DESC ? " DESC" : " ASC");
+            sqlw_put(&w, k == 0 ? " ORDER BY " : ", ");
+            sqlw_put(&w, t->columns[f->order_column[k]].sql);
+            sqlw_put(&w, f->order_dir[k] == DBONT_DESC ? " DESC" : " ASC");
         }
     } else {
         for (i = 0; i < t->npk; i++) {
-            put(&w, i == 0 ? " ORDER BY " : ", ");
-            put(&w, t->columns[t->pk[i]].sql);
+            sqlw_put(&w, i == 0 ? " ORDER BY " : ", ");
+            sqlw_put(&w, t->columns[t->pk[i]].sql);
         }
     }
     if (has_limit(f)) {
-        put(&w, " LIMIT ");
-        put_placeholder(&w, ++nparams);
+        sqlw_put(&w, " LIMIT ");
+        sqlw_placeholder(&w, ++nparams);
     }
     if (has_offset(f)) {
-        put(&w, " OFFSET ");
-        put_placeholder(&w, ++nparams);
+        sqlw_put(&w, " OFFSET ");
+        sqlw_placeholder(&w, ++nparams);
     }
     if (buf != NULL)
         buf[w.n] = '\0';

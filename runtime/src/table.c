@@ -19,6 +19,7 @@
 #include "conn_internal.h"
 #include "error_internal.h"
 #include "params.h"
+#include "sqlwriter.h"
 #include "stmt_internal.h"
 
 /* ---- parameters ----------------------------------------------------- */
@@ -176,61 +177,41 @@ static dbont_status insert_mask(const dbont_table *t, const char *new_row,
     return DBONT_OK;
 }
 
-/* Text output that only counts when buf is NULL (see compose_insert). */
-typedef struct writer {
-    char *buf;
-    size_t n;
-} writer;
-
-static void put(writer *w, const char *s)
-{
-    size_t len = strlen(s);
-    if (w->buf != NULL)
-        memcpy(w->buf + w->n, s, len);
-    w->n += len;
-}
-
-static void put_placeholder(writer *w, size_t number)
-{
-    char tmp[24];
-    snprintf(tmp, sizeof tmp, "$%zu", number);
-    put(w, tmp);
-}
 
 /* INSERT INTO t (a, b) VALUES ($1, $2) RETURNING a, b, c
  * INSERT INTO t DEFAULT VALUES RETURNING a, b, c */
 static size_t write_insert(const insert_variant *v, char *buf)
 {
     const dbont_table *t = v->table;
-    writer w = {buf, 0};
+    sqlwriter w = {buf, 0};
     size_t i, nsent = 0;
     unsigned nth = 0;
 
-    put(&w, "INSERT INTO ");
-    put(&w, t->sql);
+    sqlw_put(&w, "INSERT INTO ");
+    sqlw_put(&w, t->sql);
     for (i = 0; i < t->ncolumns; i++) {
         if (!sends(&t->columns[i], v->mask, &nth))
             continue;
-        put(&w, nsent == 0 ? " (" : ", ");
-        put(&w, t->columns[i].sql);
+        sqlw_put(&w, nsent == 0 ? " (" : ", ");
+        sqlw_put(&w, t->columns[i].sql);
         nsent++;
     }
     if (nsent == 0) {
-        put(&w, " DEFAULT VALUES");
+        sqlw_put(&w, " DEFAULT VALUES");
     } else {
-        put(&w, ") VALUES (");
+        sqlw_put(&w, ") VALUES (");
         for (i = 1; i <= nsent; i++) {
             if (i > 1)
-                put(&w, ", ");
-            put_placeholder(&w, i);
+                sqlw_put(&w, ", ");
+            sqlw_placeholder(&w, i);
         }
-        put(&w, ")");
+        sqlw_put(&w, ")");
     }
-    put(&w, " RETURNING ");
+    sqlw_put(&w, " RETURNING ");
     for (i = 0; i < t->ncolumns; i++) {
         if (i > 0)
-            put(&w, ", ");
-        put(&w, t->columns[i].sql);
+            sqlw_put(&w, ", ");
+        sqlw_put(&w, t->columns[i].sql);
     }
     if (buf != NULL)
         buf[w.n] = '\0';
