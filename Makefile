@@ -7,6 +7,7 @@
 #                    example's migrations, run the example, stop PostgreSQL
 #   make install PREFIX=DIR
 #   make golden      regenerate the golden files of tests/golden (review the diff!)
+#   make bench       the benchmark (not a test): docs/performance.md
 #   make clean
 
 BUILD      ?= build
@@ -49,3 +50,12 @@ golden: build
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
+
+# make bench: Release (-O2) build, a throwaway PostgreSQL with 100k users and
+# 1M posts, the generated code timed against hand-written libpq (and knex,
+# drizzle-orm and pg when node is installed); docs/performance.md explains
+# it.  Not part of `make test`.  BENCH_RECORD=1 also writes the figures
+# into docs/performance.md.
+.PHONY: bench
+bench:
+	CMAKE="$(CMAKE)" JOBS="$(JOBS)" bash bench/bench.sh
