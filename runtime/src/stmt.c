@@ -60,11 +60,31 @@ static bool transaction_aborted(dbont_conn *conn)
 
 /* ---- names ---------------------------------------------------------- */
 
+/* Writes v in lower-case hex, at least min_digits digits; returns the end. */
+static char *put_hex(char *p, uint64_t v, int min_digits)
+{
+    char digits[16];
+    int n = 0;
+    do {
+        digits[n++] = "0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v != 0 || n < min_digits);
+    while (n > 0)
+        *p++ = digits[--n];
+    return p;
+}
+
+/* "dbont_%016x_%x" of (insert_id, mask), written by hand: it runs on every
+ * insert, and snprintf cost more than the rest of the name's use. */
 void dbont_insert_name(char out[DBONT_INSERT_NAME_SIZE], uint64_t insert_id,
                        uint64_t mask)
 {
-    snprintf(out, DBONT_INSERT_NAME_SIZE, NAME_PREFIX "%016" PRIx64 "_%" PRIx64,
-             insert_id, mask);
+    char *p = out;
+    memcpy(p, NAME_PREFIX, NAME_PREFIX_LEN);
+    p = put_hex(p + NAME_PREFIX_LEN, insert_id, 16);
+    *p++ = '_';
+    p = put_hex(p, mask, 1);
+    *p = '\0';
 }
 
 /* A mix of both parts, so the variants of one table, and tables with
