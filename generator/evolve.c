@@ -223,6 +223,40 @@ bool evolve_plan(const char *mdir, const model *m, const char *prefix, const cha
     return ok;
 }
 
+char *evolve_migrations_sql(const char *mdir, diag *d)
+{
+    char **names;
+    size_t n;
+    bool has_snapshot;
+    if (!scan(mdir, &names, &n, &has_snapshot, d))
+        return NULL;
+    buf b;
+    buf_init(&b);
+    bool ok = true;
+    for (size_t i = 0; i < n; i++) {
+        char *path = xasprintf("%s/%s", mdir, names[i]);
+        char *text = ok ? read_text(path) : NULL;
+        if (ok && !text) {
+            dpos where = {path, 0, 0};
+            diag_error(d, where, "cannot read: %s", strerror(errno));
+            ok = false;
+        }
+        if (text) {
+            buf_adds(&b, text);
+            buf_adds(&b, "\n;\n");
+        }
+        free(text);
+        free(path);
+        free(names[i]);
+    }
+    free(names);
+    if (!ok) {
+        buf_free(&b);
+        return NULL;
+    }
+    return buf_take(&b);
+}
+
 void migration_plan_free(migration_plan *p)
 {
     free(p->migration_file);

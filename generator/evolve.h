@@ -42,6 +42,11 @@ bool evolve_plan(const char *mdir, const model *m, const char *prefix, const cha
                  const char *sources, bool allow_destructive, migration_plan *plan, diag *d);
 void migration_plan_free(migration_plan *p);
 
+/* The text of mdir's migrations (not their reverses) in version order,
+ * one after the other: what creates the schema they describe (caller
+ * frees).  NULL, reported, when the folder or a file cannot be read. */
+char *evolve_migrations_sql(const char *mdir, diag *d);
+
 /* True for names like 0001_blog.sql: 4 or more digits, '_', a name of
  * letters, digits and '_', ".sql". */
 bool evolve_is_migration_name(const char *name);

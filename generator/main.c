@@ -179,20 +179,25 @@ static char *default_cache_path(const char *first_file, const char *prefix)
     return xasprintf("%.*s/%s.querytypes", (int)(slash - first_file), first_file, prefix);
 }
 
-/* Creates the ontology's schema on the check server and describes every
- * query there. */
-static bool type_with_server(const options *o, const migration_plan *plan, qplan *plans, size_t n, diag *d)
+/* Applies the migrations (and the one this run plans, when there is one)
+ * on the check server and describes every query there.  The migration
+ * files themselves run, so what a developer added by hand to one (a
+ * function a query calls) is there too. */
+static bool type_with_server(const options *o, const char *mdir, const migration_plan *plan, qplan *plans,
+                             size_t n, diag *d)
 {
-    schema empty;
-    schema_init(&empty);
-    name_changes none = {0};
-    changes create;
-    bool ok = diff_schemas(&empty, &plan->to, &none, &create, NULL, d);
-    char *sql = changes_sql(&create);
-    ok = ok && qtypes_from_server(o->check_dsn, sql, plans, n, d);
+    char *sql = evolve_migrations_sql(mdir, d);
+    if (!sql)
+        return false;
+    if (plan->migration_file) {
+        char *next = changes_sql(&plan->up);
+        char *all = xasprintf("%s%s", sql, next);
+        free(next);
+        free(sql);
+        sql = all;
+    }
+    bool ok = qtypes_from_server(o->check_dsn, sql, plans, n, d);
     free(sql);
-    changes_free(&create);
-    schema_free(&empty);
     return ok;
 }
 
@@ -331,7 +336,7 @@ int main(int argc, char **argv)
     if (ok) {
         ok = qplans_build(&m, &d, &plans, &nplans);
         if (ok && nplans && o.check_dsn) {
-            ok = type_with_server(&o, &plan, plans, nplans, &d);
+            ok = type_with_server(&o, mdir, &plan, plans, nplans, &d);
             if (ok) {
                 cache_text = qtypes_render(plans, nplans, DBONT_VERSION, sources);
                 ok = !o.check_types || cache_is_current(cache_path, cache_text, &d);

@@ -2,9 +2,10 @@
  * query_types.h: the types of the queries' parameters and result columns,
  * from PostgreSQL itself (the sqlx model) or from its recorded answer.
  *
- * With a server (--check-dsn), dbont-gen creates the ontology's schema in
- * a scratch schema inside a transaction it rolls back (the server's data
- * is never touched), prepares every query's statement, and reads the
+ * With a server (--check-dsn), dbont-gen runs the migrations (and the one
+ * it is about to write) in a scratch schema inside a transaction it rolls
+ * back (the server's data is never touched), prepares every query's
+ * statement, and reads the
  * parameter and result types with PQdescribePrepared; nullability comes
  * from pg_attribute.attnotnull for plain columns (NULL on the outer side
  * of an outer join), and is "may be NULL" for expressions other than
@@ -22,7 +23,7 @@
 #include "diag.h"
 #include "query_plan.h"
 
-/* Asks the server at dsn; schema_sql creates the ontology's tables. */
+/* Asks the server at dsn; schema_sql (the migrations) creates the tables. */
 bool qtypes_from_server(const char *dsn, const char *schema_sql, qplan *plans, size_t n, diag *d);
 
 /* The cache file's text for the plans (caller frees). */
