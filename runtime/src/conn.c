@@ -61,6 +61,18 @@ void dbont_close(dbont_conn *conn)
     free(conn);
 }
 
+dbont_status dbont_conn_reset(dbont_conn *conn, dbont_error *err)
+{
+    PQreset(conn->pg);
+    /* Whether or not the new session came up, the old one's statements
+     * are gone. */
+    dbont_registry_clear(&conn->prepared);
+    conn->registry_stale = false;
+    if (PQstatus(conn->pg) != CONNECTION_OK)
+        return dbont_error_set_trimmed(err, "08001", PQerrorMessage(conn->pg));
+    return DBONT_OK;
+}
+
 PGconn *dbont_conn_pg(dbont_conn *conn)
 {
     return conn != NULL ? conn->pg : NULL;

@@ -7,10 +7,12 @@
 #include "dbont/error.h"
 #include "dbont/filter.h"
 #include "dbont/migrate.h"
+#include "dbont/pool.h"
 #include "dbont/query.h"
 #include "dbont/result.h"
 #include "dbont/stmt.h"
 #include "dbont/table.h"
+#include "dbont/tenant.h"
 #include "dbont/types.h"
 
 #define DBONT_VERSION "0.1.0"
