@@ -1,8 +1,14 @@
 /*
- * types.c: the text form of uuids.
+ * types.c: the text form of uuids, and random uuids.
  */
+/* getrandom (glibc 2.25) */
+#define _GNU_SOURCE
 
 #include "dbont/types.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <sys/random.h>
 
 /* Value of a hex digit, or -1. */
 static int hex_value(char c)
@@ -67,4 +73,26 @@ void dbont_uuid_format(const dbont_uuid *uuid, char out[DBONT_UUID_TEXT_SIZE])
         out[o++] = digits[uuid->bytes[i] & 0x0F];
     }
     out[o] = '\0';
+}
+
+int dbont_uuid_random(dbont_uuid *out)
+{
+    unsigned char bytes[16];
+    size_t got = 0;
+    while (got < sizeof bytes) {
+        /* Up to 256 bytes never come back short once the pool is ready,
+         * but a signal can interrupt the wait for it. */
+        ssize_t n = getrandom(bytes + got, sizeof bytes - got, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        got += (size_t)n;
+    }
+    bytes[6] = (unsigned char)((bytes[6] & 0x0F) | 0x40); /* version 4 */
+    bytes[8] = (unsigned char)((bytes[8] & 0x3F) | 0x80); /* RFC 4122 variant */
+    for (size_t i = 0; i < 16; i++)
+        out->bytes[i] = bytes[i];
+    return 0;
 }

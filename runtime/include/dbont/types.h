@@ -54,6 +54,12 @@ int dbont_uuid_parse(const char *text, dbont_uuid *out);
 /* Writes the lower-case text form into out (DBONT_UUID_TEXT_SIZE bytes). */
 void dbont_uuid_format(const dbont_uuid *uuid, char out[DBONT_UUID_TEXT_SIZE]);
 
+/* A new random (version 4) uuid from the kernel's random source, for ids
+ * the application picks before inserting, such as a new tenant's, which
+ * must be set as the session's tenant before its row can be written.
+ * Returns 0, or -1 (errno set) when no random bytes could be read. */
+int dbont_uuid_random(dbont_uuid *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -89,6 +89,23 @@ static void test_bad_hex_and_hyphens(void **state)
     expect_rejected("{23e4567-e89b-12d3-a456-426614174000");
 }
 
+/* Version and variant bits are set, and two uuids differ (a fixed or
+ * zeroed result would fail the second check). */
+static void test_random(void **state)
+{
+    (void)state;
+    dbont_uuid a, b;
+    assert_int_equal(dbont_uuid_random(&a), 0);
+    assert_int_equal(dbont_uuid_random(&b), 0);
+    assert_int_equal(a.bytes[6] >> 4, 4);
+    assert_int_equal(a.bytes[8] >> 6, 2);
+    assert_int_equal(b.bytes[6] >> 4, 4);
+    assert_memory_not_equal(a.bytes, b.bytes, 16);
+    char text[DBONT_UUID_TEXT_SIZE];
+    dbont_uuid_format(&a, text);
+    assert_int_equal(text[14], '4');
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -98,6 +115,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_bad_length),
         cmocka_unit_test(test_bad_hex_and_hyphens),
+        cmocka_unit_test(test_random),
     };
     return cmocka_run_group_tests_name("unit_runtime_types", tests, NULL, NULL);
 }
