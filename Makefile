@@ -40,7 +40,7 @@ test-asan: $(ASAN_BUILD)/CMakeCache.txt
 test: test-build test-asan
 
 example: build
-	bash tests/pg/run-with-cluster.sh sh -c '$(CMAKE) --build $(BUILD) --target blog_db_migrate && $(BUILD)/examples/blog/blog-example'
+	bash tests/pg/run-with-cluster.sh sh -c '$(CMAKE) --build $(BUILD) --target blog_db_migrate && APP_DATABASE_URL="$$DATABASE_URL&user=app_user" $(BUILD)/examples/blog/blog-example'
 
 install: build
 	$(CMAKE) --install $(BUILD) --prefix $(PREFIX)

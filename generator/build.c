@@ -579,6 +579,8 @@ static void build_mt_pattern(builder *b, node_id node, dpos pos)
     subject s = open_subject(b, node, CTX_MT_PATTERN);
     take_string(&s, MT_NS "isolationLevel", &p->isolation_level);
     take_string(&s, MT_NS "storageStrategy", &p->storage_strategy);
+    take_string(&s, MT_NS "tenantSetting", &p->tenant_setting);
+    take_string(&s, MT_NS "appRole", &p->app_role);
     close_subject(&s);
 }
 

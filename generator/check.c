@@ -342,12 +342,72 @@ static void check_reference(diag *d, model *m, table *t, column *c)
     (void)t;
 }
 
+/* The tenant column of a multi-tenant table: db:tenantIdColumn, or the
+ * column that is db:partOf mt:TenantKey (both, when given, must agree). */
+static void find_tenant_column(diag *d, table *t)
+{
+    t->tenant_col = (size_t)-1;
+    size_t by_name = (size_t)-1, by_key = (size_t)-1;
+    if (t->tenant_id_column.v) {
+        by_name = table_find_column(t, t->tenant_id_column.v);
+        if (by_name == (size_t)-1)
+            diag_error(d, t->tenant_id_column.pos, "db:tenantIdColumn names '%s', which is not a column of "
+                                                   "table '%s'",
+                       t->tenant_id_column.v, t->name ? t->name : shown(t->iri));
+    }
+    for (size_t c = 0; c < t->ncols; c++)
+        if (t->cols[c].part_of.v)
+            by_key = c;
+    if (by_name != (size_t)-1 && by_key != (size_t)-1 && by_name != by_key)
+        diag_error(d, t->cols[by_key].part_of.pos, "column '%s' is db:partOf mt:TenantKey, but db:tenantIdColumn "
+                                                   "names '%s'",
+                   t->cols[by_key].name.v, t->tenant_id_column.v);
+    t->tenant_col = by_name != (size_t)-1 ? by_name : by_key;
+}
+
+/* A multi-tenant table: its tenant column is NOT NULL and defaults to the
+ * session's tenant; row-level security is on. */
 static void check_tenancy(diag *d, table *t)
 {
-    if (t->tenant_id_column.v && table_find_column(t, t->tenant_id_column.v) == (size_t)-1)
-        diag_error(d, t->tenant_id_column.pos, "db:tenantIdColumn names '%s', which is not a column of "
-                                               "table '%s'",
-                   t->tenant_id_column.v, t->name ? t->name : shown(t->iri));
+    bool multi = t->multi_tenant.set && t->multi_tenant.v;
+    find_tenant_column(d, t);
+    if (multi && t->tenant_col == (size_t)-1 && !t->tenant_id_column.v)
+        diag_error(d, t->multi_tenant.pos, "a multi-tenant table needs its tenant column: db:tenantIdColumn "
+                                           "\"...\", or db:partOf mt:TenantKey on the column");
+    if (!multi && (t->tenant_id_column.v || t->tenant_col != (size_t)-1) && !(t->multi_tenant.set))
+        diag_warning(d, t->pos, "table '%s' names a tenant column but is not db:multiTenant true: no "
+                                "row-level security is generated for it",
+                     t->name ? t->name : shown(t->iri));
+    if (multi && t->rls.set && !t->rls.v)
+        diag_error(d, t->rls.pos, "db:rls false on a multi-tenant table would leave every tenant's rows to every "
+                                  "tenant; remove it");
+    t->rls_on = multi || (t->rls.set && t->rls.v);
+    if (!multi)
+        t->tenant_col = (size_t)-1;
+    if (t->rls_on && !multi && !t->npolicies)
+        diag_warning(d, t->rls.pos, "row-level security without a policy hides every row of '%s' from the "
+                                    "application role",
+                     t->name ? t->name : shown(t->iri));
+    if (multi && t->tenant_col != (size_t)-1) {
+        column *c = &t->cols[t->tenant_col];
+        if (c->nullable.set && c->nullable.v)
+            diag_error(d, c->nullable.pos, "the tenant column '%s' cannot be nullable: a row without a tenant "
+                                           "would belong to nobody",
+                       c->name.v);
+        if (c->type.v && (c->stype.kind == ST_SERIAL || c->stype.kind == ST_BIGSERIAL))
+            diag_error(d, c->type.pos, "the tenant column '%s' cannot be serial: it takes the session's tenant",
+                       c->name.v);
+        if (c->default_sql.v && strcmp(c->default_sql.v, "current_org_id()") != 0)
+            diag_warning(d, c->default_sql.pos, "the tenant column '%s' takes the session's tenant "
+                                                "(current_org_id()) instead of db:default",
+                         c->name.v);
+        free(c->default_sql.v);
+        c->default_sql.v = xstrdup("current_org_id()");
+        if (!c->default_sql.pos.file)
+            c->default_sql.pos = c->name.pos;
+        c->has_default = true;
+        c->not_null = true;
+    }
     static const char *const commands[] = {"SELECT", "INSERT", "UPDATE", "DELETE", "ALL"};
     char why[256];
     for (size_t i = 0; i < t->npolicies; i++) {
@@ -365,11 +425,159 @@ static void check_tenancy(diag *d, table *t)
                                               "DELETE, ALL",
                            p->command.v);
         }
+        if (!p->using_expr.v && !p->with_check.v)
+            diag_error(d, p->pos, "RLS policy without db:using or db:withCheck");
+        /* What PostgreSQL would refuse at migration time, said here. */
+        const char *cmd = p->command.v ? p->command.v : "ALL";
+        if (p->with_check.v && (!strcasecmp(cmd, "SELECT") || !strcasecmp(cmd, "DELETE")))
+            diag_error(d, p->with_check.pos, "a %s policy checks no new rows: db:withCheck applies to INSERT, "
+                                             "UPDATE and ALL policies",
+                       cmd);
+        if (p->using_expr.v && !strcasecmp(cmd, "INSERT"))
+            diag_error(d, p->using_expr.pos, "an INSERT policy reads no existing rows: use db:withCheck, not "
+                                             "db:using");
+        if (multi && p->name.v && t->name) {
+            char *own = naming_tenant_policy(t->name);
+            if (!strcmp(own, p->name.v))
+                diag_error(d, p->name.pos, "the policy name '%s' is the tenant policy's, which dbont generates "
+                                           "for every multi-tenant table",
+                           own);
+            free(own);
+        }
         if (p->using_expr.v && !sqlfrag_check(p->using_expr.v, 0, why, sizeof why))
             diag_error(d, p->using_expr.pos, "db:using must be one SQL expression: %s", why);
         if (p->with_check.v && !sqlfrag_check(p->with_check.v, 0, why, sizeof why))
             diag_error(d, p->with_check.pos, "db:withCheck must be one SQL expression: %s", why);
     }
+}
+
+/* Unique constraints of a multi-tenant table include its tenant column: a
+ * global one would tell one tenant which values another tenant has (by
+ * refusing them). */
+static void scope_uniques(diag *d, table *t)
+{
+    if (t->tenant_col == (size_t)-1)
+        return;
+    for (size_t u = 0; u < t->nunique_sets; u++) {
+        size_t n = t->unique_sizes[u];
+        bool has = false;
+        for (size_t k = 0; k < n; k++)
+            has |= t->unique_sets[u][k] == t->tenant_col;
+        if (has)
+            continue;
+        buf cols;
+        buf_init(&cols);
+        for (size_t k = 0; k < n; k++)
+            buf_printf(&cols, "%s%s", k ? ", " : "", t->cols[t->unique_sets[u][k]].name.v);
+        dpos where = n == 1 && t->cols[t->unique_sets[u][0]].unique.set ? t->cols[t->unique_sets[u][0]].unique.pos
+                                                                         : t->pos;
+        diag_warning(d, where, "unique (%s) of multi-tenant table '%s' is made UNIQUE (%s, %s): unique within "
+                               "each tenant, as a global one would tell a tenant which values others have",
+                     cols.data, t->name, t->cols[t->tenant_col].name.v, cols.data);
+        buf_free(&cols);
+        size_t *wider = xmalloc((n + 1) * sizeof *wider);
+        wider[0] = t->tenant_col;
+        memcpy(wider + 1, t->unique_sets[u], n * sizeof *wider);
+        free(t->unique_sets[u]);
+        t->unique_sets[u] = wider;
+        t->unique_sizes[u] = n + 1;
+    }
+}
+
+/* References between multi-tenant tables stay inside the tenant:
+ * PostgreSQL checks a foreign key without row-level security, so a plain
+ * one would let a tenant refer to (and learn of) another tenant's row.
+ * posts.user_id -> users.id becomes (organization_id, user_id) ->
+ * users (organization_id, id), with the key it needs on users. */
+static void scope_references(diag *d, model *m)
+{
+    for (size_t i = 0; i < m->ntables; i++) {
+        table *t = m->tables[i];
+        for (size_t c = 0; c < t->ncols; c++) {
+            column *col = &t->cols[c];
+            table *r = col->ref_table;
+            if (!r)
+                continue;
+            if (t->tenant_col == (size_t)-1) {
+                if (r->tenant_col != (size_t)-1)
+                    diag_warning(d, col->references.pos, "'%s.%s' refers to multi-tenant table '%s' from a table "
+                                                         "without a tenant: it can refer to any tenant's row",
+                                 t->name, col->name.v, r->name);
+                continue;
+            }
+            if (r->tenant_col == (size_t)-1 || c == t->tenant_col)
+                continue;
+            if (col->ref_column == r->tenant_col) {
+                diag_warning(d, col->references.pos, "'%s.%s' names a tenant (it refers to '%s.%s') without being "
+                                                     "the tenant column: it can name another tenant",
+                             t->name, col->name.v, r->name, r->cols[r->tenant_col].name.v);
+                continue;
+            }
+            col->tenant_fk = true;
+            size_t key[2] = {r->tenant_col, col->ref_column};
+            if (!is_key(r, key, 2)) {
+                size_t *set = xmalloc(2 * sizeof *set);
+                memcpy(set, key, sizeof key);
+                add_unique_set(r, set, 2);
+            }
+            diag_warning(d, col->references.pos, "'%s.%s' refers to '%s.%s' inside the tenant: FOREIGN KEY (%s, %s) "
+                                                 "REFERENCES %s (%s, %s), since PostgreSQL checks references "
+                                                 "without row-level security",
+                         t->name, col->name.v, r->name, r->cols[col->ref_column].name.v,
+                         t->cols[t->tenant_col].name.v, col->name.v, r->name, r->cols[r->tenant_col].name.v,
+                         r->cols[col->ref_column].name.v);
+        }
+    }
+}
+
+/* The model-wide tenancy: one tenant type, the setting and the role. */
+static void check_model_tenancy(diag *d, model *m)
+{
+    tenancy *ty = &m->tenancy;
+    const column *first = NULL;
+    for (size_t i = 0; i < m->ntables; i++) {
+        const table *t = m->tables[i];
+        if (t->tenant_col == (size_t)-1 || !t->cols[t->tenant_col].type.v)
+            continue;
+        const column *c = &t->cols[t->tenant_col];
+        sqltype_kind k = c->stype.kind;
+        if (k != ST_UUID && k != ST_SMALLINT && k != ST_INTEGER && k != ST_BIGINT && k != ST_TEXT &&
+            k != ST_VARCHAR) {
+            diag_error(d, c->type.pos, "tenant column '%s' is %s; a tenant id is uuid, smallint, integer, "
+                                       "bigint, text or varchar",
+                       c->name.v, c->type.v);
+            continue;
+        }
+        if (!first) {
+            first = c;
+            ty->has_tenancy = true;
+            ty->type = c->stype;
+        } else if (c->stype.kind != first->stype.kind) {
+            diag_error(d, c->type.pos, "tenant column '%s' is %s, but the tenant columns must all have one type "
+                                       "(the first is %s)",
+                       c->name.v, c->type.v, first->type.v);
+        }
+    }
+    const mt_pattern *p = m->nmt_patterns ? m->mt_patterns[0] : NULL;
+    const char *setting = p && p->tenant_setting.v ? p->tenant_setting.v : "app.current_org_id";
+    const char *role = p && p->app_role.v ? p->app_role.v : "app_user";
+    /* A custom setting needs a prefix and a dot; both parts plain names. */
+    const char *dot = strchr(setting, '.');
+    char why[256];
+    bool valid = dot && dot != setting && dot[1] && !strchr(dot + 1, '.');
+    if (valid) {
+        char *head = xstrndup(setting, (size_t)(dot - setting));
+        valid = naming_check_identifier(head, why, sizeof why) && naming_check_identifier(dot + 1, why, sizeof why);
+        free(head);
+    }
+    if (!valid)
+        diag_error(d, p->tenant_setting.pos, "mt:tenantSetting '%s' is not a setting name: two plain names "
+                                             "joined by a dot, e.g. app.current_org_id",
+                   setting);
+    if (p && p->app_role.v)
+        check_ident(d, p->app_role.pos, p->app_role.v);
+    ty->setting = xstrdup(setting);
+    ty->app_role = xstrdup(role);
 }
 
 /* ---- C names -------------------------------------------------------------- */
@@ -698,6 +906,10 @@ bool check_model(model *m, diag *d, const char *prefix, const char *first_file)
     for (size_t i = 0; i < m->ntables; i++)
         for (size_t c = 0; c < m->tables[i]->ncols; c++)
             check_reference(d, m, m->tables[i], &m->tables[i]->cols[c]);
+    for (size_t i = 0; i < m->ntables; i++)
+        scope_uniques(d, m->tables[i]);
+    scope_references(d, m);
+    check_model_tenancy(d, m);
     for (size_t i = 0; i < m->ntables; i++)
         check_fields(d, m->tables[i]);
     check_symbols(d, m, prefix);

@@ -185,6 +185,13 @@ char *sconstraint_definition(const sconstraint *c)
         add_name_list(&b, c->ref_cols, c->nref);
         buf_addc(&b, ')');
         buf_adds(&b, delete_clause(c->rule));
+        if (c->rule == ON_DELETE_SET_NULL && c->nnull) {
+            /* PostgreSQL 15's column list: clear only the reference, not the
+             * tenant column it shares with the row's own tenancy. */
+            buf_adds(&b, " (");
+            add_name_list(&b, c->null_cols, c->nnull);
+            buf_addc(&b, ')');
+        }
     }
     return buf_take(&b);
 }
@@ -271,6 +278,12 @@ static bool translate(const differ *x, const pair *p, const sconstraint *c, scon
         if (ok)
             sconstraint_add_col(out, p->t->cols[p->f_to_t[fc]].name);
     }
+    for (size_t i = 0; i < c->nnull && ok; i++) {
+        size_t fc = stable_column_index(p->f, c->null_cols[i]);
+        ok = fc != NONE && p->f_to_t[fc] != NONE;
+        if (ok)
+            sconstraint_add_null_col(out, p->t->cols[p->f_to_t[fc]].name);
+    }
     if (ok && c->kind == SC_FOREIGN_KEY) {
         const pair *rp = pair_of_from(x, c->ref_table);
         ok = rp != NULL;
@@ -304,7 +317,7 @@ static bool same_constraint(const sconstraint *a, const sconstraint *b)
     if (a->kind != SC_FOREIGN_KEY)
         return true;
     return strcmp(a->ref_table, b->ref_table) == 0 && same_names(a->ref_cols, a->nref, b->ref_cols, b->nref) &&
-           a->rule == b->rule;
+           a->rule == b->rule && same_names(a->null_cols, a->nnull, b->null_cols, b->nnull);
 }
 
 /* ---- types --------------------------------------------------------------------- */
@@ -374,6 +387,230 @@ static retype classify(const char *from_text, const char *to_text, bool *using)
     return b.kind == ST_TEXT ? RT_CAST : RT_NARROW;
 }
 
+static bool is_serial_type(const char *type)
+{
+    return strcmp(type, "serial") == 0 || strcmp(type, "bigserial") == 0;
+}
+
+/* ---- multi-tenancy ---------------------------------------------------------- */
+
+static bool is_tenant_default(const char *default_sql)
+{
+    return default_sql && !strcmp(default_sql, "current_org_id()");
+}
+
+/* A tenant column cannot be filled for rows that are already there: the
+ * migration stops, with the reason, when there are such rows. */
+static void tenant_guard(differ *x, change_phase phase, const char *tbl, const char *col, bool only_nulls,
+                         dpos pos)
+{
+    char *qt = naming_sql_ident(tbl), *qc = naming_sql_ident(col);
+    char *sql = only_nulls
+        ? xasprintf("DO $dbont$ BEGIN IF EXISTS (SELECT 1 FROM %s WHERE %s IS NULL) THEN RAISE EXCEPTION "
+                    "'table %s has rows without a tenant in %s: set it for each of them before this migration "
+                    "(docs/multi-tenancy.md, \"Turning tenancy on\")'; END IF; END $dbont$",
+                    qt, qc, tbl, col)
+        : xasprintf("DO $dbont$ BEGIN IF EXISTS (SELECT 1 FROM %s) THEN RAISE EXCEPTION 'table %s has rows: "
+                    "they need their tenant in %s before the table becomes multi-tenant; add the column "
+                    "without db:multiTenant, fill it, then turn tenancy on (docs/multi-tenancy.md, \"Turning "
+                    "tenancy on\")'; END IF; END $dbont$",
+                    qt, tbl, col);
+    char *slug = xasprintf("alter_%s", tbl);
+    change_add(x, phase, false, pos, slug, sql, NULL, "check that %s has no row without a tenant", tbl);
+    free(slug);
+    free(qt);
+    free(qc);
+}
+
+static char *policy_sql(const char *tbl, const spolicy *p)
+{
+    buf b;
+    buf_init(&b);
+    buf_adds(&b, "CREATE POLICY ");
+    addq(&b, p->name);
+    buf_adds(&b, " ON ");
+    addq(&b, tbl);
+    if (p->restrictive)
+        buf_adds(&b, " AS RESTRICTIVE");
+    buf_printf(&b, " FOR %s", p->command);
+    if (p->using_sql)
+        buf_printf(&b, " USING (%s)", p->using_sql);
+    if (p->check_sql)
+        buf_printf(&b, " WITH CHECK (%s)", p->check_sql);
+    return buf_take(&b);
+}
+
+static bool same_text(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static bool same_policy(const spolicy *a, const spolicy *b)
+{
+    return !strcmp(a->name, b->name) && !strcmp(a->command, b->command) && same_text(a->using_sql, b->using_sql) &&
+           same_text(a->check_sql, b->check_sql) && a->restrictive == b->restrictive;
+}
+
+static void add_rls(differ *x, const stable *t, bool on, const char *slug)
+{
+    buf b;
+    alter_start(&b, t->name, NULL);
+    buf_adds(&b, on ? " ENABLE ROW LEVEL SECURITY" : " NO FORCE ROW LEVEL SECURITY");
+    buf f;
+    alter_start(&f, t->name, NULL);
+    buf_adds(&f, on ? " FORCE ROW LEVEL SECURITY" : " DISABLE ROW LEVEL SECURITY");
+    change_add(x, PH_RLS, false, t->pos, slug, buf_take(&b), NULL, "%s row-level security on %s",
+               on ? "enable" : "stop forcing", t->name);
+    change_add(x, PH_RLS, false, t->pos, slug, buf_take(&f), NULL, "%s row-level security on %s",
+               on ? "force" : "disable", t->name);
+}
+
+/* GRANT (or REVOKE) the application role its rows of t, and the sequences
+ * of t's serial columns it needs to insert. */
+static void grant_table(differ *x, const stable *t, const char *role, bool grant, const char *slug)
+{
+    char *qt = naming_sql_ident(t->name), *qr = naming_sql_ident(role);
+    if (grant)
+        change_add(x, PH_GRANT, false, t->pos, slug,
+                   xasprintf("GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %s", qt, qr), NULL,
+                   "grant %s the rows of %s", role, t->name);
+    else
+        change_add(x, PH_GRANT, false, t->pos, slug,
+                   xasprintf("REVOKE SELECT, INSERT, UPDATE, DELETE ON %s FROM %s", qt, qr), NULL,
+                   "revoke %s's rights on %s", role, t->name);
+    for (size_t c = 0; c < t->ncols; c++) {
+        if (!is_serial_type(t->cols[c].type))
+            continue;
+        change_add(x, PH_GRANT, false, t->cols[c].pos, slug,
+                   xasprintf("DO $dbont$ DECLARE s text := pg_catalog.pg_get_serial_sequence('%s', '%s'); BEGIN "
+                             "IF s IS NOT NULL THEN EXECUTE format('%s USAGE, SELECT ON SEQUENCE %%s %s %s', s); "
+                             "END IF; END $dbont$",
+                             qt, t->cols[c].name, grant ? "GRANT" : "REVOKE", grant ? "TO" : "FROM", qr),
+                   NULL, "%s %s the sequence of %s.%s", grant ? "grant" : "revoke", role, t->name, t->cols[c].name);
+    }
+    free(qt);
+    free(qr);
+}
+
+static void tenant_functions(differ *x)
+{
+    const schema *f = x->from, *t = x->to;
+    dpos none = {0};
+    if (t->tenant_setting && f->tenant_setting && strcmp(t->tenant_type, f->tenant_type) != 0) {
+        diag_error(x->d, none, "the tenant columns change type (%s to %s); that is not supported: the tenant "
+                               "functions and every policy depend on it",
+                   f->tenant_type, t->tenant_type);
+        x->ok = false;
+        return;
+    }
+    if (t->tenant_setting && (!f->tenant_setting || strcmp(f->tenant_setting, t->tenant_setting) != 0)) {
+        /* Fail-closed: unset is NULL, and so is the '' that a finished
+         * transaction-local set_config leaves behind (''::uuid would raise). */
+        change_add(x, PH_CREATE_FUNCTION, false, none, "tenant",
+                   xasprintf("CREATE OR REPLACE FUNCTION current_org_id() RETURNS %s LANGUAGE sql STABLE AS "
+                             "$dbont$ SELECT NULLIF(pg_catalog.current_setting('%s', true), '')::%s $dbont$",
+                             t->tenant_type, t->tenant_setting, t->tenant_type),
+                   NULL, "tenant function current_org_id() reads %s", t->tenant_setting);
+        change_add(x, PH_CREATE_FUNCTION, false, none, "tenant",
+                   xasprintf("CREATE OR REPLACE FUNCTION current_user_org_id() RETURNS %s LANGUAGE sql STABLE AS "
+                             "$dbont$ SELECT current_org_id() $dbont$",
+                             t->tenant_type),
+                   NULL, "tenant function current_user_org_id(), the reference design's other name");
+    }
+    if (!t->tenant_setting && f->tenant_setting) {
+        change_add(x, PH_DROP_FUNCTION, false, none, "tenant", xstrdup("DROP FUNCTION current_user_org_id()"), NULL,
+                   "drop tenant function current_user_org_id()");
+        change_add(x, PH_DROP_FUNCTION, false, none, "tenant", xstrdup("DROP FUNCTION current_org_id()"), NULL,
+                   "drop tenant function current_org_id()");
+    }
+    if (t->app_role && (!f->app_role || strcmp(f->app_role, t->app_role) != 0)) {
+        char *qr = naming_sql_ident(t->app_role);
+        /* The role may exist (another database of the cluster); whatever
+         * made it, it must not bypass row-level security or own tables.
+         * Roles belong to the cluster: a migration of another database
+         * may create it at the same moment, and the loser of that race
+         * sees a unique violation, which means the role now exists. */
+        change_add(x, PH_ROLE, false, none, "tenant",
+                   xasprintf("DO $dbont$ BEGIN\n"
+                             "  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = '%s') THEN\n"
+                             "    BEGIN\n"
+                             "      CREATE ROLE %s LOGIN;\n"
+                             "    EXCEPTION WHEN duplicate_object OR unique_violation THEN\n"
+                             "      NULL;\n"
+                             "    END;\n"
+                             "  END IF;\n"
+                             "  IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = '%s' AND (rolsuper OR "
+                             "rolbypassrls)) THEN\n"
+                             "    RAISE EXCEPTION 'role %s bypasses row-level security (superuser or BYPASSRLS): it "
+                             "cannot be the application role';\n"
+                             "  END IF;\n"
+                             "  IF EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE relowner = (SELECT oid FROM "
+                             "pg_catalog.pg_roles WHERE rolname = '%s')) THEN\n"
+                             "    RAISE EXCEPTION 'role %s owns tables: the application role must own nothing';\n"
+                             "  END IF;\n"
+                             "  EXECUTE format('GRANT USAGE ON SCHEMA %%I TO %s', current_schema());\n"
+                             "END $dbont$",
+                             t->app_role, qr, t->app_role, t->app_role, t->app_role, t->app_role, qr),
+                   NULL, "application role %s (created when missing; must not bypass row-level security)",
+                   t->app_role);
+        free(qr);
+    }
+    bool functions_new = t->tenant_setting && (!f->tenant_setting || strcmp(f->tenant_setting, t->tenant_setting));
+    bool role_new = t->app_role && (!f->app_role || strcmp(f->app_role, t->app_role));
+    if (t->app_role && t->tenant_setting && (functions_new || role_new)) {
+        char *qr = naming_sql_ident(t->app_role);
+        change_add(x, PH_GRANT, false, none, "tenant",
+                   xasprintf("GRANT EXECUTE ON FUNCTION current_org_id(), current_user_org_id() TO %s", qr), NULL,
+                   "grant %s the tenant functions", t->app_role);
+        free(qr);
+    }
+}
+
+/* Row-level security, policies and grants of a table on both sides (p->f
+ * NULL: a new table, whose security is part of its creation, also in the
+ * migration's name). */
+static void diff_security(differ *x, const stable *f, const stable *t)
+{
+    char *slug = xasprintf("%s_%s", f ? "alter" : "create", t->name);
+    bool rls_before = f && f->rls;
+    if (t->rls != rls_before)
+        add_rls(x, t, t->rls, slug);
+    for (size_t i = 0; f && i < f->npolicies; i++) {
+        bool kept = false;
+        for (size_t j = 0; j < t->npolicies && !kept; j++)
+            kept = same_policy(&f->policies[i], &t->policies[j]);
+        if (kept)
+            continue;
+        buf b;
+        buf_init(&b);
+        buf_adds(&b, "DROP POLICY ");
+        addq(&b, f->policies[i].name);
+        buf_adds(&b, " ON ");
+        addq(&b, f->name);
+        dpos none = {0};
+        change_add(x, PH_DROP_POLICY, false, none, slug, buf_take(&b), NULL, "drop policy %s on %s",
+                   f->policies[i].name, f->name);
+    }
+    for (size_t j = 0; j < t->npolicies; j++) {
+        bool kept = false;
+        for (size_t i = 0; f && i < f->npolicies && !kept; i++)
+            kept = same_policy(&f->policies[i], &t->policies[j]);
+        if (kept)
+            continue;
+        change_add(x, PH_CREATE_POLICY, false, t->pos, slug, policy_sql(t->name, &t->policies[j]), NULL,
+                   "policy %s on %s, for %s", t->policies[j].name, t->name, t->policies[j].command);
+    }
+    /* Revoked on t's name: a rename comes before the grants. */
+    const char *before = f ? f->grant_role : NULL;
+    if (!same_text(before, t->grant_role)) {
+        if (before)
+            grant_table(x, t, before, false, slug);
+        if (t->grant_role)
+            grant_table(x, t, t->grant_role, true, slug);
+    }
+    free(slug);
+}
+
 /* ---- changes per phase ------------------------------------------------------------ */
 
 static char *qualified(const char *tbl, const char *col)
@@ -423,10 +660,6 @@ char *scolumn_definition(const scolumn *c)
     return buf_take(&b);
 }
 
-static bool is_serial_type(const char *type)
-{
-    return strcmp(type, "serial") == 0 || strcmp(type, "bigserial") == 0;
-}
 
 /* The changes to one column that exists on both sides. */
 static void alter_column(differ *x, const stable *t, const scolumn *fc, const scolumn *tc)
@@ -513,7 +746,10 @@ static void alter_column(differ *x, const stable *t, const scolumn *fc, const sc
         buf_adds(&b, " DROP NOT NULL");
         change_add(x, PH_ALTER_COLUMN, false, tc->nullable_pos, slug, buf_take(&b), NULL, "make %s nullable", qn);
     } else if (!fc->not_null && tc->not_null) {
-        if (tc->default_sql) {
+        if (is_tenant_default(tc->default_sql)) {
+            /* the session's tenant is no value to fill old rows with */
+            tenant_guard(x, PH_ALTER_COLUMN, t->name, tc->name, true, tc->nullable_pos);
+        } else if (tc->default_sql) {
             /* NULLs take the default, so NOT NULL can hold. */
             buf u;
             buf_init(&u);
@@ -713,6 +949,8 @@ static void alter_table(differ *x, const pair *p)
         char *note = tc->not_null && !tc->default_sql && !is_serial_type(tc->type)
                          ? xasprintf("fails if %s has rows: a new NOT NULL column needs a db:default", t->name)
                          : NULL;
+        if (tc->not_null && is_tenant_default(tc->default_sql))
+            tenant_guard(x, PH_ADD_COLUMN, t->name, tc->name, false, tc->pos);
         char *slug = xasprintf("add_%s_%s", t->name, tc->name);
         change_add(x, PH_ADD_COLUMN, false, tc->pos, slug, buf_take(&b), note, "add column %s.%s %s%s", t->name,
                    tc->name, tc->type, tc->not_null ? " NOT NULL" : "");
@@ -878,6 +1116,9 @@ bool diff_schemas(const schema *from, const schema *to, const name_changes *rn, 
     diff_constraints(&x);
     drop_tables(&x);
     create_tables(&x);
+    tenant_functions(&x);
+    for (size_t i = 0; i < to->ntables; i++)
+        diff_security(&x, x.pairs[i].f, &to->tables[i]);
     if (out->n)
         qsort(out->v, out->n, sizeof *out->v, by_phase);
     if (result)

@@ -5,10 +5,11 @@
  * schema wanted (to) and lists the changes, each one SQL statement, in an
  * order PostgreSQL accepts:
  *
- *   1 drop foreign keys      5 rename constraints    9  add columns
- *   2 drop keys (pk, unique) 6 drop tables           10 create tables
- *   3 rename tables          7 drop columns          11 add keys
- *   4 rename columns         8 alter columns         12 add foreign keys
+ *   drop foreign keys, keys (pk, unique) and policies; rename tables,
+ *   columns and constraints; drop tables and columns; create the
+ *   application role and the tenant functions; alter columns; add columns;
+ *   create tables; add keys and foreign keys; row-level security,
+ *   policies and grants; drop the tenant functions.
  *
  * Renames are never guessed: they come from the list of name changes (built from
  * the ontology's db:formerName, see diff_renames).  A foreign key whose
@@ -44,16 +45,23 @@ typedef struct name_changes {
 typedef enum change_phase {
     PH_DROP_FK,
     PH_DROP_KEY,
+    PH_DROP_POLICY,
     PH_RENAME_TABLE,
     PH_RENAME_COLUMN,
     PH_RENAME_CONSTRAINT,
     PH_DROP_TABLE,
     PH_DROP_COLUMN,
+    PH_ROLE,
+    PH_CREATE_FUNCTION,
     PH_ALTER_COLUMN,
     PH_ADD_COLUMN,
     PH_CREATE_TABLE,
     PH_ADD_KEY,
-    PH_ADD_FK
+    PH_ADD_FK,
+    PH_RLS,
+    PH_CREATE_POLICY,
+    PH_GRANT,
+    PH_DROP_FUNCTION
 } change_phase;
 
 typedef struct change {

@@ -441,7 +441,8 @@ static void emit_source_table(buf *out, const emit_info *e, const table *t)
     char nrels[24];
     snprintf(nrels, sizeof nrels, "%zu", nrel);
     char *rels = nrel ? xasprintf("%s_relations", type) : xstrdup("NULL");
-    call(out, "d4_c_desc", "vvvvvvvvvvvvv", type, name, sql, ncols, npk, pk, iid, get, upd, del, list, nrels, rels);
+    call(out, "d4_c_desc", "vvvvvvvvvvvvvv", type, name, sql, ncols, npk, pk, iid, get, upd, del, list, nrels, rels,
+         t->rls_on ? "true" : "false");
     free(rels);
     relations_free(rel, nrel);
     free(name);
@@ -656,11 +657,47 @@ static void emit_source_query(buf *out, const emit_info *e, const qplan *p)
     free(type);
 }
 
+/* The tenant session functions: the tenant, typed as its column, goes to
+ * the setting as text. */
+static void emit_tenant(buf *header, buf *source, const emit_info *e, bool *is_int)
+{
+    const tenancy *ty = &e->m->tenancy;
+    *is_int = false;
+    if (!ty->has_tenancy)
+        return;
+    char *macro = xstrdup(e->prefix);
+    for (char *p = macro; *p; p++)
+        *p = (char)toupper((unsigned char)*p);
+    char *setting = c_string_literal(ty->setting);
+    const char *ctype = sqltype_info_of(ty->type.kind)->c_type;
+    char *decl = declaration(ctype, "tenant");
+    call(header, "d4_h_tenant", "vvvv", e->prefix, macro, setting, decl);
+    switch (ty->type.kind) {
+    case ST_UUID:
+        call(source, "d4_c_tenant_uuid", "vv", e->prefix, macro);
+        break;
+    case ST_SMALLINT:
+    case ST_INTEGER:
+    case ST_BIGINT:
+        *is_int = true;
+        call(source, "d4_c_tenant_int", "vvv", e->prefix, macro, ctype);
+        break;
+    default: /* text and varchar: check.c allows no other tenant type */
+        call(source, "d4_c_tenant_text", "vv", e->prefix, macro);
+        break;
+    }
+    free(decl);
+    free(setting);
+    free(macro);
+}
+
 void emit_c(const emit_info *e, buf *defs)
 {
     buf header, source;
     buf_init(&header);
     buf_init(&source);
+    bool tenant_int;
+    emit_tenant(&header, &source, e, &tenant_int);
     for (size_t i = 0; i < e->m->ntables; i++) {
         emit_header_table(&header, e, e->m->tables[i]);
         emit_source_table(&source, e, e->m->tables[i]);
@@ -676,6 +713,7 @@ void emit_c(const emit_info *e, buf *defs)
     m4_define_value(defs, "d4_sources", e->sources);
     m4_define_value(defs, "d4_guard", guard);
     m4_define_value(defs, "d4_header", e->header_name);
+    m4_define_value(defs, "d4_tenant_int", tenant_int ? "1" : "0");
     m4_define_text(defs, "d4_header_tables", header.data ? header.data : "");
     m4_define_text(defs, "d4_source_tables", source.data ? source.data : "");
     free(guard);

@@ -113,6 +113,8 @@ void model_free(model *m)
         free(m->mt_patterns[i]->iri);
         free(m->mt_patterns[i]->isolation_level.v);
         free(m->mt_patterns[i]->storage_strategy.v);
+        free(m->mt_patterns[i]->tenant_setting.v);
+        free(m->mt_patterns[i]->app_role.v);
         free(m->mt_patterns[i]);
     }
     free(m->mt_patterns);
@@ -151,6 +153,8 @@ void model_free(model *m)
         free(x);
     }
     free(m->indexes);
+    free(m->tenancy.setting);
+    free(m->tenancy.app_role);
     memset(m, 0, sizeof *m);
 }
 

@@ -85,6 +85,8 @@ typedef struct column {
     bool not_null;
     bool has_default;       /* serial types or db:default */
     on_delete delete_rule;
+    bool tenant_fk;         /* a reference kept inside the tenant:
+                             * (tenant, col) -> (its tenant, ref col) */
     struct table *ref_table;
     size_t ref_column;      /* index into ref_table->cols */
     char *sql;              /* SQL identifier, quoted where needed */
@@ -135,6 +137,8 @@ typedef struct table {
     size_t **unique_sets; /* column indexes per unique constraint (table and column level) */
     size_t *unique_sizes;
     size_t nunique_sets;
+    size_t tenant_col;      /* index of the tenant column, or (size_t)-1 */
+    bool rls_on;            /* row-level security enabled and forced */
     char *pk_name;          /* names of the constraints (unquoted) */
     char **unique_names;
 } table;
@@ -184,6 +188,8 @@ typedef struct mt_pattern {
     dpos pos;
     mstr isolation_level;
     mstr storage_strategy;
+    mstr tenant_setting; /* (ext) the setting that holds the session's tenant */
+    mstr app_role;       /* (ext) the application role's name */
 } mt_pattern;
 
 typedef struct cache_strategy {
@@ -224,6 +230,15 @@ typedef struct index_def {
     mstr language;
 } index_def;
 
+/* Multi-tenancy of the whole model (derived; has_tenancy false when no
+ * table is multi-tenant). */
+typedef struct tenancy {
+    bool has_tenancy;
+    char *setting;  /* e.g. app.current_org_id */
+    char *app_role; /* e.g. app_user */
+    sqltype type;   /* of every tenant column */
+} tenancy;
+
 #define MODEL_ARRAY(type, name) \
     type *name;                 \
     size_t n##name;             \
@@ -237,6 +252,8 @@ typedef struct model {
     MODEL_ARRAY(cache_pattern *, cache_patterns);
     MODEL_ARRAY(shard_strategy *, shards);
     MODEL_ARRAY(index_def *, indexes);
+
+    tenancy tenancy; /* derived */
 
 } model;
 

@@ -185,3 +185,15 @@ char *naming_prefix_from_path(const char *path)
     }
     return p;
 }
+
+char *naming_tenant_policy(const char *table_name)
+{
+    char *name = xasprintf("%s_tenant_isolation", table_name);
+    if (strlen(name) > NAMING_MAX_IDENT) {
+        unsigned long long h = fnv1a64(name, strlen(name), FNV64_OFFSET);
+        char *shorter = xasprintf("%.*s_%08llx", NAMING_MAX_IDENT - 9, name, h & 0xffffffffULL);
+        free(name);
+        name = shorter;
+    }
+    return name;
+}

@@ -52,4 +52,8 @@ char *naming_c_ident(const char *name);
  * NULL when the result would not be a valid C identifier. */
 char *naming_prefix_from_path(const char *path);
 
+/* The name of a multi-tenant table's tenant policy, <table>_tenant_isolation,
+ * shortened with a hash when longer than NAMING_MAX_IDENT (caller frees). */
+char *naming_tenant_policy(const char *table_name);
+
 #endif

@@ -1,7 +1,10 @@
 #include "schema.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "naming.h"
 
 #include "sqltypes.h"
 #include "util.h"
@@ -29,7 +32,18 @@ void sconstraint_free(sconstraint *c)
     for (size_t i = 0; i < c->nref; i++)
         free(c->ref_cols[i]);
     free(c->ref_cols);
+    for (size_t i = 0; i < c->nnull; i++)
+        free(c->null_cols[i]);
+    free(c->null_cols);
     memset(c, 0, sizeof *c);
+}
+
+static void free_policy(spolicy *p)
+{
+    free(p->name);
+    free(p->command);
+    free(p->using_sql);
+    free(p->check_sql);
 }
 
 static void free_table(stable *t)
@@ -42,6 +56,10 @@ static void free_table(stable *t)
     for (size_t i = 0; i < t->ncons; i++)
         sconstraint_free(&t->cons[i]);
     free(t->cons);
+    for (size_t i = 0; i < t->npolicies; i++)
+        free_policy(&t->policies[i]);
+    free(t->policies);
+    free(t->grant_role);
 }
 
 void schema_free(schema *s)
@@ -49,6 +67,9 @@ void schema_free(schema *s)
     for (size_t i = 0; i < s->ntables; i++)
         free_table(&s->tables[i]);
     free(s->tables);
+    free(s->tenant_setting);
+    free(s->tenant_type);
+    free(s->app_role);
     schema_init(s);
 }
 
@@ -90,6 +111,27 @@ void sconstraint_add_ref_col(sconstraint *c, const char *col)
 {
     c->ref_cols = xrealloc(c->ref_cols, (c->nref + 1) * sizeof *c->ref_cols);
     c->ref_cols[c->nref++] = xstrdup(col);
+}
+
+void sconstraint_add_null_col(sconstraint *c, const char *col)
+{
+    c->null_cols = xrealloc(c->null_cols, (c->nnull + 1) * sizeof *c->null_cols);
+    c->null_cols[c->nnull++] = xstrdup(col);
+}
+
+static char *dup_or_null(const char *s);
+
+spolicy *stable_add_policy(stable *t, const char *name, const char *command, const char *using_sql,
+                           const char *check_sql)
+{
+    GROW(t->policies, t->policies_cap, t->npolicies);
+    spolicy *p = &t->policies[t->npolicies++];
+    memset(p, 0, sizeof *p);
+    p->name = xstrdup(name);
+    p->command = xstrdup(command);
+    p->using_sql = dup_or_null(using_sql);
+    p->check_sql = dup_or_null(check_sql);
+    return p;
 }
 
 void schema_remove_table(schema *s, size_t i)
@@ -151,16 +193,27 @@ void sconstraint_copy(const sconstraint *from, sconstraint *to)
     for (size_t i = 0; i < from->nref; i++)
         sconstraint_add_ref_col(to, from->ref_cols[i]);
     to->rule = from->rule;
+    for (size_t i = 0; i < from->nnull; i++)
+        sconstraint_add_null_col(to, from->null_cols[i]);
 }
 
 void schema_copy(const schema *from, schema *to)
 {
     schema_init(to);
+    to->tenant_setting = dup_or_null(from->tenant_setting);
+    to->tenant_type = dup_or_null(from->tenant_type);
+    to->app_role = dup_or_null(from->app_role);
     for (size_t i = 0; i < from->ntables; i++) {
         const stable *ft = &from->tables[i];
         stable *t = schema_add_table(to, ft->name);
         t->former_name = dup_or_null(ft->former_name);
         t->pos = ft->pos;
+        t->rls = ft->rls;
+        t->grant_role = dup_or_null(ft->grant_role);
+        for (size_t k = 0; k < ft->npolicies; k++)
+            stable_add_policy(t, ft->policies[k].name, ft->policies[k].command, ft->policies[k].using_sql,
+                              ft->policies[k].check_sql)
+                ->restrictive = ft->policies[k].restrictive;
         for (size_t c = 0; c < ft->ncols; c++) {
             scolumn *col = stable_add_column(t, ft->cols[c].name);
             const scolumn *fc = &ft->cols[c];
@@ -182,9 +235,38 @@ void schema_copy(const schema *from, schema *to)
 void schema_from_model(const model *m, schema *out)
 {
     schema_init(out);
+    if (m->tenancy.has_tenancy) {
+        out->tenant_setting = xstrdup(m->tenancy.setting);
+        out->tenant_type = sqltype_value_sql(&m->tenancy.type);
+        out->app_role = xstrdup(m->tenancy.app_role);
+    }
     for (size_t i = 0; i < m->ntables; i++) {
         const table *mt = m->tables[i];
         stable *t = schema_add_table(out, mt->name);
+        t->rls = mt->rls_on;
+        if (out->app_role)
+            t->grant_role = xstrdup(out->app_role);
+        /* A multi-tenant table always has the tenant policy.  Beside the
+         * ontology's own policies it is restrictive: theirs decide within
+         * the tenant, none can reach past it. */
+        if (mt->tenant_col != (size_t)-1) {
+            char *name = naming_tenant_policy(mt->name);
+            char *cond = xasprintf("%s = current_org_id()", mt->cols[mt->tenant_col].sql);
+            spolicy *tp = stable_add_policy(t, name, "ALL", cond, cond);
+            tp->restrictive = mt->npolicies > 0;
+            free(name);
+            free(cond);
+        }
+        if (mt->npolicies) {
+            for (size_t k = 0; k < mt->npolicies; k++) {
+                const policy *p = &mt->policies[k];
+                char *cmd = xstrdup(p->command.v ? p->command.v : "ALL");
+                for (char *c = cmd; *c; c++)
+                    *c = (char)toupper((unsigned char)*c);
+                stable_add_policy(t, p->name.v, cmd, p->using_expr.v, p->with_check.v);
+                free(cmd);
+            }
+        }
         t->former_name = dup_or_null(mt->former_name.v);
         t->pos = mt->table_name.v ? mt->table_name.pos : mt->pos;
         for (size_t c = 0; c < mt->ncols; c++) {
@@ -213,10 +295,16 @@ void schema_from_model(const model *m, schema *out)
             if (!mc->ref_table)
                 continue;
             sconstraint *k = stable_add_constraint(t, SC_FOREIGN_KEY, mc->fk_name);
-            sconstraint_add_col(k, mc->name.v);
             k->ref_table = xstrdup(mc->ref_table->name);
+            if (mc->tenant_fk) {
+                sconstraint_add_col(k, mt->cols[mt->tenant_col].name.v);
+                sconstraint_add_ref_col(k, mc->ref_table->cols[mc->ref_table->tenant_col].name.v);
+            }
+            sconstraint_add_col(k, mc->name.v);
             sconstraint_add_ref_col(k, mc->ref_table->cols[mc->ref_column].name.v);
             k->rule = mc->delete_rule;
+            if (mc->tenant_fk && mc->delete_rule == ON_DELETE_SET_NULL)
+                sconstraint_add_null_col(k, mc->name.v);
         }
     }
 }

@@ -41,7 +41,20 @@ typedef struct sconstraint {
     char **ref_cols;
     size_t nref;
     on_delete rule;
+    char **null_cols; /* ON DELETE SET NULL (these): a reference kept inside
+                       * the tenant nulls only its own column, not the tenant */
+    size_t nnull;
 } sconstraint;
+
+/* A row-level security policy. */
+typedef struct spolicy {
+    char *name;
+    char *command;   /* ALL, SELECT, INSERT, UPDATE or DELETE */
+    char *using_sql; /* or NULL */
+    char *check_sql; /* WITH CHECK, or NULL */
+    bool restrictive; /* AS RESTRICTIVE: ANDed with the others, so a
+                         permissive policy can widen nothing past it */
+} spolicy;
 
 typedef struct stable {
     char *name;
@@ -51,11 +64,20 @@ typedef struct stable {
     size_t ncols, cols_cap;
     sconstraint *cons;
     size_t ncons, cons_cap;
+    bool rls;          /* row-level security enabled and forced */
+    spolicy *policies;
+    size_t npolicies, policies_cap;
+    char *grant_role;  /* the application role granted its rows, or NULL */
 } stable;
 
 typedef struct schema {
     stable *tables;
     size_t ntables, tables_cap;
+    /* multi-tenancy: the tenant functions (current_org_id() and its alias
+     * current_user_org_id()) read this setting as this type; NULL: none */
+    char *tenant_setting;
+    char *tenant_type;
+    char *app_role; /* the application role, or NULL */
 } schema;
 
 void schema_init(schema *s);
@@ -77,6 +99,9 @@ scolumn *stable_add_column(stable *t, const char *name);
 sconstraint *stable_add_constraint(stable *t, scon_kind kind, const char *name);
 void sconstraint_add_col(sconstraint *c, const char *col);
 void sconstraint_add_ref_col(sconstraint *c, const char *col);
+void sconstraint_add_null_col(sconstraint *c, const char *col);
+spolicy *stable_add_policy(stable *t, const char *name, const char *command, const char *using_sql,
+                           const char *check_sql);
 
 /* Removes table / column / constraint i (order of the rest is kept). */
 void schema_remove_table(schema *s, size_t i);

@@ -21,6 +21,11 @@ static int by_constraint(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
+static int by_policy(const void *a, const void *b)
+{
+    return strcmp((*(const spolicy *const *)a)->name, (*(const spolicy *const *)b)->name);
+}
+
 static void add_escaped(buf *b, const char *s)
 {
     for (; *s; s++) {
@@ -62,9 +67,14 @@ char *snapshot_body(const schema *s)
         qsort(tables, s->ntables, sizeof *tables, by_table_name);
     buf b;
     buf_init(&b);
+    if (s->tenant_setting)
+        buf_printf(&b, "tenant-setting %s %s\n", s->tenant_setting, s->tenant_type);
+    if (s->app_role)
+        buf_printf(&b, "app-role %s\n", s->app_role);
+    bool blank = b.len > 0;
     for (size_t i = 0; i < s->ntables; i++) {
         const stable *t = tables[i];
-        buf_printf(&b, "%stable %s\n", i ? "\n" : "", t->name);
+        buf_printf(&b, "%stable %s\n", i || blank ? "\n" : "", t->name);
         for (size_t c = 0; c < t->ncols; c++) {
             const scolumn *col = &t->cols[c];
             buf_printf(&b, "  column %s %s%s", col->name, col->type, col->not_null ? " not-null" : "");
@@ -88,10 +98,38 @@ char *snapshot_body(const schema *s)
                 buf_printf(&b, " references %s ", c->ref_table);
                 add_list(&b, c->ref_cols, c->nref);
                 buf_adds(&b, rule_name(c->rule));
+                if (c->nnull) {
+                    buf_addc(&b, ' ');
+                    add_list(&b, c->null_cols, c->nnull);
+                }
             }
             buf_addc(&b, '\n');
         }
         free(cons);
+        if (t->rls)
+            buf_adds(&b, "  row-level-security\n");
+        const spolicy **pols = xmalloc((t->npolicies ? t->npolicies : 1) * sizeof *pols);
+        for (size_t k = 0; k < t->npolicies; k++)
+            pols[k] = &t->policies[k];
+        if (t->npolicies)
+            qsort(pols, t->npolicies, sizeof *pols, by_policy);
+        for (size_t k = 0; k < t->npolicies; k++) {
+            buf_printf(&b, "  policy %s %s%s\n", pols[k]->name, pols[k]->command,
+                       pols[k]->restrictive ? " restrictive" : "");
+            if (pols[k]->using_sql) {
+                buf_adds(&b, "    using ");
+                add_escaped(&b, pols[k]->using_sql);
+                buf_addc(&b, '\n');
+            }
+            if (pols[k]->check_sql) {
+                buf_adds(&b, "    with-check ");
+                add_escaped(&b, pols[k]->check_sql);
+                buf_addc(&b, '\n');
+            }
+        }
+        free(pols);
+        if (t->grant_role)
+            buf_printf(&b, "  grant %s\n", t->grant_role);
     }
     free(tables);
     return buf_take(&b);
@@ -259,6 +297,18 @@ static void read_constraint(reader *r, stable *t, scon_kind kind, const char *p)
             c->rule = ON_DELETE_RESTRICT;
         else if (skip(&p, " on-delete set-null"))
             c->rule = ON_DELETE_SET_NULL;
+        if (c->rule == ON_DELETE_SET_NULL && skip(&p, " (")) {
+            p--; /* read_list wants the '(' */
+            sconstraint nulls = {0};
+            if (!read_list(&p, &nulls, false)) {
+                bad(r, "malformed set-null column list");
+                sconstraint_free(&nulls);
+                return;
+            }
+            for (size_t i = 0; i < nulls.ncols; i++)
+                sconstraint_add_null_col(c, nulls.cols[i]);
+            sconstraint_free(&nulls);
+        }
     }
     if (*p)
         bad(r, "unexpected text after a constraint");
@@ -286,6 +336,19 @@ bool snapshot_parse(const char *text, const char *file, schema *out, char **last
         if (skip(&p, "migration ")) {
             if (last_migration && !*last_migration)
                 *last_migration = xstrdup(p);
+        } else if (!t && skip(&p, "tenant-setting ")) {
+            const char *sp = strchr(p, ' ');
+            if (!sp || out->tenant_setting) {
+                bad(&r, "tenant-setting needs a setting and a type, once");
+            } else {
+                out->tenant_setting = xstrndup(p, (size_t)(sp - p));
+                out->tenant_type = xstrdup(sp + 1);
+            }
+        } else if (!t && skip(&p, "app-role ")) {
+            if (out->app_role)
+                bad(&r, "app-role given twice");
+            else
+                out->app_role = xstrdup(p);
         } else if (skip(&p, "table ")) {
             char *name = read_name(&p);
             if (!name || *p) {
@@ -308,6 +371,31 @@ bool snapshot_parse(const char *text, const char *file, schema *out, char **last
             read_constraint(&r, t, SC_UNIQUE, p);
         } else if (skip(&p, "  foreign-key ")) {
             read_constraint(&r, t, SC_FOREIGN_KEY, p);
+        } else if (!strcmp(p, "  row-level-security")) {
+            t->rls = true;
+        } else if (skip(&p, "  policy ")) {
+            const char *sp = strchr(p, ' ');
+            if (!sp) {
+                bad(&r, "policy needs a name and a command");
+            } else {
+                char *name = xstrndup(p, (size_t)(sp - p));
+                const char *cmd = sp + 1, *end = strchr(cmd, ' ');
+                char *command = xstrndup(cmd, end ? (size_t)(end - cmd) : strlen(cmd));
+                spolicy *pol = stable_add_policy(t, name, command, NULL, NULL);
+                if (end && !strcmp(end, " restrictive"))
+                    pol->restrictive = true;
+                else if (end)
+                    bad(&r, "a policy line ends with its command, or with 'restrictive'");
+                free(command);
+                free(name);
+            }
+        } else if (skip(&p, "    using ") && t->npolicies) {
+            t->policies[t->npolicies - 1].using_sql = unescape(p);
+        } else if (skip(&p, "    with-check ") && t->npolicies) {
+            t->policies[t->npolicies - 1].check_sql = unescape(p);
+        } else if (skip(&p, "  grant ")) {
+            free(t->grant_role);
+            t->grant_role = xstrdup(p);
         } else {
             bad(&r, "unknown line");
         }

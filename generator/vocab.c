@@ -44,6 +44,8 @@ static const vocab_term terms[] = {
     P(DB_NS, "withCheck", CTX_POLICY),
     P(MT_NS, "isolationLevel", CTX_MT_PATTERN),
     P(MT_NS, "storageStrategy", CTX_MT_PATTERN),
+    P(MT_NS, "tenantSetting", CTX_MT_PATTERN),
+    P(MT_NS, "appRole", CTX_MT_PATTERN),
 
     /* Queries */
     P(DB_NS, "from", CTX_QUERY),

@@ -15,6 +15,9 @@ m4_divert(-1)
 #                                      followed by ", "); SQL: the statement
 #   d4_h_query_batch(TYPE)             only when it has parameters
 #
+# Before the tables, when the ontology has multi-tenant tables:
+#   d4_h_tenant(PREFIX, MACRO_PREFIX, SETTING_LIT, TENANT_DECL)
+#
 # Calls, in the order dbont-gen makes them for each table:
 #   d4_h_begin(SQL_NAME)
 #   d4_h_row(TYPE, SQL_NAME, FIELDS)   FIELDS: d4_h_field(DECLARATION) calls
@@ -40,6 +43,24 @@ m4_divert(-1)
 m4_define(«d4_h_indent», «m4_substr(«                                                                                                                        », 0, m4_len(«$1»))»)
 
 m4_define(«d4_h_field», «    $1;
+»)
+
+m4_define(«d4_h_tenant», «
+/* ---- tenant sessions ---------------------------------------------------- */
+
+/*
+ * Row-level security shows, and accepts, only the rows of the session's
+ * tenant (docs/multi-tenancy.md).  Call the functions below between
+ * $1_tenant_begin, which opens a transaction and sets the tenant in it,
+ * and $1_tenant_end, which commits (commit true) or rolls back.  The
+ * tenant lasts as long as the transaction: a pooled connection never
+ * carries it to its next user.  Outside a tenant session, a multi-tenant
+ * table shows no rows and accepts none.
+ */
+#define $2_TENANT_SETTING $3
+
+dbont_status $1_tenant_begin(dbont_conn *conn, $4, dbont_error *err);
+dbont_status $1_tenant_end(dbont_conn *conn, bool commit, dbont_error *err);
 »)
 
 m4_define(«d4_h_begin», «

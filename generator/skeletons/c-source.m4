@@ -4,6 +4,14 @@ m4_divert(-1)
 # Values from dbont-gen:
 #   d4_version d4_sources d4_header    provenance and the header's file name
 #   d4_source_tables                   one sequence of the calls below per table
+#   d4_tenant_int                      1 when the tenant is an integer (the
+#                                      source then needs <stdio.h>), else 0
+#
+# Before the tables, when the ontology has multi-tenant tables, one of:
+#   d4_c_tenant_uuid(PREFIX, MACRO_PREFIX)
+#   d4_c_tenant_int(PREFIX, MACRO_PREFIX, C_TYPE)
+#   d4_c_tenant_text(PREFIX, MACRO_PREFIX)
+# by the tenant column's type (the setting carries the tenant as text).
 #
 # Calls, in the order dbont-gen makes them for each table:
 #   d4_c_begin(SQL_NAME)
@@ -19,7 +27,7 @@ m4_divert(-1)
 #                                      ITEMS: d4_c_relation(NAME_LIT, EXISTS_LIT)
 #   d4_c_desc(TYPE, NAME_LIT, SQL_LIT, NCOLUMNS, NPK, PK_REF, INSERT_ID,
 #             GET_REF, UPDATE_REF, DELETE_REF, LIST_REF, NRELATIONS,
-#             RELATIONS_REF)
+#             RELATIONS_REF, ROW_SECURITY)   ROW_SECURITY: true or false
 #   d4_c_common(TYPE)                  rows_free and the result view
 #   d4_c_insert(TYPE)
 #   d4_c_get(TYPE, KEY_PARAMS, KEY_SETS)     KEY_SETS: d4_c_keyset(FIELD, PARAM)
@@ -46,6 +54,42 @@ m4_divert(-1)
 m4_define(«d4_c_begin», «
 /* ---- table $1 m4_substr(«------------------------------------------------------------», m4_len($1)) */
 »)
+
+m4_define(«d4_c_tenant_head», «
+/* ---- tenant sessions ---------------------------------------------------- */
+»)
+
+m4_define(«d4_c_tenant_end», «
+dbont_status $1_tenant_end(dbont_conn *conn, bool commit, dbont_error *err)
+{
+    return dbont_tenant_end(conn, commit, err);
+}
+»)
+
+m4_define(«d4_c_tenant_uuid», «d4_c_tenant_head
+dbont_status $1_tenant_begin(dbont_conn *conn, dbont_uuid tenant, dbont_error *err)
+{
+    char text[DBONT_UUID_TEXT_SIZE];
+    dbont_uuid_format(&tenant, text);
+    return dbont_tenant_begin(conn, $2_TENANT_SETTING, text, err);
+}
+d4_c_tenant_end($1)»)
+
+m4_define(«d4_c_tenant_int», «d4_c_tenant_head
+dbont_status $1_tenant_begin(dbont_conn *conn, $3 tenant, dbont_error *err)
+{
+    char text[24];
+    snprintf(text, sizeof text, "%lld", (long long)tenant);
+    return dbont_tenant_begin(conn, $2_TENANT_SETTING, text, err);
+}
+d4_c_tenant_end($1)»)
+
+m4_define(«d4_c_tenant_text», «d4_c_tenant_head
+dbont_status $1_tenant_begin(dbont_conn *conn, const char *tenant, dbont_error *err)
+{
+    return dbont_tenant_begin(conn, $2_TENANT_SETTING, tenant, err);
+}
+d4_c_tenant_end($1)»)
 
 # d4_c_indent(TEXT): as many spaces as TEXT has characters.
 m4_define(«d4_c_indent», «m4_substr(«                                                                                                                        », 0, m4_len(«$1»))»)
@@ -92,7 +136,7 @@ static const dbont_table $1_desc = {
     $10,
     $11,
     sizeof($1_new),
-    $12, $13};
+    $12, $13, $14};
 »)
 
 m4_define(«d4_c_common», «
@@ -321,5 +365,7 @@ m4_divert(0)m4_dnl
 #include "d4_header"
 
 #include <stddef.h>
+m4_ifelse(d4_tenant_int, «1», «#include <stdio.h>
+»)m4_dnl
 #include <string.h>
 d4_source_tables

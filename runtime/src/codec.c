@@ -41,26 +41,29 @@
 
 /* ---- type table ---------------------------------------------------- */
 
+/* array_oid: the type of an array of it (pg_type.typarray), for bulk
+ * inserts that send a column's values as one array. */
 static const struct {
     dbont_type type;
     Oid oid;
+    Oid array_oid;
     const char *name;
 } type_table[] = {
-    {DBONT_SMALLINT, OID_INT2, "smallint"},
-    {DBONT_INTEGER, OID_INT4, "integer"},
-    {DBONT_BIGINT, OID_INT8, "bigint"},
-    {DBONT_BOOLEAN, OID_BOOL, "boolean"},
-    {DBONT_REAL, OID_FLOAT4, "real"},
-    {DBONT_DOUBLE, OID_FLOAT8, "double precision"},
-    {DBONT_NUMERIC, OID_NUMERIC, "numeric"},
-    {DBONT_TEXT, OID_TEXT, "text"},
-    {DBONT_VARCHAR, OID_VARCHAR, "character varying"},
-    {DBONT_UUID, OID_UUID, "uuid"},
-    {DBONT_DATE, OID_DATE, "date"},
-    {DBONT_TIMESTAMP, OID_TIMESTAMP, "timestamp without time zone"},
-    {DBONT_TIMESTAMPTZ, OID_TIMESTAMPTZ, "timestamp with time zone"},
-    {DBONT_JSONB, OID_JSONB, "jsonb"},
-    {DBONT_BYTEA, OID_BYTEA, "bytea"},
+    {DBONT_SMALLINT, OID_INT2, 1005, "smallint"},
+    {DBONT_INTEGER, OID_INT4, 1007, "integer"},
+    {DBONT_BIGINT, OID_INT8, 1016, "bigint"},
+    {DBONT_BOOLEAN, OID_BOOL, 1000, "boolean"},
+    {DBONT_REAL, OID_FLOAT4, 1021, "real"},
+    {DBONT_DOUBLE, OID_FLOAT8, 1022, "double precision"},
+    {DBONT_NUMERIC, OID_NUMERIC, 1231, "numeric"},
+    {DBONT_TEXT, OID_TEXT, 1009, "text"},
+    {DBONT_VARCHAR, OID_VARCHAR, 1015, "character varying"},
+    {DBONT_UUID, OID_UUID, 2951, "uuid"},
+    {DBONT_DATE, OID_DATE, 1182, "date"},
+    {DBONT_TIMESTAMP, OID_TIMESTAMP, 1115, "timestamp without time zone"},
+    {DBONT_TIMESTAMPTZ, OID_TIMESTAMPTZ, 1185, "timestamp with time zone"},
+    {DBONT_JSONB, OID_JSONB, 3807, "jsonb"},
+    {DBONT_BYTEA, OID_BYTEA, 1001, "bytea"},
 };
 
 #define NTYPES (sizeof type_table / sizeof type_table[0])
@@ -71,6 +74,15 @@ Oid dbont_type_oid(dbont_type type)
     for (i = 0; i < NTYPES; i++)
         if (type_table[i].type == type)
             return type_table[i].oid;
+    return 0;
+}
+
+Oid dbont_type_array_oid(dbont_type type)
+{
+    size_t i;
+    for (i = 0; i < NTYPES; i++)
+        if (type_table[i].type == type)
+            return type_table[i].array_oid;
     return 0;
 }
 

@@ -36,6 +36,9 @@ typedef enum dbont_codec_status {
 /* PostgreSQL type OID of a dbont type. */
 Oid dbont_type_oid(dbont_type type);
 
+/* PostgreSQL type OID of an array of a dbont type (int4 -> int4[]). */
+Oid dbont_type_array_oid(dbont_type type);
+
 /* SQL name of a dbont type ("integer", "timestamp with time zone", ...). */
 const char *dbont_type_name(dbont_type type);
 

@@ -15,7 +15,9 @@
  *
  * COPY is one statement: when the server refuses a row (a constraint, a
  * text that is not valid UTF-8, a value the column's type modifier
- * refuses), nothing is inserted.  The server names the row in its error's
+ * refuses), nothing is inserted.  PostgreSQL refuses COPY FROM into a
+ * table under row-level security; such a table's rows go as arrays in one
+ * INSERT instead (copyarrays.c), after the same checks.  The server names the row in its error's
  * context ("COPY posts, line 5, column title"; line N is tuple N,
  * 1-based); failures found after the last row (foreign keys, deferred
  * constraints) name none.
@@ -26,6 +28,7 @@
 
 #include "codec.h"
 #include "conn_internal.h"
+#include "copy_internal.h"
 #include "copyfmt.h"
 #include "dbont/copy.h"
 #include "error_internal.h"
@@ -84,8 +87,7 @@ static dbont_status plan_columns(const dbont_table *t, const char *first_row, ui
     return DBONT_OK;
 }
 
-/* Whether the COPY sends col; *nth counts defaulted columns. */
-static bool sends(const dbont_column *col, uint64_t mask, unsigned *nth)
+bool dbont_copy_sends(const dbont_column *col, uint64_t mask, unsigned *nth)
 {
     if (col->new_set_offset == DBONT_NO_FIELD)
         return true;
@@ -150,7 +152,7 @@ static dbont_codec_status write_row(dbont_copybuf *b, const dbont_table *t, cons
     for (i = 0; i < t->ncolumns; i++) {
         const dbont_column *col = &t->columns[i];
         dbont_codec_status st;
-        if (!sends(col, mask, &nth))
+        if (!dbont_copy_sends(col, mask, &nth))
             continue;
         if (dbont_field_is_null(col->type, row, col->new_offset, col->new_null_offset)) {
             dbont_copybuf_null(b);
@@ -180,7 +182,7 @@ static size_t write_copy_sql(const dbont_table *t, uint64_t mask, char *buf)
     PUT(t->sql);
     for (i = 0; i < t->ncolumns; i++) {
         const char *sep;
-        if (!sends(&t->columns[i], mask, &nth))
+        if (!dbont_copy_sends(&t->columns[i], mask, &nth))
             continue;
         sep = sent++ == 0 ? " (" : ", ";
         PUT(sep);
@@ -317,6 +319,8 @@ dbont_status dbont_table_copy(dbont_conn *conn, const dbont_table *table, const 
             return DBONT_ERROR;
         }
     }
+    if (table->row_security)
+        return dbont_copy_arrays(conn, table, base, n, mask, nsent, err);
     buf = malloc(COPY_BUFFER_SIZE);
     if (buf == NULL)
         return dbont_error_set(err, "53200", "COPY into %s: out of memory", table->name);

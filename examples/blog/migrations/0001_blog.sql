@@ -4,12 +4,49 @@
 -- reverses it with 0001_blog.down.sql.
 --
 -- Changes:
+--   application role app_user (created when missing; must not bypass row-level security)
+--   tenant function current_org_id() reads app.current_org_id
+--   tenant function current_user_org_id(), the reference design's other name
 --   create table organizations
 --   create table users
 --   create table posts
+--   enable row-level security on organizations
+--   force row-level security on organizations
+--   enable row-level security on users
+--   force row-level security on users
+--   enable row-level security on posts
+--   force row-level security on posts
+--   policy organizations_tenant_isolation on organizations, for ALL
+--   policy users_tenant_isolation on users, for ALL
+--   policy posts_tenant_isolation on posts, for ALL
+--   grant app_user the tenant functions
+--   grant app_user the rows of organizations
+--   grant app_user the rows of users
+--   grant app_user the rows of posts
+
+DO $dbont$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'app_user') THEN
+    BEGIN
+      CREATE ROLE app_user LOGIN;
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN
+      NULL;
+    END;
+  END IF;
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'app_user' AND (rolsuper OR rolbypassrls)) THEN
+    RAISE EXCEPTION 'role app_user bypasses row-level security (superuser or BYPASSRLS): it cannot be the application role';
+  END IF;
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE relowner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = 'app_user')) THEN
+    RAISE EXCEPTION 'role app_user owns tables: the application role must own nothing';
+  END IF;
+  EXECUTE format('GRANT USAGE ON SCHEMA %I TO app_user', current_schema());
+END $dbont$;
+
+CREATE OR REPLACE FUNCTION current_org_id() RETURNS uuid LANGUAGE sql STABLE AS $dbont$ SELECT NULLIF(pg_catalog.current_setting('app.current_org_id', true), '')::uuid $dbont$;
+
+CREATE OR REPLACE FUNCTION current_user_org_id() RETURNS uuid LANGUAGE sql STABLE AS $dbont$ SELECT current_org_id() $dbont$;
 
 CREATE TABLE organizations (
-    id uuid NOT NULL DEFAULT (gen_random_uuid()),
+    id uuid NOT NULL DEFAULT (current_org_id()),
     name text NOT NULL,
     created_at timestamp DEFAULT (now()),
     CONSTRAINT organizations_pkey PRIMARY KEY (id)
@@ -17,19 +54,20 @@ CREATE TABLE organizations (
 
 CREATE TABLE users (
     id uuid NOT NULL DEFAULT (gen_random_uuid()),
-    organization_id uuid NOT NULL,
+    organization_id uuid NOT NULL DEFAULT (current_org_id()),
     email text NOT NULL,
     username text NOT NULL,
     is_active boolean NOT NULL DEFAULT (true),
     created_at timestamp DEFAULT (now()),
     CONSTRAINT users_pkey PRIMARY KEY (id),
     CONSTRAINT users_organization_id_email_key UNIQUE (organization_id, email),
+    CONSTRAINT users_organization_id_id_key UNIQUE (organization_id, id),
     CONSTRAINT users_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES organizations (id) ON DELETE CASCADE
 );
 
 CREATE TABLE posts (
     id uuid NOT NULL DEFAULT (gen_random_uuid()),
-    organization_id uuid NOT NULL,
+    organization_id uuid NOT NULL DEFAULT (current_org_id()),
     user_id uuid NOT NULL,
     title text NOT NULL,
     content text,
@@ -38,6 +76,32 @@ CREATE TABLE posts (
     created_at timestamp DEFAULT (now()),
     CONSTRAINT posts_pkey PRIMARY KEY (id),
     CONSTRAINT posts_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES organizations (id) ON DELETE CASCADE,
-    CONSTRAINT posts_user_id_fkey FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+    CONSTRAINT posts_user_id_fkey FOREIGN KEY (organization_id, user_id) REFERENCES users (organization_id, id) ON DELETE CASCADE
 );
+
+ALTER TABLE organizations ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE organizations FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE users ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE users FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE posts ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE posts FORCE ROW LEVEL SECURITY;
+
+CREATE POLICY organizations_tenant_isolation ON organizations FOR ALL USING (id = current_org_id()) WITH CHECK (id = current_org_id());
+
+CREATE POLICY users_tenant_isolation ON users FOR ALL USING (organization_id = current_org_id()) WITH CHECK (organization_id = current_org_id());
+
+CREATE POLICY posts_tenant_isolation ON posts FOR ALL USING (organization_id = current_org_id()) WITH CHECK (organization_id = current_org_id());
+
+GRANT EXECUTE ON FUNCTION current_org_id(), current_user_org_id() TO app_user;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON organizations TO app_user;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON users TO app_user;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON posts TO app_user;
 

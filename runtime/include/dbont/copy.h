@@ -7,6 +7,12 @@
  * constraint, a value the column refuses), nothing is inserted, and the
  * index of the row that failed is reported.
  *
+ * A table under row-level security (table->row_security) cannot take
+ * COPY FROM; its rows go as one INSERT ... SELECT FROM unnest() of
+ * binary arrays instead, also all or nothing, each row checked by the
+ * policies.  The server then does not name the row that failed (the
+ * checks made before sending still do).
+ *
  * Columns with a default: a column is sent when its _set flag is true in
  * the first row, and then must be set in every row (a row that differs is
  * refused before anything is sent, SQLSTATE 22023); otherwise it is left

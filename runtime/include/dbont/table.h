@@ -117,6 +117,10 @@ typedef struct dbont_table {
      * related row" filters (dbont/filter.h); NULL when there is none. */
     size_t nrelations;
     const struct dbont_relation *relations;
+    /* Row-level security is on.  PostgreSQL refuses COPY FROM into such a
+     * table, so bulk insert sends one INSERT ... SELECT FROM unnest() of
+     * arrays instead (dbont/copy.h), which the policies check. */
+    bool row_security;
 } dbont_table;
 
 /* A relation usable as a filter: rows of this table for which a related

@@ -7,6 +7,20 @@
 #include <stddef.h>
 #include <string.h>
 
+/* ---- tenant sessions ---------------------------------------------------- */
+
+dbont_status blog_tenant_begin(dbont_conn *conn, dbont_uuid tenant, dbont_error *err)
+{
+    char text[DBONT_UUID_TEXT_SIZE];
+    dbont_uuid_format(&tenant, text);
+    return dbont_tenant_begin(conn, BLOG_TENANT_SETTING, text, err);
+}
+
+dbont_status blog_tenant_end(dbont_conn *conn, bool commit, dbont_error *err)
+{
+    return dbont_tenant_end(conn, commit, err);
+}
+
 /* ---- table organizations ----------------------------------------------- */
 
 static const dbont_column blog_organizations_columns[] = {
@@ -67,7 +81,7 @@ static const dbont_table blog_organizations_desc = {
     &blog_organizations_delete_stmt,
     &blog_organizations_list_stmt,
     sizeof(blog_organizations_new),
-    2, blog_organizations_relations};
+    2, blog_organizations_relations, true};
 
 void blog_organizations_rows_free(blog_organizations_rows *rows)
 {
@@ -177,7 +191,7 @@ static const dbont_column blog_users_columns[] = {
     {"organization_id", "organization_id", DBONT_UUID, true,
      offsetof(blog_users, organization_id), DBONT_NO_FIELD,
      offsetof(blog_users_new, organization_id), DBONT_NO_FIELD,
-     DBONT_NO_FIELD},
+     offsetof(blog_users_new, organization_id_set)},
     {"email", "email", DBONT_TEXT, true,
      offsetof(blog_users, email), DBONT_NO_FIELD,
      offsetof(blog_users_new, email), DBONT_NO_FIELD,
@@ -237,7 +251,7 @@ static const dbont_table blog_users_desc = {
     &blog_users_delete_stmt,
     &blog_users_list_stmt,
     sizeof(blog_users_new),
-    1, blog_users_relations};
+    1, blog_users_relations, true};
 
 void blog_users_rows_free(blog_users_rows *rows)
 {
@@ -347,7 +361,7 @@ static const dbont_column blog_posts_columns[] = {
     {"organization_id", "organization_id", DBONT_UUID, true,
      offsetof(blog_posts, organization_id), DBONT_NO_FIELD,
      offsetof(blog_posts_new, organization_id), DBONT_NO_FIELD,
-     DBONT_NO_FIELD},
+     offsetof(blog_posts_new, organization_id_set)},
     {"user_id", "user_id", DBONT_UUID, true,
      offsetof(blog_posts, user_id), DBONT_NO_FIELD,
      offsetof(blog_posts_new, user_id), DBONT_NO_FIELD,
@@ -410,7 +424,7 @@ static const dbont_table blog_posts_desc = {
     &blog_posts_delete_stmt,
     &blog_posts_list_stmt,
     sizeof(blog_posts_new),
-    0, NULL};
+    0, NULL, true};
 
 void blog_posts_rows_free(blog_posts_rows *rows)
 {

@@ -15,6 +15,22 @@
 extern "C" {
 #endif
 
+/* ---- tenant sessions ---------------------------------------------------- */
+
+/*
+ * Row-level security shows, and accepts, only the rows of the session's
+ * tenant (docs/multi-tenancy.md).  Call the functions below between
+ * blog_tenant_begin, which opens a transaction and sets the tenant in it,
+ * and blog_tenant_end, which commits (commit true) or rolls back.  The
+ * tenant lasts as long as the transaction: a pooled connection never
+ * carries it to its next user.  Outside a tenant session, a multi-tenant
+ * table shows no rows and accepts none.
+ */
+#define BLOG_TENANT_SETTING "app.current_org_id"
+
+dbont_status blog_tenant_begin(dbont_conn *conn, dbont_uuid tenant, dbont_error *err);
+dbont_status blog_tenant_end(dbont_conn *conn, bool commit, dbont_error *err);
+
 /* ---- table organizations ----------------------------------------------- */
 
 /*
@@ -189,6 +205,7 @@ typedef struct blog_users_new {
     dbont_uuid id;
     bool id_set;
     dbont_uuid organization_id;
+    bool organization_id_set;
     const char *email;
     const char *username;
     bool is_active;
@@ -365,6 +382,7 @@ typedef struct blog_posts_new {
     dbont_uuid id;
     bool id_set;
     dbont_uuid organization_id;
+    bool organization_id_set;
     dbont_uuid user_id;
     const char *title;
     const char *content;

@@ -249,7 +249,39 @@ WITH rel AS (
     k.confdeltype::text AS confdeltype, k.confupdtype::text AS confupdtype,
     k.confmatchtype::text AS confmatchtype, k.condeferrable
   FROM rel r JOIN pg_constraint k ON k.conrelid = r.oid
+), tenant_fn AS (
+  -- The tenant function: the setting it reads and the type it returns.
+  SELECT substring(p.prosrc FROM 'current_setting\(''([^'']+)''') AS setting,
+         format_type(p.prorettype, NULL) AS typ, p.oid, p.proacl
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+  WHERE n.nspname = 'public' AND p.proname = 'current_org_id'
+), pol AS (
+  SELECT r.tname, p.polname::text AS polname,
+         CASE p.polcmd WHEN '*' THEN 'ALL' WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT'
+                       WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' END AS cmd,
+         p.polpermissive, p.polroles,
+         -- PostgreSQL prints a policy's expression in parentheses.
+         regexp_replace(pg_get_expr(p.polqual, p.polrelid), '^\((.*)\)$', '\1') AS qual,
+         regexp_replace(pg_get_expr(p.polwithcheck, p.polrelid), '^\((.*)\)$', '\1') AS chk
+  FROM rel r JOIN pg_policy p ON p.polrelid = r.oid
+), grant_of AS (
+  -- Roles other than the owner with table privileges: the set must be
+  -- exactly SELECT, INSERT, UPDATE, DELETE.
+  SELECT r.tname, a.grantee::regrole::text AS grantee,
+         string_agg(a.privilege_type, ',' ORDER BY a.privilege_type) AS privs
+  FROM rel r JOIN pg_class c ON c.oid = r.oid, aclexplode(c.relacl) a
+  WHERE a.grantee <> c.relowner
+  GROUP BY r.tname, a.grantee
 ), line AS (
+  SELECT -1 AS grp, '' AS tname, 0 AS sec, 0 AS k1, '' AS k2,
+         'tenant-setting ' || setting || ' ' || typ AS text
+  FROM tenant_fn
+  UNION ALL
+  SELECT -1, '', 1, 0, '', 'app-role ' || a.grantee::regrole::text
+  FROM tenant_fn f, aclexplode(f.proacl) a
+  WHERE a.privilege_type = 'EXECUTE' AND a.grantee <> 0
+    AND a.grantee <> (SELECT proowner FROM pg_proc WHERE oid = f.oid)
+  UNION ALL
   SELECT 0 AS grp, tname, 0 AS sec, 0 AS k1, '' AS k2,
          CASE WHEN relkind IN ('r', 'p') THEN 'table ' ELSE 'relation-' || relkind || ' ' END || tname AS text
   FROM rel
@@ -280,6 +312,28 @@ WITH rel AS (
   SELECT 0, r.tname, 3, 0, ic.relname::text, '  index ' || ic.relname || ' (backs no key)'
   FROM rel r JOIN pg_index i ON i.indrelid = r.oid JOIN pg_class ic ON ic.oid = i.indexrelid
   WHERE NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = r.oid)
+  UNION ALL
+  SELECT 0, r.tname, 4, 0, '',
+         CASE WHEN c.relrowsecurity AND c.relforcerowsecurity THEN '  row-level-security'
+              ELSE '  row-level-security-' || CASE WHEN c.relrowsecurity THEN 'not-forced' ELSE 'forced-only' END END
+  FROM rel r JOIN pg_class c ON c.oid = r.oid
+  WHERE c.relrowsecurity OR c.relforcerowsecurity
+  UNION ALL
+  -- A policy's lines sort by its name, then header, using, with-check
+  -- (' ' sorts before every character of a name).
+  SELECT 0, tname, 5, 0, polname || ' 0',
+         '  policy ' || polname || ' ' || cmd || CASE WHEN polpermissive THEN '' ELSE ' restrictive' END
+         || CASE WHEN polroles <> '{0}' THEN ' (for some roles only)' ELSE '' END
+  FROM pol
+  UNION ALL
+  SELECT 0, tname, 5, 0, polname || ' 1', '    using ' || pg_temp.esc(qual) FROM pol WHERE qual IS NOT NULL
+  UNION ALL
+  SELECT 0, tname, 5, 0, polname || ' 2', '    with-check ' || pg_temp.esc(chk) FROM pol WHERE chk IS NOT NULL
+  UNION ALL
+  SELECT 0, tname, 6, 0, grantee,
+         '  grant ' || grantee
+         || CASE WHEN privs <> 'DELETE,INSERT,SELECT,UPDATE' THEN ' (privileges ' || privs || ')' ELSE '' END
+  FROM grant_of
   UNION ALL
   SELECT 1, s.relname::text, 0, 0, '', 'sequence ' || s.relname || ' (owned by no column)'
   FROM pg_class s JOIN pg_namespace n ON n.oid = s.relnamespace
@@ -351,9 +405,10 @@ SQL
         sed 's/^/  | /' "$work/schema.err" "$work/norm.sql"
         return 1
     fi
-    # The database's text: a blank line before every table but the first.
+    # The database's text: a blank line before every table but the first
+    # line.
     sed -n 's/^S|//p' "$work/schema.out" |
-        awk 'NR > 1 && !/^  / { print "" } { print }' >"$work/db.body"
+        awk 'NR > 1 && /^(table|relation-|sequence )/ { print "" } { print }' >"$work/db.body"
     # The snapshot with PostgreSQL's spelling of each type and default.
     awk -F'|' '
         FNR == NR { if ($1 == "N") { typ[$2] = $3; d = $0; sub(/^N\|[^|]*\|[^|]*\|/, "", d); def[$2] = d } next }

@@ -6,6 +6,8 @@
 --   drop table posts
 --   drop table users
 --   drop table organizations
+--   drop tenant function current_user_org_id()
+--   drop tenant function current_org_id()
 
 -- DESTRUCTIVE: destroys table posts and every row in it
 DROP TABLE posts;
@@ -15,4 +17,8 @@ DROP TABLE users;
 
 -- DESTRUCTIVE: destroys table organizations and every row in it
 DROP TABLE organizations;
+
+DROP FUNCTION current_user_org_id();
+
+DROP FUNCTION current_org_id();
 
