@@ -541,6 +541,8 @@ static void check_model_tenancy(diag *d, model *m)
             continue;
         const column *c = &t->cols[t->tenant_col];
         sqltype_kind k = c->stype.kind;
+        if (k == ST_SERIAL || k == ST_BIGSERIAL)
+            continue; /* check_tenancy said why */
         if (k != ST_UUID && k != ST_SMALLINT && k != ST_INTEGER && k != ST_BIGINT && k != ST_TEXT &&
             k != ST_VARCHAR) {
             diag_error(d, c->type.pos, "tenant column '%s' is %s; a tenant id is uuid, smallint, integer, "
@@ -558,7 +560,20 @@ static void check_model_tenancy(diag *d, model *m)
                        c->name.v, c->type.v, first->type.v);
         }
     }
+    /* One setting and one role per ontology: the pattern that names them. */
     const mt_pattern *p = m->nmt_patterns ? m->mt_patterns[0] : NULL;
+    for (size_t i = 0; i < m->nmt_patterns; i++) {
+        const mt_pattern *q = m->mt_patterns[i];
+        if (!q->tenant_setting.v && !q->app_role.v)
+            continue;
+        if (p != q && (p->tenant_setting.v || p->app_role.v)) {
+            diag_error(d, q->pos, "a second mt:Pattern names the tenant setting or the application role; one "
+                                  "ontology has one of each");
+            diag_note(d, p->pos, "the first one is here");
+        } else {
+            p = q;
+        }
+    }
     const char *setting = p && p->tenant_setting.v ? p->tenant_setting.v : "app.current_org_id";
     const char *role = p && p->app_role.v ? p->app_role.v : "app_user";
     /* A custom setting needs a prefix and a dot; both parts plain names. */

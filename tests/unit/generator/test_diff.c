@@ -345,6 +345,129 @@ static void test_reverse(void **state)
     free(text);
 }
 
+/* ---- multi-tenancy -------------------------------------------------------- */
+
+#define TENANCY "tenant-setting app.current_org_id uuid\napp-role app_user\n\n"
+#define POSTS_PLAIN "table posts\n  column id uuid not-null\n  column org uuid not-null\n" \
+                    "  primary-key posts_pkey (id)\n"
+#define POSTS_TENANT "table posts\n  column id uuid not-null\n  column org uuid not-null default current_org_id()\n" \
+                     "  primary-key posts_pkey (id)\n  row-level-security\n" \
+                     "  policy posts_tenant_isolation ALL\n    using org = current_org_id()\n" \
+                     "    with-check org = current_org_id()\n  grant app_user\n"
+#define ROLE_SQL_START "DO $dbont$ BEGIN\n  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'app_user')"
+
+/* The changes of a diff whose text starts with the role's DO block: that
+ * block, checked by its start, then the rest. */
+static void expect_tenancy(const char *from, const char *to, const char *want_after_role)
+{
+    result r;
+    run(&r, from, to, NULL);
+    char *got = xstrdup(r.text), *diags = xstrdup(r.diags);
+    bool ok = r.ok;
+    done(&r);
+    if (!ok || strncmp(got, ROLE_SQL_START, strlen(ROLE_SQL_START)) != 0)
+        fail_msg("diff gave (ok=%d):\n%s\ndiagnostics:\n%s", ok, got, diags);
+    const char *rest = strstr(got, "END $dbont$\n");
+    assert_non_null(rest);
+    rest += strlen("END $dbont$\n");
+    if (strcmp(rest, want_after_role) != 0)
+        fail_msg("after the role:\n%s\nwanted:\n%s", rest, want_after_role);
+    free(got);
+    free(diags);
+}
+
+static void test_tenancy_on(void **state)
+{
+    (void)state;
+    /* The tenant column exists and is NOT NULL: the rows keep their
+     * tenant; functions, default, RLS, policy and grants follow. */
+    expect_tenancy(POSTS_PLAIN, TENANCY POSTS_TENANT,
+                   "CREATE OR REPLACE FUNCTION current_org_id() RETURNS uuid LANGUAGE sql STABLE AS $dbont$ SELECT "
+                   "NULLIF(pg_catalog.current_setting('app.current_org_id', true), '')::uuid $dbont$\n"
+                   "CREATE OR REPLACE FUNCTION current_user_org_id() RETURNS uuid LANGUAGE sql STABLE AS $dbont$ "
+                   "SELECT current_org_id() $dbont$\n"
+                   "ALTER TABLE posts ALTER COLUMN org SET DEFAULT (current_org_id())\n"
+                   "ALTER TABLE posts ENABLE ROW LEVEL SECURITY\n"
+                   "ALTER TABLE posts FORCE ROW LEVEL SECURITY\n"
+                   "CREATE POLICY posts_tenant_isolation ON posts FOR ALL USING (org = current_org_id()) WITH CHECK "
+                   "(org = current_org_id())\n"
+                   "GRANT EXECUTE ON FUNCTION current_org_id(), current_user_org_id() TO app_user\n"
+                   "GRANT SELECT, INSERT, UPDATE, DELETE ON posts TO app_user\n");
+    /* A new tenant column cannot be filled for existing rows: the
+     * migration stops when there are any. */
+    result r;
+    run(&r, "table posts\n  column id uuid not-null\n  primary-key posts_pkey (id)\n", TENANCY POSTS_TENANT, NULL);
+    assert_true(r.ok);
+    const char *guard = strstr(r.text, "DO $dbont$ BEGIN IF EXISTS (SELECT 1 FROM posts) THEN RAISE EXCEPTION "
+                                       "'table posts has rows: they need their tenant in org");
+    const char *add = strstr(r.text, "ALTER TABLE posts ADD COLUMN org uuid NOT NULL DEFAULT (current_org_id())");
+    assert_non_null(guard);
+    assert_non_null(add);
+    assert_true(guard < add);
+    done(&r);
+    /* A nullable tenant column made NOT NULL: no value to fill, so a
+     * guard instead of the UPDATE, and the change is destructive. */
+    run(&r, "table posts\n  column id uuid not-null\n  column org uuid\n  primary-key posts_pkey (id)\n",
+        TENANCY POSTS_TENANT, NULL);
+    assert_true(r.ok);
+    assert_non_null(strstr(r.text, "IF EXISTS (SELECT 1 FROM posts WHERE org IS NULL) THEN RAISE EXCEPTION"));
+    assert_null(strstr(r.text, "UPDATE posts"));
+    bool destructive = false;
+    for (size_t i = 0; i < r.up.n; i++)
+        destructive |= r.up.v[i].destructive && strstr(r.up.v[i].sql, "SET NOT NULL") != NULL;
+    assert_true(destructive);
+    done(&r);
+}
+
+static void test_tenancy_policies(void **state)
+{
+    (void)state;
+    /* Policies are compared whole: a changed one is dropped (before
+     * anything else) and created again; a restrictive one says so. */
+    expect(TENANCY POSTS_TENANT,
+           TENANCY "table posts\n  column id uuid not-null\n  column org uuid not-null default current_org_id()\n"
+                   "  primary-key posts_pkey (id)\n  row-level-security\n"
+                   "  policy posts_read SELECT\n    using NOT hidden\n"
+                   "  policy posts_tenant_isolation ALL restrictive\n    using org = current_org_id()\n"
+                   "    with-check org = current_org_id()\n  grant app_user\n",
+           NULL,
+           "DROP POLICY posts_tenant_isolation ON posts\n"
+           "CREATE POLICY posts_read ON posts FOR SELECT USING (NOT hidden)\n"
+           "CREATE POLICY posts_tenant_isolation ON posts AS RESTRICTIVE FOR ALL USING (org = current_org_id()) "
+           "WITH CHECK (org = current_org_id())\n");
+    /* Tenancy off: policies go first, functions last. */
+    expect(TENANCY POSTS_TENANT, POSTS_PLAIN, NULL,
+           "DROP POLICY posts_tenant_isolation ON posts\n"
+           "ALTER TABLE posts ALTER COLUMN org DROP DEFAULT\n"
+           "ALTER TABLE posts NO FORCE ROW LEVEL SECURITY\n"
+           "ALTER TABLE posts DISABLE ROW LEVEL SECURITY\n"
+           "REVOKE SELECT, INSERT, UPDATE, DELETE ON posts FROM app_user\n"
+           "DROP FUNCTION current_user_org_id()\n"
+           "DROP FUNCTION current_org_id()\n");
+    /* A composite reference that clears only its own column. */
+    expect(TENANCY "table a\n  column t uuid not-null\n  column id integer not-null\n"
+                   "  unique a_t_id_key (t, id)\n"
+                   "table b\n  column t uuid not-null\n  column a_id integer\n",
+           TENANCY "table a\n  column t uuid not-null\n  column id integer not-null\n"
+                   "  unique a_t_id_key (t, id)\n"
+                   "table b\n  column t uuid not-null\n  column a_id integer\n"
+                   "  foreign-key b_a_id_fkey (t, a_id) references a (t, id) on-delete set-null (a_id)\n",
+           NULL, "ALTER TABLE b ADD CONSTRAINT b_a_id_fkey FOREIGN KEY (t, a_id) REFERENCES a (t, id) ON DELETE SET "
+                 "NULL (a_id)\n");
+}
+
+/* The tenant type cannot change: the functions and policies depend on it. */
+static void test_tenancy_type_change(void **state)
+{
+    (void)state;
+    result r;
+    run(&r, TENANCY POSTS_TENANT, "tenant-setting app.current_org_id bigint\napp-role app_user\n\n" POSTS_TENANT,
+        NULL);
+    assert_false(r.ok);
+    assert_non_null(strstr(r.diags, "the tenant columns change type (uuid to bigint); that is not supported"));
+    done(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -352,7 +475,8 @@ int main(void)
         cmocka_unit_test(test_alter_column),  cmocka_unit_test(test_unsupported),
         cmocka_unit_test(test_tables),        cmocka_unit_test(test_renames),
         cmocka_unit_test(test_constraints),   cmocka_unit_test(test_result_order),
-        cmocka_unit_test(test_reverse),
+        cmocka_unit_test(test_reverse),       cmocka_unit_test(test_tenancy_on),
+        cmocka_unit_test(test_tenancy_policies), cmocka_unit_test(test_tenancy_type_change),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -129,6 +129,56 @@ static void test_file_and_parse(void **state)
     free(file);
 }
 
+/* Tenancy lines read back into the same schema and the same text. */
+static void test_tenancy_round_trip(void **state)
+{
+    (void)state;
+    static const char body[] = "tenant-setting app.org bigint\n"
+                               "app-role web\n"
+                               "\n"
+                               "table notes\n"
+                               "  column account bigint not-null default current_org_id()\n"
+                               "  column task bigint\n"
+                               "  foreign-key notes_task_fkey (account, task) references tasks (account, id) "
+                               "on-delete set-null (task)\n"
+                               "  row-level-security\n"
+                               "  policy notes_read SELECT\n"
+                               "    using NOT hidden\n"
+                               "  policy notes_tenant_isolation ALL restrictive\n"
+                               "    using account = current_org_id()\n"
+                               "    with-check account = current_org_id()\n"
+                               "  grant web\n";
+    tu_diag t;
+    tu_diag_open(&t);
+    schema s;
+    assert_true(snapshot_parse(body, "x/schema.snapshot", &s, NULL, &t.d));
+    assert_string_equal(tu_diag_text(&t), "");
+    assert_string_equal(s.tenant_setting, "app.org");
+    assert_string_equal(s.tenant_type, "bigint");
+    assert_string_equal(s.app_role, "web");
+    const stable *notes = schema_table(&s, "notes");
+    assert_true(notes->rls);
+    assert_int_equal(notes->npolicies, 2);
+    assert_false(notes->policies[0].restrictive);
+    assert_null(notes->policies[0].check_sql);
+    assert_true(notes->policies[1].restrictive);
+    assert_int_equal(notes->cons[0].nnull, 1);
+    assert_string_equal(notes->cons[0].null_cols[0], "task");
+    char *again = snapshot_body(&s);
+    assert_string_equal(again, body);
+    free(again);
+    schema_free(&s);
+    tu_diag_close(&t);
+
+    /* A policy line with anything after its command but 'restrictive'. */
+    tu_diag_open(&t);
+    assert_false(snapshot_parse("table t\n  policy p ALL permissive\n", "s.snapshot", &s, NULL, &t.d));
+    assert_non_null(strstr(tu_diag_text(&t), "s.snapshot:2:1: error: malformed snapshot line: a policy line ends "
+                                             "with its command, or with 'restrictive'"));
+    schema_free(&s);
+    tu_diag_close(&t);
+}
+
 /* Malformed lines are reported at their line, and parsing goes on. */
 static void test_malformed(void **state)
 {
@@ -177,6 +227,7 @@ int main(void)
         cmocka_unit_test(test_empty_model),
         cmocka_unit_test(test_file_and_parse),
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_tenancy_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
