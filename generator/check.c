@@ -560,6 +560,19 @@ static void check_model_tenancy(diag *d, model *m)
                        c->name.v, c->type.v, first->type.v);
         }
     }
+    /* Row-level isolation in a shared database is what dbont generates;
+     * any other strategy named would be silently something else. */
+    for (size_t i = 0; i < m->nmt_patterns; i++) {
+        const mt_pattern *q = m->mt_patterns[i];
+        if (q->isolation_level.v && strcmp(q->isolation_level.v, "row-level") != 0)
+            diag_error(d, q->isolation_level.pos, "mt:isolationLevel '%s' is not supported: dbont generates "
+                                                  "\"row-level\" isolation",
+                       q->isolation_level.v);
+        if (q->storage_strategy.v && strcmp(q->storage_strategy.v, "shared-database") != 0)
+            diag_error(d, q->storage_strategy.pos, "mt:storageStrategy '%s' is not supported: dbont generates "
+                                                   "\"shared-database\" tenancy",
+                       q->storage_strategy.v);
+    }
     /* One setting and one role per ontology: the pattern that names them. */
     const mt_pattern *p = m->nmt_patterns ? m->mt_patterns[0] : NULL;
     for (size_t i = 0; i < m->nmt_patterns; i++) {
