@@ -140,7 +140,18 @@ static dbont_status affected(PGresult *res)
 typedef struct insert_variant {
     const dbont_table *table;
     uint64_t mask;      /* bit d: the d-th defaulted column is sent */
+    bool returning;     /* RETURNING every column (the caller wants the row) */
 } insert_variant;
+
+/*
+ * An insert whose caller does not want the stored row has no RETURNING:
+ * nothing to send back, and no need for the row to be visible to the
+ * inserting role (under row-level security a RETURNING row must also pass
+ * the SELECT policies, so a row the role may write but not read could not
+ * be inserted at all).  Those variants are named from the table's insert
+ * id with this bit flipped.
+ */
+#define INSERT_ID_NO_RETURNING UINT64_C(0x8000000000000000)
 
 /* Whether the insert variant sends col; *nth counts defaulted columns. */
 static bool sends(const dbont_column *col, uint64_t mask, unsigned *nth)
@@ -179,7 +190,8 @@ static dbont_status insert_mask(const dbont_table *t, const char *new_row,
 
 
 /* INSERT INTO t (a, b) VALUES ($1, $2) RETURNING a, b, c
- * INSERT INTO t DEFAULT VALUES RETURNING a, b, c */
+ * INSERT INTO t DEFAULT VALUES RETURNING a, b, c
+ * (without RETURNING when !v->returning) */
 static size_t write_insert(const insert_variant *v, char *buf)
 {
     const dbont_table *t = v->table;
@@ -207,11 +219,13 @@ static size_t write_insert(const insert_variant *v, char *buf)
         }
         sqlw_put(&w, ")");
     }
-    sqlw_put(&w, " RETURNING ");
-    for (i = 0; i < t->ncolumns; i++) {
-        if (i > 0)
-            sqlw_put(&w, ", ");
-        sqlw_put(&w, t->columns[i].sql);
+    if (v->returning) {
+        sqlw_put(&w, " RETURNING ");
+        for (i = 0; i < t->ncolumns; i++) {
+            if (i > 0)
+                sqlw_put(&w, ", ");
+            sqlw_put(&w, t->columns[i].sql);
+        }
     }
     if (buf != NULL)
         buf[w.n] = '\0';
@@ -273,10 +287,12 @@ dbont_status dbont_table_insert(dbont_conn *conn, const dbont_table *table,
     }
 
     variant.table = table;
+    variant.returning = out != NULL;
     composer.compose = compose_insert;
     composer.ctx = &variant;
-    dbont_insert_name(name, table->insert_id, variant.mask);
-    stmt.id = dbont_insert_key(table->insert_id, variant.mask);
+    uint64_t id = table->insert_id ^ (out != NULL ? 0 : INSERT_ID_NO_RETURNING);
+    dbont_insert_name(name, id, variant.mask);
+    stmt.id = dbont_insert_key(id, variant.mask);
     stmt.name = name;
     stmt.sql = NULL;    /* composed only when it must be prepared */
     stmt.nparams = p.n;

@@ -134,7 +134,8 @@ typedef struct dbont_relation {
 /*
  * Inserts new_row (a pointer to the table's new-row struct) and, when out is
  * not NULL, returns the row as stored (with its generated columns) as a
- * one-row result.  A NULL text/numeric/jsonb pointer in a NOT NULL column is
+ * one-row result.  With out NULL the statement has no RETURNING (another
+ * prepared variant).  A NULL text/numeric/jsonb pointer in a NOT NULL column is
  * refused before anything is sent (SQLSTATE 23502).
  */
 dbont_status dbont_table_insert(dbont_conn *conn, const dbont_table *table,

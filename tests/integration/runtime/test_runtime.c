@@ -425,7 +425,8 @@ static void test_insert_defaults_set(void **state)
     dbont_result_free(res);
 }
 
-/* out NULL: the row is inserted, nothing is returned. */
+/* out NULL: the row is inserted, nothing is returned, by a statement
+ * without RETURNING (the same columns with out give another one). */
 static void test_insert_without_out(void **state)
 {
     item_new n;
@@ -436,6 +437,19 @@ static void test_insert_without_out(void **state)
     assert_int_equal(dbont_table_insert(conn, &item_table, &n, NULL, &err), DBONT_OK);
     assert_int_equal(count_items(), before + 1);
     expect_server_text(conn, "SELECT i4::text FROM rt.item WHERE t = 'no out'", "123456");
+    expect_server_text(conn,
+                       "SELECT count(*)::text FROM pg_prepared_statements WHERE statement LIKE "
+                       "'INSERT INTO rt.item %' AND statement NOT LIKE '% RETURNING %'",
+                       "1");
+    fill_new(&n, "with out");
+    dbont_result *res = NULL;
+    assert_int_equal(dbont_table_insert(conn, &item_table, &n, &res, &err), DBONT_OK);
+    assert_int_equal(dbont_result_count(res), 1);
+    dbont_result_free(res);
+    expect_server_text(conn,
+                       "SELECT (count(*) FILTER (WHERE statement LIKE '% RETURNING %') > 0)::text FROM "
+                       "pg_prepared_statements WHERE statement LIKE 'INSERT INTO rt.item %'",
+                       "true");
 }
 
 /* The values as the server itself prints them. */
@@ -929,10 +943,11 @@ static void test_deallocate_then_retry(void **state)
     fill_new(&n, "dealloc 4");
     assert_int_equal(dbont_table_insert(conn, &item_table, &n, NULL, &err), DBONT_OK);
     assert_int_equal(dbont_commit(conn, &err), DBONT_OK);
-    /* Each prepared once: insert variant 0, get, list. */
+    /* Each prepared once: get, list, and insert variant 0 without
+     * RETURNING (the insert id with its top bit set). */
     expect_server_text(conn, "SELECT string_agg(name, ',' ORDER BY name) "
                              "FROM pg_prepared_statements",
-                       "dbont_00000000000a0000_0,dbont_00000000000a0001,dbont_00000000000a0003");
+                       "dbont_00000000000a0001,dbont_00000000000a0003,dbont_80000000000a0000_0");
 }
 
 /* A statement already prepared under our name (by SQL PREPARE here) is
