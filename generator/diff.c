@@ -422,6 +422,27 @@ static void tenant_guard(differ *x, change_phase phase, const char *tbl, const c
     free(qc);
 }
 
+/*
+ * The tenant type, schema-qualified, for the tenant function's body.  A
+ * SQL function's body is parsed when it runs, in the caller's search_path,
+ * and type names are looked up in pg_temp first: a bare ::uuid would let
+ * the application role define its own "uuid" type, with casts that turn
+ * any setting (or none) into another tenant.  (RETURNS is resolved once,
+ * at CREATE FUNCTION; it is qualified too, for one spelling.)
+ */
+static char *qualified_type(const char *type)
+{
+    static const struct {
+        const char *name, *qualified;
+    } known[] = {{"uuid", "pg_catalog.uuid"}, {"text", "pg_catalog.text"}, {"smallint", "pg_catalog.int2"},
+                 {"integer", "pg_catalog.int4"}, {"bigint", "pg_catalog.int8"}, {"varchar", "pg_catalog.varchar"}};
+    size_t n = strcspn(type, "(");
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strlen(known[i].name) == n && !strncmp(type, known[i].name, n))
+            return xasprintf("%s%s", known[i].qualified, type + n);
+    return xstrdup(type); /* check.c allows no other tenant type */
+}
+
 static char *policy_sql(const char *tbl, const spolicy *p)
 {
     buf b;
@@ -506,16 +527,18 @@ static void tenant_functions(differ *x)
     if (t->tenant_setting && (!f->tenant_setting || strcmp(f->tenant_setting, t->tenant_setting) != 0)) {
         /* Fail-closed: unset is NULL, and so is the '' that a finished
          * transaction-local set_config leaves behind (''::uuid would raise). */
+        char *qt = qualified_type(t->tenant_type);
         change_add(x, PH_CREATE_FUNCTION, false, none, "tenant",
                    xasprintf("CREATE OR REPLACE FUNCTION current_org_id() RETURNS %s LANGUAGE sql STABLE AS "
                              "$dbont$ SELECT NULLIF(pg_catalog.current_setting('%s', true), '')::%s $dbont$",
-                             t->tenant_type, t->tenant_setting, t->tenant_type),
+                             qt, t->tenant_setting, qt),
                    NULL, "tenant function current_org_id() reads %s", t->tenant_setting);
         change_add(x, PH_CREATE_FUNCTION, false, none, "tenant",
                    xasprintf("CREATE OR REPLACE FUNCTION current_user_org_id() RETURNS %s LANGUAGE sql STABLE AS "
                              "$dbont$ SELECT current_org_id() $dbont$",
-                             t->tenant_type),
+                             qt),
                    NULL, "tenant function current_user_org_id(), the reference design's other name");
+        free(qt);
     }
     if (!t->tenant_setting && f->tenant_setting) {
         change_add(x, PH_DROP_FUNCTION, false, none, "tenant", xstrdup("DROP FUNCTION current_user_org_id()"), NULL,
@@ -539,14 +562,15 @@ static void tenant_functions(differ *x)
                              "      NULL;\n"
                              "    END;\n"
                              "  END IF;\n"
-                             "  IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = '%s' AND (rolsuper OR "
-                             "rolbypassrls)) THEN\n"
-                             "    RAISE EXCEPTION 'role %s bypasses row-level security (superuser or BYPASSRLS): it "
-                             "cannot be the application role';\n"
+                             "  IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE (r.rolsuper OR r.rolbypassrls) "
+                             "AND pg_catalog.pg_has_role('%s', r.oid, 'MEMBER')) THEN\n"
+                             "    RAISE EXCEPTION 'role %s bypasses row-level security (superuser or BYPASSRLS, or a "
+                             "member of such a role): it cannot be the application role';\n"
                              "  END IF;\n"
-                             "  IF EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE relowner = (SELECT oid FROM "
-                             "pg_catalog.pg_roles WHERE rolname = '%s')) THEN\n"
-                             "    RAISE EXCEPTION 'role %s owns tables: the application role must own nothing';\n"
+                             "  IF EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE pg_catalog.pg_has_role('%s', "
+                             "c.relowner, 'MEMBER')) THEN\n"
+                             "    RAISE EXCEPTION 'role %s owns tables, or is a member of a role that does: the "
+                             "application role must own nothing';\n"
                              "  END IF;\n"
                              "  EXECUTE format('GRANT USAGE ON SCHEMA %%I TO %s', current_schema());\n"
                              "END $dbont$",

@@ -382,9 +382,9 @@ static void test_tenancy_on(void **state)
     /* The tenant column exists and is NOT NULL: the rows keep their
      * tenant; functions, default, RLS, policy and grants follow. */
     expect_tenancy(POSTS_PLAIN, TENANCY POSTS_TENANT,
-                   "CREATE OR REPLACE FUNCTION current_org_id() RETURNS uuid LANGUAGE sql STABLE AS $dbont$ SELECT "
-                   "NULLIF(pg_catalog.current_setting('app.current_org_id', true), '')::uuid $dbont$\n"
-                   "CREATE OR REPLACE FUNCTION current_user_org_id() RETURNS uuid LANGUAGE sql STABLE AS $dbont$ "
+                   "CREATE OR REPLACE FUNCTION current_org_id() RETURNS pg_catalog.uuid LANGUAGE sql STABLE AS $dbont$ SELECT "
+                   "NULLIF(pg_catalog.current_setting('app.current_org_id', true), '')::pg_catalog.uuid $dbont$\n"
+                   "CREATE OR REPLACE FUNCTION current_user_org_id() RETURNS pg_catalog.uuid LANGUAGE sql STABLE AS $dbont$ "
                    "SELECT current_org_id() $dbont$\n"
                    "ALTER TABLE posts ALTER COLUMN org SET DEFAULT (current_org_id())\n"
                    "ALTER TABLE posts ENABLE ROW LEVEL SECURITY\n"

@@ -32,18 +32,18 @@ DO $dbont$ BEGIN
       NULL;
     END;
   END IF;
-  IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'app_user' AND (rolsuper OR rolbypassrls)) THEN
-    RAISE EXCEPTION 'role app_user bypasses row-level security (superuser or BYPASSRLS): it cannot be the application role';
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE (r.rolsuper OR r.rolbypassrls) AND pg_catalog.pg_has_role('app_user', r.oid, 'MEMBER')) THEN
+    RAISE EXCEPTION 'role app_user bypasses row-level security (superuser or BYPASSRLS, or a member of such a role): it cannot be the application role';
   END IF;
-  IF EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE relowner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = 'app_user')) THEN
-    RAISE EXCEPTION 'role app_user owns tables: the application role must own nothing';
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE pg_catalog.pg_has_role('app_user', c.relowner, 'MEMBER')) THEN
+    RAISE EXCEPTION 'role app_user owns tables, or is a member of a role that does: the application role must own nothing';
   END IF;
   EXECUTE format('GRANT USAGE ON SCHEMA %I TO app_user', current_schema());
 END $dbont$;
 
-CREATE OR REPLACE FUNCTION current_org_id() RETURNS uuid LANGUAGE sql STABLE AS $dbont$ SELECT NULLIF(pg_catalog.current_setting('app.current_org_id', true), '')::uuid $dbont$;
+CREATE OR REPLACE FUNCTION current_org_id() RETURNS pg_catalog.uuid LANGUAGE sql STABLE AS $dbont$ SELECT NULLIF(pg_catalog.current_setting('app.current_org_id', true), '')::pg_catalog.uuid $dbont$;
 
-CREATE OR REPLACE FUNCTION current_user_org_id() RETURNS uuid LANGUAGE sql STABLE AS $dbont$ SELECT current_org_id() $dbont$;
+CREATE OR REPLACE FUNCTION current_user_org_id() RETURNS pg_catalog.uuid LANGUAGE sql STABLE AS $dbont$ SELECT current_org_id() $dbont$;
 
 CREATE TABLE organizations (
     id uuid NOT NULL DEFAULT (current_org_id()),

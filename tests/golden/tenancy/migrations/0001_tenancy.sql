@@ -41,18 +41,18 @@ DO $dbont$ BEGIN
       NULL;
     END;
   END IF;
-  IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_app' AND (rolsuper OR rolbypassrls)) THEN
-    RAISE EXCEPTION 'role tenancy_app bypasses row-level security (superuser or BYPASSRLS): it cannot be the application role';
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE (r.rolsuper OR r.rolbypassrls) AND pg_catalog.pg_has_role('tenancy_app', r.oid, 'MEMBER')) THEN
+    RAISE EXCEPTION 'role tenancy_app bypasses row-level security (superuser or BYPASSRLS, or a member of such a role): it cannot be the application role';
   END IF;
-  IF EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE relowner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_app')) THEN
-    RAISE EXCEPTION 'role tenancy_app owns tables: the application role must own nothing';
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE pg_catalog.pg_has_role('tenancy_app', c.relowner, 'MEMBER')) THEN
+    RAISE EXCEPTION 'role tenancy_app owns tables, or is a member of a role that does: the application role must own nothing';
   END IF;
   EXECUTE format('GRANT USAGE ON SCHEMA %I TO tenancy_app', current_schema());
 END $dbont$;
 
-CREATE OR REPLACE FUNCTION current_org_id() RETURNS bigint LANGUAGE sql STABLE AS $dbont$ SELECT NULLIF(pg_catalog.current_setting('tenancy.account_id', true), '')::bigint $dbont$;
+CREATE OR REPLACE FUNCTION current_org_id() RETURNS pg_catalog.int8 LANGUAGE sql STABLE AS $dbont$ SELECT NULLIF(pg_catalog.current_setting('tenancy.account_id', true), '')::pg_catalog.int8 $dbont$;
 
-CREATE OR REPLACE FUNCTION current_user_org_id() RETURNS bigint LANGUAGE sql STABLE AS $dbont$ SELECT current_org_id() $dbont$;
+CREATE OR REPLACE FUNCTION current_user_org_id() RETURNS pg_catalog.int8 LANGUAGE sql STABLE AS $dbont$ SELECT current_org_id() $dbont$;
 
 CREATE TABLE projects (
     id serial NOT NULL,
