@@ -133,6 +133,17 @@ check "v2: making the tenant column NOT NULL needs --allow-destructive" \
 check "v2: with --allow-destructive, 0002 is written" generate --allow-destructive
 m2=$(ls "$mdir"/0002_*[^n].sql)
 check "v2: the migration checks for rows without a tenant" grep -q "WHERE org IS NULL" "$m2"
+# An application role that could SET ROLE to one that bypasses RLS is no
+# application role: the migration stops (and changes nothing).
+owner "DO \$\$ BEGIN
+         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$ROLE') THEN CREATE ROLE $ROLE LOGIN; END IF;
+         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tenancy_evo_bypass') THEN
+           CREATE ROLE tenancy_evo_bypass NOLOGIN BYPASSRLS;
+         END IF;
+       END \$\$; GRANT tenancy_evo_bypass TO $ROLE" >/dev/null
+check "v2: refused while the role is a member of a BYPASSRLS role" \
+    fails_with "role $ROLE bypasses row-level security (superuser or BYPASSRLS, or a member of such a role)" up
+owner "REVOKE tenancy_evo_bypass FROM $ROLE; DROP ROLE tenancy_evo_bypass" >/dev/null
 check "v2: refused while a note has no tenant" fails_with "table notes has rows without a tenant in org" up
 check "v2: ... and nothing of it applied" is "1" history
 check "v2: ... row-level security still off" is "false/false" rls_of notes
