@@ -43,7 +43,7 @@
 
 /* array_oid: the type of an array of it (pg_type.typarray), for bulk
  * inserts that send a column's values as one array. */
-static const struct {
+static const struct type_entry {
     dbont_type type;
     Oid oid;
     Oid array_oid;
@@ -68,31 +68,32 @@ static const struct {
 
 #define NTYPES (sizeof type_table / sizeof type_table[0])
 
-Oid dbont_type_oid(dbont_type type)
+/* The type table's entry of a dbont type, or NULL. */
+static const struct type_entry *entry_of(dbont_type type)
 {
     size_t i;
     for (i = 0; i < NTYPES; i++)
         if (type_table[i].type == type)
-            return type_table[i].oid;
-    return 0;
+            return &type_table[i];
+    return NULL;
+}
+
+Oid dbont_type_oid(dbont_type type)
+{
+    const struct type_entry *e = entry_of(type);
+    return e != NULL ? e->oid : 0;
 }
 
 Oid dbont_type_array_oid(dbont_type type)
 {
-    size_t i;
-    for (i = 0; i < NTYPES; i++)
-        if (type_table[i].type == type)
-            return type_table[i].array_oid;
-    return 0;
+    const struct type_entry *e = entry_of(type);
+    return e != NULL ? e->array_oid : 0;
 }
 
 const char *dbont_type_name(dbont_type type)
 {
-    size_t i;
-    for (i = 0; i < NTYPES; i++)
-        if (type_table[i].type == type)
-            return type_table[i].name;
-    return "(unknown dbont type)";
+    const struct type_entry *e = entry_of(type);
+    return e != NULL ? e->name : "(unknown dbont type)";
 }
 
 const char *dbont_oid_name(Oid oid)

@@ -33,6 +33,7 @@
 #include "dbont/copy.h"
 #include "error_internal.h"
 #include "params.h"
+#include "sqlwriter.h"
 
 #define COPY_BUFFER_SIZE 65536
 /* PostgreSQL tables have at most 1600 columns; a tuple counts fields in
@@ -169,30 +170,22 @@ static dbont_codec_status write_row(dbont_copybuf *b, const dbont_table *t, cons
  * run (buf NULL) and a writing run of the same code. */
 static size_t write_copy_sql(const dbont_table *t, uint64_t mask, char *buf)
 {
-    size_t n = 0, i, sent = 0;
+    sqlwriter w = {buf, 0};
+    size_t i, sent = 0;
     unsigned nth = 0;
-#define PUT(s)                                  \
-    do {                                        \
-        size_t len_ = strlen(s);                \
-        if (buf != NULL)                        \
-            memcpy(buf + n, (s), len_);         \
-        n += len_;                              \
-    } while (0)
-    PUT("COPY ");
-    PUT(t->sql);
+
+    sqlw_put(&w, "COPY ");
+    sqlw_put(&w, t->sql);
     for (i = 0; i < t->ncolumns; i++) {
-        const char *sep;
         if (!dbont_copy_sends(&t->columns[i], mask, &nth))
             continue;
-        sep = sent++ == 0 ? " (" : ", ";
-        PUT(sep);
-        PUT(t->columns[i].sql);
+        sqlw_put(&w, sent++ == 0 ? " (" : ", ");
+        sqlw_put(&w, t->columns[i].sql);
     }
-    PUT(") FROM STDIN (FORMAT binary)");
-#undef PUT
+    sqlw_put(&w, ") FROM STDIN (FORMAT binary)");
     if (buf != NULL)
-        buf[n] = '\0';
-    return n;
+        buf[w.n] = '\0';
+    return w.n;
 }
 
 /*

@@ -30,6 +30,7 @@
 #include "copyfmt.h"
 #include "error_internal.h"
 #include "params.h"
+#include "sqlwriter.h"
 
 #define ARRAY_HEADER_SIZE 20
 /* The server keeps a parameter in one allocation of at most 1 GB - 1. */
@@ -108,35 +109,28 @@ static int write_array(const dbont_table *t, const dbont_column *col, const char
  * with buf NULL, then written by a run of the same code. */
 static size_t write_sql(const dbont_table *t, uint64_t mask, char *buf)
 {
-    size_t n = 0, sent = 0;
+    sqlwriter w = {buf, 0};
+    size_t sent = 0;
     unsigned nth = 0;
-    char num[24];
-#define PUT(s)                              \
-    do {                                    \
-        size_t len_ = strlen(s);            \
-        if (buf != NULL)                    \
-            memcpy(buf + n, (s), len_);     \
-        n += len_;                          \
-    } while (0)
-    PUT("INSERT INTO ");
-    PUT(t->sql);
+
+    sqlw_put(&w, "INSERT INTO ");
+    sqlw_put(&w, t->sql);
     for (size_t i = 0; i < t->ncolumns; i++) {
         if (!dbont_copy_sends(&t->columns[i], mask, &nth))
             continue;
-        const char *sep = sent++ == 0 ? " (" : ", ";
-        PUT(sep);
-        PUT(t->columns[i].sql);
+        sqlw_put(&w, sent++ == 0 ? " (" : ", ");
+        sqlw_put(&w, t->columns[i].sql);
     }
-    PUT(") SELECT * FROM unnest(");
+    sqlw_put(&w, ") SELECT * FROM unnest(");
     for (size_t k = 1; k <= sent; k++) {
-        snprintf(num, sizeof num, "%s$%zu", k > 1 ? ", " : "", k);
-        PUT(num);
+        if (k > 1)
+            sqlw_put(&w, ", ");
+        sqlw_placeholder(&w, k);
     }
-    PUT(")");
-#undef PUT
+    sqlw_put(&w, ")");
     if (buf != NULL)
-        buf[n] = '\0';
-    return n;
+        buf[w.n] = '\0';
+    return w.n;
 }
 
 dbont_status dbont_copy_arrays(dbont_conn *conn, const dbont_table *t, const char *rows, size_t n,

@@ -66,37 +66,14 @@
 #include <time.h>
 
 #include "iso.h"
+#include "threadcheck.h"
 
 #define NT 4 /* tenants */
 
 /* ---- counters and checks (any thread) -------------------------------- */
 
-static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
-static long n_passed, n_failed, n_ops, n_refused, n_cross, n_boundary;
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 4, 5)))
-#endif
-static bool check_at(bool ok, const char *file, int line, const char *fmt, ...)
-{
-    pthread_mutex_lock(&count_lock);
-    if (ok) {
-        n_passed++;
-    } else {
-        va_list ap;
-        n_failed++;
-        printf("FAIL %s:%d: ", file, line);
-        va_start(ap, fmt);
-        vprintf(fmt, ap);
-        va_end(ap);
-        printf("\n");
-        fflush(stdout);
-    }
-    pthread_mutex_unlock(&count_lock);
-    return ok;
-}
-
-#define CHECK(ok, ...) check_at((ok), __FILE__, __LINE__, __VA_ARGS__)
+/* Counts of this suite, guarded by threadcheck.h's check_lock. */
+static long n_ops, n_refused, n_cross, n_boundary;
 
 /* A row (or a value) of another tenant was seen: the one thing that must
  * never happen. */
@@ -106,25 +83,25 @@ __attribute__((format(printf, 3, 4)))
 static void leak_at(const char *file, int line, const char *fmt, ...)
 {
     va_list ap;
-    pthread_mutex_lock(&count_lock);
+    pthread_mutex_lock(&check_lock);
     n_cross++;
-    n_failed++;
+    check_failed++;
     printf("LEAK %s:%d: ", file, line);
     va_start(ap, fmt);
     vprintf(fmt, ap);
     va_end(ap);
     printf("\n");
     fflush(stdout);
-    pthread_mutex_unlock(&count_lock);
+    pthread_mutex_unlock(&check_lock);
 }
 
 #define LEAK(...) leak_at(__FILE__, __LINE__, __VA_ARGS__)
 
 static void bump(long *counter)
 {
-    pthread_mutex_lock(&count_lock);
+    pthread_mutex_lock(&check_lock);
     (*counter)++;
-    pthread_mutex_unlock(&count_lock);
+    pthread_mutex_unlock(&check_lock);
 }
 
 #if defined(__GNUC__)
@@ -133,14 +110,14 @@ __attribute__((format(printf, 1, 2)))
 static void note(const char *fmt, ...)
 {
     va_list ap;
-    pthread_mutex_lock(&count_lock);
+    pthread_mutex_lock(&check_lock);
     printf("NOTE ");
     va_start(ap, fmt);
     vprintf(fmt, ap);
     va_end(ap);
     printf("\n");
     fflush(stdout);
-    pthread_mutex_unlock(&count_lock);
+    pthread_mutex_unlock(&check_lock);
 }
 
 static double now_s(void)
@@ -2353,9 +2330,9 @@ static void add_cross(long n, const char *what)
     if (n <= 0)
         return;
     LEAK("%s: %ld rows", what, n);
-    pthread_mutex_lock(&count_lock);
+    pthread_mutex_lock(&check_lock);
     n_cross += n - 1;
-    pthread_mutex_unlock(&count_lock);
+    pthread_mutex_unlock(&check_lock);
 }
 
 static const char *const PROBE_SQL =
@@ -2831,7 +2808,7 @@ int main(void)
     do {                                                                               \
         t = now_s();                                                                   \
         call;                                                                          \
-        printf("%-10s %6.2f s, %ld operations so far, %ld failed\n", name, now_s() - t, n_ops, n_failed); \
+        printf("%-10s %6.2f s, %ld operations so far, %ld failed\n", name, now_s() - t, n_ops, check_failed); \
     } while (0)
 
     SECTION("seed", section_seed());
@@ -2851,6 +2828,6 @@ int main(void)
 
     printf("isolation: %ld operations tried, %ld refused as expected, cross-tenant rows seen: %ld\n", n_ops, n_refused,
            n_cross);
-    printf("%ld passed, %ld failed\n", n_passed, n_failed);
-    return n_failed || n_cross ? 1 : 0;
+    long failed = threadcheck_summary();
+    return failed || n_cross ? 1 : 0;
 }

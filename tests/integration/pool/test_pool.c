@@ -26,35 +26,8 @@
 #include <time.h>
 
 #include "dbont/dbont.h"
+#include "threadcheck.h"
 
-/* ---- checks (from any thread) --------------------------------------- */
-
-static pthread_mutex_t check_lock = PTHREAD_MUTEX_INITIALIZER;
-static int passed, failed;
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 4, 5)))
-#endif
-static bool check(bool ok, const char *file, int line, const char *fmt, ...)
-{
-    pthread_mutex_lock(&check_lock);
-    if (ok) {
-        passed++;
-    } else {
-        va_list ap;
-        failed++;
-        printf("FAIL %s:%d: ", file, line);
-        va_start(ap, fmt);
-        vprintf(fmt, ap);
-        va_end(ap);
-        printf("\n");
-        fflush(stdout);
-    }
-    pthread_mutex_unlock(&check_lock);
-    return ok;
-}
-
-#define CHECK(cond, ...) check((cond), __FILE__, __LINE__, __VA_ARGS__)
 
 /* ---- helpers -------------------------------------------------------- */
 
@@ -1191,6 +1164,5 @@ int main(void)
     test_pool_database_gone();
     test_pool_stress();
     dbont_close(admin);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return threadcheck_summary() == 0 ? 0 : 1;
 }
