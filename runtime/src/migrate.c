@@ -6,9 +6,13 @@
  *      text and checksums (no database);
  *   2. the history table: read it and merge it into the folder's list;
  *   3. up and down: take the advisory lock, refuse on changed or missing
- *      files (and, for up, on pending files older than the history), then
- *      apply each pending file, or revert the newest applied versions with
- *      their down files, each in its own transaction.
+ *      files (and, for up, on pending files older than the history), and on
+ *      partial runs that cannot be resumed, then apply each pending file,
+ *      or revert the newest applied versions with their down files, step
+ *      by step (a file without markers is one step: one transaction).
+ * The steps of a file are found by migsteps.c; the progress of a file of
+ * several steps is kept in dbont_migration_progress, so that a run that
+ * stopped half-way is resumed where it stopped.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -24,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "migsteps.h"
 #include "sha256.h"
 
 #define STATE_INVALID_FOLDER "22023"
@@ -210,6 +215,8 @@ static void free_migration(dbont_migration *m)
     free(m->down_file_name);
     free(m->down_path);
     free(m->down_sql);
+    free(m->steps);
+    free(m->down_steps);
 }
 
 void dbont_migrate_report_free(dbont_migrate_report *report)
@@ -219,6 +226,17 @@ void dbont_migrate_report_free(dbont_migrate_report *report)
     for (size_t i = 0; i < report->count; i++)
         free_migration(&report->migrations[i]);
     free(report->migrations);
+    for (size_t i = 0; i < report->repair_count; i++)
+        free(report->repairs[i].path);
+    free(report->repairs);
+    for (size_t i = 0; i < report->invalid_index_count; i++) {
+        dbont_migrate_invalid_index *x = &report->invalid_indexes[i];
+        free(x->name);
+        free(x->table);
+        free(x->unattached);
+        free(x->rebuilt_by);
+    }
+    free(report->invalid_indexes);
     memset(report, 0, sizeof *report);
 }
 
@@ -257,7 +275,7 @@ static void count_states(dbont_migrate_report *report)
 {
     report->applied = report->applied_now = report->pending = 0;
     report->changed = report->missing = report->failed = 0;
-    report->reverted = report->out_of_order = 0;
+    report->reverted = report->out_of_order = report->partial = 0;
     const dbont_migration *newest = newest_in_history(report);
     for (size_t i = 0; i < report->count; i++) {
         dbont_migration *m = &report->migrations[i];
@@ -265,6 +283,8 @@ static void count_states(dbont_migrate_report *report)
                           m->version < newest->version;
         if (m->out_of_order)
             report->out_of_order++;
+        if (m->partial != DBONT_MIGRATION_NOT_PARTIAL)
+            report->partial++;
         switch (m->state) {
         case DBONT_MIGRATION_PENDING: report->pending++; break;
         case DBONT_MIGRATION_APPLIED: report->applied++; break;
@@ -541,9 +561,29 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
-/* Reads the file at path: checksum of the bytes as on disk (when
- * checksum is not NULL), text normalised for sending.  A NUL byte would
- * silently end the text libpq sends, so it is refused. */
+/* Cuts a file's text into steps; a malformed marker or step is a problem
+ * at its LINE:COL. */
+static bool load_steps(const char *path, const char *sql, size_t sql_len,
+                       dbont_migration_step **steps, size_t *count, msgbuf *problems)
+{
+    dbont_migsteps_problem problem;
+    switch (dbont_migsteps_parse(sql, sql_len, steps, count, &problem)) {
+    case DBONT_MIGSTEPS_OK:
+        return true;
+    case DBONT_MIGSTEPS_INVALID:
+        msg_line(problems, "%s:%d:%d: error: %s", path, problem.line, problem.col,
+                 problem.message);
+        return false;
+    case DBONT_MIGSTEPS_NO_MEMORY:
+        break;
+    }
+    msg_line(problems, "%s: error: out of memory", path);
+    return false;
+}
+
+/* Reads the file at path: checksum of the bytes as on disk, text
+ * normalised for sending.  A NUL byte would silently end the text libpq
+ * sends, so it is refused. */
 static bool load_text(const char *path, char **sql, size_t *sql_len,
                       char checksum[DBONT_MIGRATE_CHECKSUM_SIZE], msgbuf *problems)
 {
@@ -558,21 +598,28 @@ static bool load_text(const char *path, char **sql, size_t *sql_len,
         free(text);
         return false;
     }
-    if (checksum)
-        dbont_migration_checksum(text, len, checksum);
+    dbont_migration_checksum(text, len, checksum);
     *sql_len = normalise_line_ends(text, len);
     *sql = text;
     return true;
 }
 
-/* Reads m's up file and its down file, if any. */
-static bool load_texts(dbont_migration *m, msgbuf *problems)
+/* Reads m's up file and its down file, if any, and cuts them into steps.
+ * *io_failed is set when a file could not be read (as opposed to a file
+ * whose steps are malformed). */
+static void load_texts(dbont_migration *m, msgbuf *problems, bool *io_failed)
 {
-    bool ok = load_text(m->path, &m->sql, &m->sql_len, m->checksum, problems);
-    if (m->down_path &&
-        !load_text(m->down_path, &m->down_sql, &m->down_sql_len, NULL, problems))
-        ok = false;
-    return ok;
+    if (!load_text(m->path, &m->sql, &m->sql_len, m->checksum, problems))
+        *io_failed = true;
+    else
+        load_steps(m->path, m->sql, m->sql_len, &m->steps, &m->step_count, problems);
+    if (!m->down_path)
+        return;
+    if (!load_text(m->down_path, &m->down_sql, &m->down_sql_len, m->down_checksum, problems))
+        *io_failed = true;
+    else
+        load_steps(m->down_path, m->down_sql, m->down_sql_len, &m->down_steps,
+                   &m->down_step_count, problems);
 }
 
 dbont_status dbont_migrate_scan(const char *dir, dbont_migrate_report *report,
@@ -595,8 +642,7 @@ dbont_status dbont_migrate_scan(const char *dir, dbont_migrate_report *report,
      * is the thing to fix first. */
     if (problems.lines == 0) {
         for (size_t i = 0; i < report->count; i++)
-            if (!load_texts(&report->migrations[i], &problems))
-                io_failed = true;
+            load_texts(&report->migrations[i], &problems, &io_failed);
     }
     if (problems.lines > 0) {
         dbont_migrate_report_free(report);
@@ -682,17 +728,26 @@ static PGresult *run(PGconn *pg, const char *sql, int nparams,
 /* ------------------------------------------------------------------ */
 
 /* The history table's name, schema-qualified and quoted, so that a file
- * which changes search_path cannot send its history row elsewhere. */
+ * which changes search_path cannot send its history row elsewhere; and
+ * the progress table's, in the same schema. */
 typedef struct history_table {
     char sql_name[2 * 64 * 2 + 8];
     bool exists;
+    char progress_name[2 * 64 * 2 + 8];
+    bool progress_exists;
 } history_table;
+
+#define PROGRESS_TABLE "dbont_migration_progress"
 
 static dbont_status find_history(PGconn *pg, const char *dir, history_table *table,
                                  dbont_error *err)
 {
     PGresult *res = run(pg,
-                        "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)"
+                        "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname),"
+                        " pg_catalog.format('%I.%I', n.nspname, '" PROGRESS_TABLE "'),"
+                        " EXISTS (SELECT FROM pg_catalog.pg_class p"
+                        "         WHERE p.relnamespace = n.oid"
+                        "         AND p.relname = '" PROGRESS_TABLE "')"
                         " FROM pg_catalog.pg_class c"
                         " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
                         " WHERE c.oid = pg_catalog.to_regclass('dbont_migrations')",
@@ -700,9 +755,41 @@ static dbont_status find_history(PGconn *pg, const char *dir, history_table *tab
     if (!res)
         return DBONT_ERROR;
     table->exists = PQntuples(res) == 1;
-    if (table->exists)
+    table->progress_exists = false;
+    if (table->exists) {
         snprintf(table->sql_name, sizeof table->sql_name, "%s", PQgetvalue(res, 0, 0));
+        snprintf(table->progress_name, sizeof table->progress_name, "%s",
+                 PQgetvalue(res, 0, 1));
+        table->progress_exists = PQgetvalue(res, 0, 2)[0] == 't';
+    }
     PQclear(res);
+    return DBONT_OK;
+}
+
+/* Created only when a file of several steps is about to run, so that a
+ * folder without step markers leaves the database as it always did (one
+ * table of ours).  Under the lock, like the history table. */
+static dbont_status ensure_progress(PGconn *pg, const char *dir, history_table *table,
+                                    dbont_error *err)
+{
+    if (table->progress_exists)
+        return DBONT_OK;
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "CREATE TABLE %s ("
+             " version integer PRIMARY KEY,"
+             " direction text NOT NULL,"
+             " checksum text NOT NULL,"
+             " steps_done integer NOT NULL,"
+             " steps integer NOT NULL,"
+             " updated_at timestamptz NOT NULL DEFAULT now())",
+             table->progress_name);
+    PGresult *res = run(pg, sql, 0, NULL, dir,
+                        "cannot create the " PROGRESS_TABLE " table", err);
+    if (!res)
+        return DBONT_ERROR;
+    PQclear(res);
+    table->progress_exists = true;
     return DBONT_OK;
 }
 
@@ -790,6 +877,77 @@ static dbont_status merge_history(PGconn *pg, const char *dir, const history_tab
     return DBONT_OK;
 }
 
+/* Records one progress row on its version's entry; a version with
+ * neither a file nor a history row gets a MISSING entry of its own. */
+static bool merge_progress_row(dbont_migrate_report *report, PGresult *res, int row)
+{
+    int32_t version = (int32_t)strtol(PQgetvalue(res, row, 0), NULL, 10);
+    dbont_migration key = { .version = version };
+    size_t known = report->count;
+    dbont_migration *m = known == 0 ? NULL
+                         : bsearch(&key, report->migrations, known,
+                                   sizeof *report->migrations, compare_migrations);
+    if (!m) {
+        m = report_add(report);
+        if (!m)
+            return false;
+        m->version = version;
+        m->state = DBONT_MIGRATION_MISSING;
+        m->name = copy_string("");
+        if (!m->name)
+            return false;
+    }
+    m->partial = strcmp(PQgetvalue(res, row, 1), "down") == 0 ? DBONT_MIGRATION_PARTIAL_DOWN
+                                                               : DBONT_MIGRATION_PARTIAL_UP;
+    snprintf(m->progress_checksum, sizeof m->progress_checksum, "%s",
+             PQgetvalue(res, row, 2));
+    long done = strtol(PQgetvalue(res, row, 3), NULL, 10);
+    long steps = strtol(PQgetvalue(res, row, 4), NULL, 10);
+    m->steps_done = done > 0 ? (size_t)done : 0;
+    m->progress_steps = steps > 0 ? (size_t)steps : 0;
+    return true;
+}
+
+/* Reads dbont_migration_progress (when it exists) into the report, after
+ * merge_history.  A direction other than 'up' or 'down' is not ours to
+ * guess about. */
+static dbont_status merge_progress(PGconn *pg, const char *dir, const history_table *table,
+                                   dbont_migrate_report *report, dbont_error *err)
+{
+    if (!table->progress_exists)
+        return DBONT_OK;
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT version, direction, checksum, steps_done, steps FROM %s"
+             " ORDER BY version",
+             table->progress_name);
+    PGresult *res = run(pg, sql, 0, NULL, dir,
+                        "cannot read the " PROGRESS_TABLE " table", err);
+    if (!res)
+        return DBONT_ERROR;
+    for (int row = 0; row < PQntuples(res); row++) {
+        const char *direction = PQgetvalue(res, row, 1);
+        if (strcmp(direction, "up") != 0 && strcmp(direction, "down") != 0) {
+            dbont_status st = dbont_error_set(
+                err, STATE_INVALID_FOLDER,
+                "%s: error: the " PROGRESS_TABLE " row of version %s has direction '%s', "
+                "neither 'up' nor 'down'",
+                dir, PQgetvalue(res, row, 0), direction);
+            PQclear(res);
+            return st;
+        }
+    }
+    bool ok = true;
+    for (int row = 0; ok && row < PQntuples(res); row++)
+        ok = merge_progress_row(report, res, row);
+    PQclear(res);
+    sort_report(report);
+    count_states(report);
+    if (!ok)
+        return dbont_error_set(err, STATE_NO_MEMORY, "%s: error: out of memory", dir);
+    return DBONT_OK;
+}
+
 /* Number of leading digits of a file name (its version's width). */
 static int version_width(const char *file_name)
 {
@@ -849,16 +1007,139 @@ static void list_out_of_order(const dbont_migrate_report *report, msgbuf *m)
     }
 }
 
-/* Refuses to go on when the history and the folder disagree (for up,
- * also when a pending file is older than the history); done says what
- * did not happen ("applied", "reverted"). */
-static dbont_status check_history(const dbont_migrate_report *report, const char *dir,
-                                  bool refuse_out_of_order, const char *done,
-                                  dbont_error *err)
+/* "0003_x.sql", or "version 3" for a partial run without a file. */
+static void run_name(const dbont_migration *e, char *out, size_t size)
 {
-    size_t out_of_order = refuse_out_of_order ? report->out_of_order : 0;
-    if (report->changed == 0 && report->missing == 0 && out_of_order == 0)
-        return DBONT_OK;
+    if (e->file_name)
+        snprintf(out, size, "%s", e->file_name);
+    else
+        snprintf(out, size, "version %" PRId32, e->version);
+}
+
+/* Whether a progress row fits the file it is about: the same number of
+ * steps, and at least one but not all of them done. */
+static bool progress_fits(const dbont_migration *e, size_t file_steps)
+{
+    return e->progress_steps == file_steps && e->steps_done >= 1 &&
+           e->steps_done < file_steps;
+}
+
+/* The problem, if any, with resuming e's partial run in the direction
+ * of the call (up or down), as one line of m. */
+static void check_partial(const dbont_migrate_report *report, const dbont_migration *e,
+                          const char *dir, bool up, msgbuf *m)
+{
+    char name[300];
+    run_name(e, name, sizeof name);
+    size_t k = e->steps_done, n = e->progress_steps;
+    bool partial_up = e->partial == DBONT_MIGRATION_PARTIAL_UP;
+    const char *where = e->path ? e->path : dir;
+    if (!partial_up && e->down_path)
+        where = e->down_path;
+
+    if (up != partial_up) {
+        /* The documented refusals: finish the other direction first. */
+        if (partial_up)
+            msg_line(m,
+                     "%s: error: applying %s stopped after step %zu of %zu: run "
+                     "`dbont-migrate up` to finish applying it",
+                     where, name, k, n);
+        else
+            msg_line(m,
+                     "%s: error: reverting %s stopped after step %zu of %zu: run "
+                     "`dbont-migrate down` to finish reverting it",
+                     where, name, k, n);
+        return;
+    }
+    const char *verb = up ? "applying" : "reverting";
+    if (up ? in_history(e) : !in_history(e)) {
+        msg_line(m,
+                 "%s: error: " PROGRESS_TABLE " says %s %s stopped after step %zu of "
+                 "%zu, but dbont_migrations lists it as %s: the progress row is stale; "
+                 "delete it",
+                 where, verb, name, k, n, up ? "applied" : "not applied");
+        return;
+    }
+    if (up && !e->file_name) {
+        msg_line(m,
+                 "%s: error: applying version %" PRId32 " stopped after step %zu of %zu, "
+                 "but no file in the folder has version %" PRId32 "; put the file back "
+                 "to finish applying it",
+                 dir, e->version, k, n, e->version);
+        return;
+    }
+    if (!up) {
+        if (!e->file_name)
+            return;   /* MISSING: check_history has said so */
+        const dbont_migration *newest = newest_in_history(report);
+        if (newest != e) {
+            char newest_name[300];
+            describe(newest, newest_name, sizeof newest_name);
+            msg_line(m,
+                     "%s: error: reverting %s stopped after step %zu of %zu, but it is "
+                     "not the newest applied migration (%s is): versions are reverted "
+                     "newest first",
+                     where, name, k, n, newest_name);
+            return;
+        }
+        if (!e->down_path) {
+            msg_line(m,
+                     "%s: error: reverting this migration stopped after step %zu of %zu of "
+                     "its down file, which is gone (no %.*s" DOWN_SUFFIX " in the folder); "
+                     "put it back to finish reverting it",
+                     where, k, n, stem_length(e->file_name, UP_SUFFIX), e->file_name);
+            return;
+        }
+    }
+    const char *checksum = up ? e->checksum : e->down_checksum;
+    if (strcmp(checksum, e->progress_checksum) != 0) {
+        msg_line(m,
+                 "%s: error: %s this file stopped after step %zu of %zu, and the file has "
+                 "changed since: progress checksum %s, file checksum %s (put back the "
+                 "text it started with to finish %s it; or undo what its first %zu "
+                 "step%s did and delete its row from " PROGRESS_TABLE ")",
+                 where, verb, k, n, e->progress_checksum, checksum, verb, k,
+                 k == 1 ? "" : "s");
+        return;
+    }
+    size_t file_steps = up ? e->step_count : e->down_step_count;
+    if (!progress_fits(e, file_steps))
+        msg_line(m,
+                 "%s: error: " PROGRESS_TABLE " says step %zu of %zu of this file is done, "
+                 "but the file has %zu steps: the progress row does not fit it",
+                 where, k, n, file_steps);
+}
+
+/* For up: pending files older than a partly applied one, which would be
+ * out of order as soon as it is finished. */
+static void list_older_than_partial(const dbont_migrate_report *report, msgbuf *m)
+{
+    const dbont_migration *partial = NULL;
+    for (size_t i = report->count; i-- > 0;)
+        if (report->migrations[i].partial == DBONT_MIGRATION_PARTIAL_UP &&
+            report->migrations[i].file_name)
+            partial = &report->migrations[i];
+    if (!partial)
+        return;
+    for (size_t i = 0; i < report->count; i++) {
+        const dbont_migration *e = &report->migrations[i];
+        if (e->version < partial->version && e->state == DBONT_MIGRATION_PENDING &&
+            !e->out_of_order)
+            msg_line(m,
+                     "%s: error: this migration is not applied, but it is older than %s, "
+                     "which an earlier up stopped in the middle of (after step %zu of %zu); "
+                     "renumber it above %" PRId32,
+                     e->path, partial->file_name, partial->steps_done,
+                     partial->progress_steps, partial->version);
+    }
+}
+
+/* Refuses to go on when the history and the folder disagree (for up,
+ * also when a pending file is older than the history), or when a partial
+ * run cannot be resumed by this call (up, or down when up is false). */
+static dbont_status check_history(const dbont_migrate_report *report, const char *dir,
+                                  bool up, dbont_error *err)
+{
     msgbuf m = { .len = 0 };
     for (size_t i = 0; i < report->count; i++) {
         const dbont_migration *e = &report->migrations[i];
@@ -868,15 +1149,22 @@ static dbont_status check_history(const dbont_migrate_report *report, const char
                      "stored checksum %s, file checksum %s (put the applied text "
                      "back and make the change in a new migration)",
                      e->path, e->stored_checksum, e->checksum);
-        else if (e->state == DBONT_MIGRATION_MISSING)
+        else if (e->state == DBONT_MIGRATION_MISSING && e->applied_at)
             msg_line(&m,
                      "%s: error: migration %" PRId32 " '%s' was applied (%s) but no "
                      "file in the folder has version %" PRId32,
                      dir, e->version, e->name, e->applied_at, e->version);
     }
-    if (out_of_order > 0)
+    if (up && report->out_of_order > 0)
         list_out_of_order(report, &m);
-    msg_line(&m, "%s: error: nothing was %s", dir, done);
+    for (size_t i = 0; i < report->count; i++)
+        if (report->migrations[i].partial != DBONT_MIGRATION_NOT_PARTIAL)
+            check_partial(report, &report->migrations[i], dir, up, &m);
+    if (up)
+        list_older_than_partial(report, &m);
+    if (m.lines == 0)
+        return DBONT_OK;
+    msg_line(&m, "%s: error: nothing was %s", dir, up ? "applied" : "reverted");
     return dbont_error_set(err, STATE_INVALID_FOLDER, "%s", m.text);
 }
 
@@ -923,8 +1211,18 @@ static void sleep_ms(double ms)
     }
 }
 
-/* Polls pg_try_advisory_lock rather than waiting in pg_advisory_lock, so
- * the wait has a timeout and a clear message instead of hanging. */
+/*
+ * Polls pg_try_advisory_lock rather than waiting in pg_advisory_lock, so
+ * the wait has a timeout and a clear message instead of hanging.  Each
+ * poll is one autocommit statement and the connection is idle between
+ * polls (run_locked checked that no transaction is open), so a waiting
+ * migrator holds no snapshot: a CREATE INDEX CONCURRENTLY run by the
+ * lock's holder, which waits for every transaction whose snapshot is
+ * older than its own, never waits for the waiter.  (Waiting inside
+ * pg_advisory_lock would keep one statement's snapshot for the whole wait:
+ * the build and the waiter would wait for each other, and the server would
+ * break the deadlock by cancelling one of them.)
+ */
 static dbont_status take_lock(PGconn *pg, const char *dir, double timeout_s, dbont_error *err)
 {
     char sql[128];
@@ -994,35 +1292,67 @@ static void position_to_line_col(const char *text, size_t len, long position,
     }
 }
 
-/* The text sent to the server and the file it came from: an entry's up
- * file, or its down file. */
+/* The file being run (an entry's up file, or its down file), its steps,
+ * and the checksum its progress rows record. */
 typedef struct sql_file {
     const char *path;
     const char *sql;
     size_t len;
+    const char *checksum;
+    const dbont_migration_step *steps;
+    size_t step_count;
 } sql_file;
 
 static sql_file up_file(const dbont_migration *m)
 {
-    return (sql_file){ m->path, m->sql, m->sql_len };
+    return (sql_file){ m->path, m->sql, m->sql_len, m->checksum, m->steps, m->step_count };
 }
 
 static sql_file down_file(const dbont_migration *m)
 {
-    return (sql_file){ m->down_path, m->down_sql, m->down_sql_len };
+    return (sql_file){ m->down_path, m->down_sql, m->down_sql_len, m->down_checksum,
+                       m->down_steps, m->down_step_count };
 }
 
-/* Fills err for an SQL error in f's text: FILE:LINE:COL when the server
- * gave a position, FILE alone when not. */
-static dbont_status file_failed(dbont_error *err, const sql_file *f, PGresult *res,
-                                PGconn *pg)
+/* What running a file needs besides the file: up or down, and where the
+ * history, the progress and the repairs go. */
+typedef struct run_ctx {
+    PGconn *pg;
+    const char *dir;
+    history_table *table;
+    const dbont_migrate_options *options;
+    dbont_migrate_report *report;
+    bool down;
+} run_ctx;
+
+/* The line of a step's statement, as messages give it. */
+static void step_where(const sql_file *f, const dbont_migration_step *step, char *out,
+                       size_t size)
+{
+    snprintf(out, size, "%s:%d", f->path, step->statement_line);
+}
+
+/*
+ * Fills err for an SQL error in a step of f: FILE:LINE:COL when the server
+ * gave a position (LINE counted in the whole file), otherwise FILE:LINE of
+ * the step's statement in a file of several steps, and FILE alone in a file
+ * of one step (as before steps existed).  note, when not NULL, is one more
+ * line after the server's details.
+ */
+static dbont_status file_failed(dbont_error *err, const sql_file *f,
+                                const dbont_migration_step *step, PGresult *res,
+                                PGconn *pg, const char *note)
 {
     char where[4096];
     const char *position = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
     if (position) {
         long line, col;
-        position_to_line_col(f->sql, f->len, strtol(position, NULL, 10), &line, &col);
-        snprintf(where, sizeof where, "%s:%ld:%ld", f->path, line, col);
+        position_to_line_col(f->sql + step->offset, step->len, strtol(position, NULL, 10),
+                             &line, &col);
+        /* A step's text starts on the line after its marker. */
+        snprintf(where, sizeof where, "%s:%ld:%ld", f->path, line + step->marker_line, col);
+    } else if (f->step_count > 1) {
+        step_where(f, step, where, sizeof where);
     } else {
         snprintf(where, sizeof where, "%s", f->path);
     }
@@ -1031,6 +1361,8 @@ static dbont_status file_failed(dbont_error *err, const sql_file *f, PGresult *r
     msgbuf msg = { .len = 0 };
     msg_line(&msg, "%s: error: %s %s", where, failure_state(res), text);
     add_server_details(&msg, res);
+    if (note)
+        msg_line(&msg, "%s", note);
     dbont_status st = dbont_error_set(err, failure_state(res), "%s", msg.text);
     PQclear(res);
     return st;
@@ -1057,11 +1389,63 @@ static void abandon_copy(PGconn *pg, PGresult *res)
         PQclear(res);
 }
 
-/* Runs the file's text in one PQexec, as psql -c would: the server
- * splits it into statements, and stops at the first error. */
-static dbont_status run_text(PGconn *pg, const sql_file *f, dbont_error *err)
+/* An ordinary index NAME of current_schema() that is INVALID: one row
+ * with its schema-qualified, quoted name, or none.  A partitioned index
+ * (relkind 'I') cannot be built or dropped concurrently, so it is never a
+ * concurrent build's leftover. */
+#define INVALID_INDEX_SQL                                                          \
+    "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)"                     \
+    " FROM pg_catalog.pg_class c"                                                 \
+    " JOIN pg_catalog.pg_index x ON x.indexrelid = c.oid"                         \
+    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"                   \
+    " WHERE c.relname = $1 AND n.nspname = pg_catalog.current_schema()"           \
+    " AND c.relkind = 'i' AND NOT x.indisvalid"
+
+/* After a failed index build: whether it left the index INVALID.  Best
+ * effort, for the message only. */
+static bool left_invalid(PGconn *pg, const char *index_name)
 {
-    PGresult *res = PQexec(pg, f->sql);
+    if (PQtransactionStatus(pg) != PQTRANS_IDLE)
+        return false;
+    const char *params[] = { index_name };
+    PGresult *res = PQexecParams(pg, INVALID_INDEX_SQL, 1, NULL, params, NULL, NULL, 0);
+    bool invalid = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+    PQclear(res);
+    return invalid;
+}
+
+/* The step's text as a string for PQexec: the file's own text for a step
+ * that is the whole file (a file without markers is sent exactly as it
+ * always was), otherwise a copy that the caller frees. */
+static char *step_text(const sql_file *f, const dbont_migration_step *step, bool *copied)
+{
+    *copied = !(step->offset == 0 && step->len == f->len);
+    if (!*copied)
+        return (char *)f->sql;
+    char *text = malloc(step->len + 1);
+    if (text) {
+        memcpy(text, f->sql + step->offset, step->len);
+        text[step->len] = '\0';
+    }
+    return text;
+}
+
+/* Runs a step's text in one PQexec, as psql -c would: the server splits it
+ * into statements, and stops at the first error.  *duration_ms is how long
+ * it took. */
+static dbont_status run_text(const run_ctx *ctx, const sql_file *f,
+                             const dbont_migration_step *step, double *duration_ms,
+                             dbont_error *err)
+{
+    bool copied;
+    char *text = step_text(f, step, &copied);
+    if (!text)
+        return dbont_error_set(err, STATE_NO_MEMORY, "%s: error: out of memory", f->path);
+    double start = now_ms();
+    PGresult *res = PQexec(ctx->pg, text);
+    *duration_ms = now_ms() - start;
+    if (copied)
+        free(text);
     switch (PQresultStatus(res)) {
     case PGRES_COMMAND_OK:
     case PGRES_TUPLES_OK:
@@ -1070,18 +1454,38 @@ static dbont_status run_text(PGconn *pg, const sql_file *f, dbont_error *err)
         return DBONT_OK;
     case PGRES_COPY_IN:
     case PGRES_COPY_OUT:
-        abandon_copy(pg, res);
+        abandon_copy(ctx->pg, res);
         return dbont_error_set(err, "0A000",
                                "%s: error: COPY FROM STDIN and COPY TO STDOUT cannot be "
                                "used in a migration file",
                                f->path);
     default:
-        return file_failed(err, f, res, pg);
+        break;
     }
+    /* A no-transaction step that the server ran in a transaction block
+     * held more than the one statement the lexer saw; one whose index
+     * build failed may have left the index INVALID for the next run. */
+    char note[1200] = "";
+    if (step->no_transaction) {
+        char where[4096];
+        step_where(f, step, where, sizeof where);
+        if (strcmp(failure_state(res), STATE_IN_TRANSACTION) == 0)
+            snprintf(note, sizeof note,
+                     "%.900s: note: a no-transaction step must hold exactly one SQL "
+                     "statement, which is sent alone outside any transaction",
+                     where);
+        else if (step->index_name[0] && left_invalid(ctx->pg, step->index_name))
+            snprintf(note, sizeof note,
+                     "%.900s: note: the failed build left index %s INVALID; the next %s "
+                     "drops and rebuilds it",
+                     where, step->index_name, ctx->down ? "down" : "up");
+    }
+    return file_failed(err, f, step, res, ctx->pg, note[0] ? note : NULL);
 }
 
-/* The history row goes in the file's transaction, so the two commit
- * together.  Errors here are not in the file's text: no position. */
+/* The history row goes in the transaction of the file's last step, so
+ * the two commit together.  Errors here are not in the file's text: no
+ * position. */
 static dbont_status record_applied(PGconn *pg, const history_table *table,
                                    dbont_migration *m, dbont_error *err)
 {
@@ -1104,9 +1508,9 @@ static dbont_status record_applied(PGconn *pg, const history_table *table,
     return DBONT_OK;
 }
 
-/* The history row of a reverted version goes in its down file's
- * transaction.  Under the lock the row is there; if it is not, something
- * else edits the history, and the revert is not committed. */
+/* The history row of a reverted version goes in the transaction of its
+ * down file's last step.  Under the lock the row is there; if it is not,
+ * something else edits the history, and the revert is not committed. */
 static dbont_status record_reverted(PGconn *pg, const history_table *table,
                                     const dbont_migration *m, dbont_error *err)
 {
@@ -1128,7 +1532,58 @@ static dbont_status record_reverted(PGconn *pg, const history_table *table,
     return DBONT_OK;
 }
 
-/* BEGIN or COMMIT for a file's transaction.  A COMMIT can fail on the
+/* Records that steps 1..k of f are done: inside a transactional step's
+ * transaction, or alone (autocommit) after a no-transaction step. */
+static dbont_status record_progress(const run_ctx *ctx, const dbont_migration *m,
+                                    const sql_file *f, size_t k, dbont_error *err)
+{
+    char sql[1024], version[16], done[32], steps[32];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO %s (version, direction, checksum, steps_done, steps)"
+             " VALUES ($1, $2, $3, $4, $5)"
+             " ON CONFLICT (version) DO UPDATE SET direction = EXCLUDED.direction,"
+             " checksum = EXCLUDED.checksum, steps_done = EXCLUDED.steps_done,"
+             " steps = EXCLUDED.steps, updated_at = now()",
+             ctx->table->progress_name);
+    snprintf(version, sizeof version, "%" PRId32, m->version);
+    snprintf(done, sizeof done, "%zu", k);
+    snprintf(steps, sizeof steps, "%zu", f->step_count);
+    const char *params[] = { version, ctx->down ? "down" : "up", f->checksum, done, steps };
+    PGresult *res = run(ctx->pg, sql, 5, params, f->path,
+                        "cannot record its progress in the " PROGRESS_TABLE " table", err);
+    if (!res)
+        return DBONT_ERROR;
+    PQclear(res);
+    return DBONT_OK;
+}
+
+/* The file's last step: the history change, and for a file of several
+ * steps the end of its progress row, in the step's transaction. */
+static dbont_status record_done(const run_ctx *ctx, dbont_migration *m, const sql_file *f,
+                                double elapsed_ms, dbont_error *err)
+{
+    dbont_status st;
+    if (ctx->down) {
+        st = record_reverted(ctx->pg, ctx->table, m, err);
+    } else {
+        m->duration_ms = elapsed_ms;
+        st = record_applied(ctx->pg, ctx->table, m, err);
+    }
+    if (st != DBONT_OK || f->step_count == 1)
+        return st;
+    char sql[512], version[16];
+    snprintf(sql, sizeof sql, "DELETE FROM %s WHERE version = $1", ctx->table->progress_name);
+    snprintf(version, sizeof version, "%" PRId32, m->version);
+    const char *params[] = { version };
+    PGresult *res = run(ctx->pg, sql, 1, params, f->path,
+                        "cannot delete its row from the " PROGRESS_TABLE " table", err);
+    if (!res)
+        return DBONT_ERROR;
+    PQclear(res);
+    return DBONT_OK;
+}
+
+/* BEGIN or COMMIT for a step's transaction.  A COMMIT can fail on the
  * file's account (a deferred constraint), so the message names the file. */
 static dbont_status transaction_command(PGconn *pg, const sql_file *f, const char *command,
                                         dbont_error *err)
@@ -1155,38 +1610,189 @@ static dbont_status check_still_in_transaction(PGconn *pg, const sql_file *f,
                            f->path, not_done);
 }
 
-/*
- * BEGIN; m's up file and its history row (up), or m's down file and the
- * deletion of its history row (down); COMMIT.  Rolled back on any error.
- * *duration_ms is how long the file's text took.
- */
-static dbont_status run_one(PGconn *pg, const history_table *table, dbont_migration *m,
-                            bool down, double *duration_ms, dbont_error *err)
+static void rollback_if_needed(PGconn *pg)
 {
-    sql_file f = down ? down_file(m) : up_file(m);
-    if (transaction_command(pg, &f, "BEGIN", err) != DBONT_OK)
+    if (PQtransactionStatus(pg) != PQTRANS_IDLE)
+        PQclear(PQexec(pg, "ROLLBACK"));
+}
+
+/*
+ * A transactional step k of f: BEGIN; its text; its progress row, or on
+ * the last step the history change (and the end of the progress row);
+ * COMMIT.  Rolled back on any error.  *elapsed_ms grows by how long the
+ * step's text took.
+ */
+static dbont_status run_in_transaction(const run_ctx *ctx, dbont_migration *m,
+                                       const sql_file *f, size_t k, double *elapsed_ms,
+                                       dbont_error *err)
+{
+    const dbont_migration_step *step = &f->steps[k - 1];
+    bool last = k == f->step_count;
+    if (transaction_command(ctx->pg, f, "BEGIN", err) != DBONT_OK)
         return DBONT_ERROR;
 
-    double start = now_ms();
-    dbont_status st = run_text(pg, &f, err);
-    *duration_ms = now_ms() - start;
+    double duration = 0;
+    dbont_status st = run_text(ctx, f, step, &duration, err);
+    *elapsed_ms += duration;
     if (st == DBONT_OK)
-        st = check_still_in_transaction(pg, &f,
-                                        down ? "the version was not removed from the history"
-                                             : "it was not recorded as applied",
+        st = check_still_in_transaction(ctx->pg, f,
+                                        !last ? "the step was not recorded as done"
+                                        : ctx->down ? "the version was not removed from the history"
+                                                    : "it was not recorded as applied",
                                         err);
-    if (st == DBONT_OK && down) {
-        st = record_reverted(pg, table, m, err);
-    } else if (st == DBONT_OK) {
-        m->duration_ms = *duration_ms;
-        st = record_applied(pg, table, m, err);
-    }
     if (st == DBONT_OK)
-        st = transaction_command(pg, &f, "COMMIT", err);
+        st = last ? record_done(ctx, m, f, *elapsed_ms, err)
+                  : record_progress(ctx, m, f, k, err);
+    if (st == DBONT_OK)
+        st = transaction_command(ctx->pg, f, "COMMIT", err);
 
-    if (st != DBONT_OK && PQtransactionStatus(pg) != PQTRANS_IDLE)
-        PQclear(PQexec(pg, "ROLLBACK"));
+    if (st != DBONT_OK)
+        rollback_if_needed(ctx->pg);
     return st;
+}
+
+/* Adds a repair to the report; NULL when out of memory. */
+static dbont_migrate_repair *add_repair(dbont_migrate_report *report, const char *index_name,
+                                        int32_t version, const char *path, int line)
+{
+    dbont_migrate_repair *grown =
+        realloc(report->repairs, (report->repair_count + 1) * sizeof *grown);
+    if (!grown)
+        return NULL;
+    report->repairs = grown;
+    dbont_migrate_repair *r = &grown[report->repair_count];
+    memset(r, 0, sizeof *r);
+    snprintf(r->index_name, sizeof r->index_name, "%s", index_name);
+    r->version = version;
+    r->line = line;
+    r->path = copy_string(path);
+    if (!r->path)
+        return NULL;
+    report->repair_count++;
+    return r;
+}
+
+/*
+ * Before a "no-transaction index NAME" step: an INVALID index NAME, left
+ * by an interrupted or failed concurrent build, would make the step's
+ * CREATE INDEX CONCURRENTLY IF NOT EXISTS keep it as it is; it is reported
+ * and dropped (concurrently, outside any transaction) so that the step
+ * builds it again.
+ */
+static dbont_status repair_invalid_index(const run_ctx *ctx, dbont_migration *m,
+                                         const sql_file *f,
+                                         const dbont_migration_step *step, dbont_error *err)
+{
+    char where[4096];
+    step_where(f, step, where, sizeof where);
+    const char *params[] = { step->index_name };
+    PGresult *res = run(ctx->pg, INVALID_INDEX_SQL, 1, params, where,
+                        "cannot look for an invalid index", err);
+    if (!res)
+        return DBONT_ERROR;
+    char qualified[2 * 64 * 2 + 8] = "";
+    if (PQntuples(res) == 1)
+        snprintf(qualified, sizeof qualified, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (!qualified[0])
+        return DBONT_OK;
+
+    const dbont_migrate_repair *r =
+        add_repair(ctx->report, step->index_name, m->version, f->path, step->statement_line);
+    if (!r)
+        return dbont_error_set(err, STATE_NO_MEMORY, "%s: error: out of memory", f->path);
+    if (ctx->options->on_repair)
+        ctx->options->on_repair(r, ctx->options->user);
+
+    char sql[512];
+    snprintf(sql, sizeof sql, "DROP INDEX CONCURRENTLY IF EXISTS %s", qualified);
+    char doing[160];
+    snprintf(doing, sizeof doing, "cannot drop the invalid index %s", step->index_name);
+    res = run(ctx->pg, sql, 0, NULL, where, doing, err);
+    if (!res)
+        return DBONT_ERROR;
+    PQclear(res);
+    return DBONT_OK;
+}
+
+/*
+ * A no-transaction step k of f: its one statement alone (autocommit),
+ * then its progress row (autocommit), or on the last step the history
+ * change in a small transaction of its own.  Dying between the statement
+ * and the row means the step runs again next time, which its idempotent
+ * statement allows.
+ */
+static dbont_status run_alone(const run_ctx *ctx, dbont_migration *m, const sql_file *f,
+                              size_t k, double *elapsed_ms, dbont_error *err)
+{
+    const dbont_migration_step *step = &f->steps[k - 1];
+    if (step->index_name[0] && repair_invalid_index(ctx, m, f, step, err) != DBONT_OK)
+        return DBONT_ERROR;
+
+    double duration = 0;
+    dbont_status st = run_text(ctx, f, step, &duration, err);
+    *elapsed_ms += duration;
+    if (st == DBONT_OK && PQtransactionStatus(ctx->pg) != PQTRANS_IDLE) {
+        char where[4096];
+        step_where(f, step, where, sizeof where);
+        st = dbont_error_set(err, STATE_INVALID_FOLDER,
+                             "%s: error: step %zu is a no-transaction step, but its "
+                             "statement left a transaction open (BEGIN); it was rolled back",
+                             where, k);
+    }
+    if (st != DBONT_OK) {
+        rollback_if_needed(ctx->pg);
+        return st;
+    }
+    if (k < f->step_count)
+        return record_progress(ctx, m, f, k, err);
+
+    if (transaction_command(ctx->pg, f, "BEGIN", err) != DBONT_OK)
+        return DBONT_ERROR;
+    st = record_done(ctx, m, f, *elapsed_ms, err);
+    if (st == DBONT_OK)
+        st = transaction_command(ctx->pg, f, "COMMIT", err);
+    if (st != DBONT_OK)
+        rollback_if_needed(ctx->pg);
+    return st;
+}
+
+/*
+ * Runs m's up file (or its down file), step by step, from step 1 or, for
+ * a partial run of the same direction (check_history made sure it can be
+ * resumed), from the step after the last one done.  The entry's progress
+ * fields follow what the database records.  *elapsed_ms is how long the
+ * steps' texts took.
+ */
+static dbont_status run_file(const run_ctx *ctx, dbont_migration *m, double *elapsed_ms,
+                             dbont_error *err)
+{
+    sql_file f = ctx->down ? down_file(m) : up_file(m);
+    dbont_migration_partial mine =
+        ctx->down ? DBONT_MIGRATION_PARTIAL_DOWN : DBONT_MIGRATION_PARTIAL_UP;
+    size_t first = m->partial == mine ? m->steps_done + 1 : 1;
+    m->first_step = first;
+    *elapsed_ms = 0;
+    if (f.step_count > 1 && ensure_progress(ctx->pg, ctx->dir, ctx->table, err) != DBONT_OK)
+        return DBONT_ERROR;
+
+    for (size_t k = first; k <= f.step_count; k++) {
+        dbont_status st = f.steps[k - 1].no_transaction
+                              ? run_alone(ctx, m, &f, k, elapsed_ms, err)
+                              : run_in_transaction(ctx, m, &f, k, elapsed_ms, err);
+        if (st != DBONT_OK)
+            return st;
+        if (k < f.step_count) {
+            m->partial = mine;
+            m->steps_done = k;
+            m->progress_steps = f.step_count;
+            snprintf(m->progress_checksum, sizeof m->progress_checksum, "%s", f.checksum);
+        }
+    }
+    m->partial = DBONT_MIGRATION_NOT_PARTIAL;
+    m->steps_done = m->progress_steps = 0;
+    m->progress_checksum[0] = '\0';
+    return DBONT_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1201,8 +1807,94 @@ dbont_status dbont_migrate_status(dbont_conn *conn, const char *dir,
     PGconn *pg = dbont_conn_pg(conn);
     history_table table;
     if (find_history(pg, dir, &table, err) != DBONT_OK ||
-        merge_history(pg, dir, &table, report, err) != DBONT_OK)
+        merge_history(pg, dir, &table, report, err) != DBONT_OK ||
+        merge_progress(pg, dir, &table, report, err) != DBONT_OK)
         return DBONT_ERROR;
+    return DBONT_OK;
+}
+
+/* The INVALID indexes of current_schema(); for a partitioned one, the
+ * partitions that have no index attached to it. */
+#define INVALID_INDEXES_SQL                                                        \
+    "SELECT c.relname, t.relname, c.relkind = 'I',"                               \
+    " CASE WHEN c.relkind = 'I' THEN COALESCE(("                       \
+    "   SELECT pg_catalog.string_agg(p.inhrelid::pg_catalog.regclass::text, ', '" \
+    "          ORDER BY p.inhrelid::pg_catalog.regclass::text)"                   \
+    "   FROM pg_catalog.pg_inherits p WHERE p.inhparent = t.oid"                  \
+    "   AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits ip"                    \
+    "     JOIN pg_catalog.pg_index px ON px.indexrelid = ip.inhrelid"             \
+    "     WHERE ip.inhparent = c.oid AND px.indrelid = p.inhrelid)), '') END"     \
+    " FROM pg_catalog.pg_index x"                                                 \
+    " JOIN pg_catalog.pg_class c ON c.oid = x.indexrelid"                         \
+    " JOIN pg_catalog.pg_class t ON t.oid = x.indrelid"                           \
+    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"                   \
+    " WHERE NOT x.indisvalid AND n.nspname = pg_catalog.current_schema()"         \
+    " ORDER BY c.relname"
+
+/* The step that the next up runs to build index name, if any: in a
+ * pending file (from its first step) or a partly applied one (from the
+ * step it resumes at). */
+static void find_rebuilder(const dbont_migrate_report *report, const char *name,
+                           dbont_migrate_invalid_index *x)
+{
+    for (size_t i = 0; i < report->count; i++) {
+        const dbont_migration *m = &report->migrations[i];
+        if (m->state != DBONT_MIGRATION_PENDING || m->out_of_order)
+            continue;
+        size_t first = m->partial == DBONT_MIGRATION_PARTIAL_UP ? m->steps_done : 0;
+        for (size_t k = first; k < m->step_count; k++) {
+            if (strcmp(m->steps[k].index_name, name) == 0) {
+                x->rebuilt_by = copy_string(m->path);
+                x->rebuilt_by_line = m->steps[k].statement_line;
+                return;
+            }
+        }
+    }
+}
+
+static bool add_invalid_index(dbont_migrate_report *report, PGresult *res, int row)
+{
+    dbont_migrate_invalid_index *x = &report->invalid_indexes[report->invalid_index_count++];
+    memset(x, 0, sizeof *x);
+    x->name = copy_string(PQgetvalue(res, row, 0));
+    x->table = copy_string(PQgetvalue(res, row, 1));
+    x->partitioned = PQgetvalue(res, row, 2)[0] == 't';
+    if (x->partitioned)
+        x->unattached = copy_string(PQgetvalue(res, row, 3));
+    if (x->name && !x->partitioned)
+        find_rebuilder(report, x->name, x);
+    return x->name && x->table && (!x->partitioned || x->unattached);
+}
+
+dbont_status dbont_migrate_verify(dbont_conn *conn, const char *dir,
+                                  dbont_migrate_report *report, dbont_error *err)
+{
+    if (dbont_migrate_status(conn, dir, report, err) != DBONT_OK)
+        return DBONT_ERROR;
+    PGresult *res = run(dbont_conn_pg(conn), INVALID_INDEXES_SQL, 0, NULL, dir,
+                        "cannot look for invalid indexes", err);
+    if (!res)
+        return DBONT_ERROR;
+    bool ok = true;
+    int rows = PQntuples(res);
+    if (rows > 0) {
+        report->invalid_indexes = calloc((size_t)rows, sizeof *report->invalid_indexes);
+        ok = report->invalid_indexes != NULL;
+    }
+    for (int row = 0; ok && row < rows; row++)
+        ok = add_invalid_index(report, res, row);
+    PQclear(res);
+    if (!ok)
+        return dbont_error_set(err, STATE_NO_MEMORY, "%s: error: out of memory", dir);
+
+    /* One problem per entry that is not simply applied, or has a partial
+     * run, and one per invalid index. */
+    report->problems = report->invalid_index_count;
+    for (size_t i = 0; i < report->count; i++) {
+        const dbont_migration *m = &report->migrations[i];
+        if (m->state != DBONT_MIGRATION_APPLIED || m->partial != DBONT_MIGRATION_NOT_PARTIAL)
+            report->problems++;
+    }
     return DBONT_OK;
 }
 
@@ -1214,15 +1906,19 @@ static dbont_status up_locked(PGconn *pg, const char *dir,
     history_table table;
     if (ensure_history(pg, dir, &table, err) != DBONT_OK ||
         merge_history(pg, dir, &table, report, err) != DBONT_OK ||
-        check_history(report, dir, true, "applied", err) != DBONT_OK)
+        merge_progress(pg, dir, &table, report, err) != DBONT_OK ||
+        check_history(report, dir, true, err) != DBONT_OK)
         return DBONT_ERROR;
 
+    run_ctx ctx = { pg, dir, &table, options, report, false };
     dbont_status st = DBONT_OK;
     for (size_t i = 0; i < report->count && st == DBONT_OK; i++) {
         dbont_migration *m = &report->migrations[i];
         if (m->state != DBONT_MIGRATION_PENDING)
             continue;
-        st = run_one(pg, &table, m, false, &m->duration_ms, err);
+        double elapsed_ms;
+        st = run_file(&ctx, m, &elapsed_ms, err);
+        m->duration_ms = elapsed_ms;
         if (st == DBONT_OK) {
             m->state = DBONT_MIGRATION_APPLIED_NOW;
             snprintf(m->stored_checksum, sizeof m->stored_checksum, "%s", m->checksum);
@@ -1291,22 +1987,26 @@ static dbont_status down_locked(PGconn *pg, const char *dir, size_t n,
                                 const dbont_migrate_options *options,
                                 dbont_migrate_report *report, dbont_error *err)
 {
-    /* No history table: nothing is applied, and down creates nothing. */
+    /* No history table: nothing is applied, and down creates nothing (but
+     * the progress table, next to the history, for a down file of several
+     * steps). */
     history_table table;
     size_t oldest = 0;
     if (find_history(pg, dir, &table, err) != DBONT_OK ||
         merge_history(pg, dir, &table, report, err) != DBONT_OK ||
-        check_history(report, dir, false, "reverted", err) != DBONT_OK ||
+        merge_progress(pg, dir, &table, report, err) != DBONT_OK ||
+        check_history(report, dir, false, err) != DBONT_OK ||
         choose_reverts(report, dir, n, &oldest, err) != DBONT_OK)
         return DBONT_ERROR;
 
+    run_ctx ctx = { pg, dir, &table, options, report, true };
     dbont_status st = DBONT_OK;
     for (size_t i = report->count; i-- > oldest && st == DBONT_OK;) {
         dbont_migration *m = &report->migrations[i];
         if (m->state != DBONT_MIGRATION_APPLIED)
             continue;
         double duration_ms;
-        st = run_one(pg, &table, m, true, &duration_ms, err);
+        st = run_file(&ctx, m, &duration_ms, err);
         if (st == DBONT_OK) {
             m->state = DBONT_MIGRATION_REVERTED;
             m->duration_ms = duration_ms;

@@ -34,25 +34,88 @@
  * dbont_migrate_up and dbont_migrate_down hold a session-level advisory
  * lock with the key DBONT_MIGRATE_LOCK_KEY while they work, so two
  * migrators never interleave; the second one waits (polling
- * pg_try_advisory_lock every 100 ms) and then works on what the first one
- * left.  Each file runs in its own transaction together with its change
- * to the history (the row inserted by up, deleted by down): a file is
- * applied or reverted completely or not at all.  A file must therefore not
- * contain BEGIN/COMMIT or statements PostgreSQL refuses inside a
- * transaction block (CREATE INDEX CONCURRENTLY, VACUUM, ...).
+ * pg_try_advisory_lock every 100 ms, with no transaction open between two
+ * polls, so that it holds no snapshot a CREATE INDEX CONCURRENTLY of the
+ * first one would wait for) and then works on what the first one left.
+ *
+ * Steps.  A file (up or down) is a sequence of steps.  A step starts at a
+ * marker line and runs to the next marker line or the end of the file;
+ * the text before the first marker is step 1, a transactional step (when
+ * the very first line is a marker there is no such text, and that marker
+ * starts step 1).  Marker lines are whole lines starting at column 1,
+ * with nothing after them but spaces, tabs or a CR:
+ *
+ *   -- dbont:step transaction
+ *   -- dbont:step no-transaction
+ *   -- dbont:step no-transaction index NAME
+ *
+ * Markers are found line by line, without regard to SQL quoting.  A line
+ * that starts with "-- dbont:step" followed by a blank or the end of the
+ * line and is none of the three is an error, and so is a NAME that is not
+ * an unquoted lower-case identifier ([a-z_][a-z0-9_]*, at most 63 bytes).
+ *   - A transactional step is sent with one PQexec inside a transaction of
+ *     its own (several statements are fine), together with its progress
+ *     bookkeeping; it must not run BEGIN, COMMIT or ROLLBACK itself.  A
+ *     file without markers is one transactional step: it is applied in one
+ *     transaction together with its history row, and writes no progress
+ *     row; a file or step is thus applied completely or not at all.
+ *   - A no-transaction step must hold exactly one SQL statement (plus
+ *     comments; the file is refused otherwise), sent alone outside any
+ *     transaction: this is how CREATE INDEX CONCURRENTLY and DROP INDEX
+ *     CONCURRENTLY run.  It must be idempotent (IF NOT EXISTS, IF EXISTS):
+ *     after a crash between the step and its progress update it runs again.
+ *   - A "no-transaction index NAME" step builds the index NAME.  Before it
+ *     runs, an index NAME in current_schema() with pg_index.indisvalid
+ *     false (left by an interrupted or failed concurrent build) is reported
+ *     (report->repairs, options->on_repair) and dropped with DROP INDEX
+ *     CONCURRENTLY IF EXISTS, so that the step's IF NOT EXISTS does not keep
+ *     the broken index.
+ *
+ * Progress.  A file of several steps can stop half-way (a step fails, or
+ * the process dies).  Its progress is kept in
+ *
+ *   dbont_migration_progress (version integer PRIMARY KEY,
+ *                             direction text NOT NULL,  -- 'up' or 'down'
+ *                             checksum text NOT NULL,   -- of the file run
+ *                             steps_done integer NOT NULL,
+ *                             steps integer NOT NULL,
+ *                             updated_at timestamptz NOT NULL DEFAULT now())
+ *
+ * created next to dbont_migrations when missing, by the first up (or down)
+ * that runs a file of more than one step; a folder without markers never
+ * creates it.  A transactional step updates the row in its own
+ * transaction; a no-transaction step runs, then the row is updated (one
+ * autocommit statement).  The step that completes the file also writes the
+ * history change (up: the INSERT, down: the DELETE) and deletes the row in
+ * one transaction (after a last no-transaction step, a small transaction
+ * of its own).  up resumes a partial up of a file at step steps_done + 1
+ * when the file's checksum equals the row's, and refuses when the file has
+ * changed; down does the same for a partial down, whose version must be
+ * the newest applied one.  up refuses while a partial down exists ("reverting
+ * FILE stopped after step K of N: run `dbont-migrate down` to finish
+ * reverting it"), and down while a partial up exists ("applying FILE stopped
+ * after step K of N: run `dbont-migrate up` to finish applying it").
  *
  * Errors: every error message names where it was found, in GCC form:
- * "DIR/FILE:LINE:COL: error: ..." for an SQL error with a position,
- * "DIR/FILE: error: ..." for other problems with one file, and
+ * "DIR/FILE:LINE:COL: error: ..." for an SQL error with a position (LINE
+ * counted in the whole file, also for a later step),
+ * "DIR/FILE:LINE: error: ..." for an SQL error without a position in a
+ * file of several steps (LINE is the line of the failing step's first
+ * statement), "DIR/FILE: error: ..." for other problems with one file (and
+ * for SQL errors without a position in a file of one step), and
  * "DIR: error: ..." for problems with the folder or the database as a whole.
  * SQLSTATE is the server's for SQL errors, 55P03 when the lock could not be
  * taken in time, 22023 for an invalid folder or request (bad name,
- * duplicate version, down file without its up file, changed or missing
- * applied file, pending file older than the newest applied one, a file
- * that runs COMMIT itself, a version to revert without a down file, more
- * versions to revert than are applied), 58030 when a file cannot be read,
- * 0A000 for COPY FROM STDIN / TO STDOUT in a file, and 25001 when the
- * connection is already inside a transaction.
+ * duplicate version, down file without its up file, malformed step marker
+ * or index name, a no-transaction step without exactly one statement,
+ * changed or missing applied file, pending file older than the newest
+ * applied one, a file that runs COMMIT itself or a no-transaction step
+ * that leaves a transaction open, a version to revert without a down file,
+ * more versions to revert than are applied, a partial run of the other
+ * direction, a partial run whose file has changed or is gone, a stale
+ * progress row), 58030 when a file cannot be read, 0A000 for COPY FROM
+ * STDIN / TO STDOUT in a file, and 25001 when the connection is already
+ * inside a transaction.
  *
  * Ownership: a dbont_migrate_report is a caller-owned value (usually on
  * the stack) whose contents the functions below allocate; release them with
@@ -107,6 +170,34 @@ dbont_migration_name_kind dbont_migration_parse_name(const char *file_name,
 void dbont_migration_checksum(const void *data, size_t len,
                               char out[DBONT_MIGRATE_CHECKSUM_SIZE]);
 
+/* The longest index name PostgreSQL keeps (NAMEDATALEN - 1), plus NUL. */
+#define DBONT_MIGRATE_NAME_SIZE 64
+
+/* One step of a file (see "Steps" above). */
+typedef struct dbont_migration_step {
+    /* true for "-- dbont:step no-transaction [index NAME]"; false for
+     * "-- dbont:step transaction" and for the text before the first marker. */
+    bool no_transaction;
+    /* NAME of "no-transaction index NAME"; "" otherwise. */
+    char index_name[DBONT_MIGRATE_NAME_SIZE];
+    /* The step's text: len bytes at offset in the file's text (sql or
+     * down_sql), from the line after its marker up to the next marker. */
+    size_t offset;
+    size_t len;
+    /* Lines, counted from 1 in the whole file: the marker (0 for a step 1
+     * without one), and the step's first statement (the marker's line when
+     * the step holds only comments; 1 for an empty step 1). */
+    int marker_line;
+    int statement_line;
+} dbont_migration_step;
+
+/* Which kind of run a dbont_migration_progress row records. */
+typedef enum dbont_migration_partial {
+    DBONT_MIGRATION_NOT_PARTIAL = 0,   /* no row for this version */
+    DBONT_MIGRATION_PARTIAL_UP,        /* an up stopped inside the up file */
+    DBONT_MIGRATION_PARTIAL_DOWN       /* a down stopped inside the down file */
+} dbont_migration_partial;
+
 typedef enum dbont_migration_state {
     DBONT_MIGRATION_PENDING,     /* a file not applied yet */
     DBONT_MIGRATION_APPLIED,     /* applied before this call, file unchanged */
@@ -155,7 +246,62 @@ typedef struct dbont_migration {
     /* PENDING, but older than the newest version in the history:
      * dbont_migrate_up refuses to apply it (the file must be renumbered). */
     bool out_of_order;
+    /* The steps of the up file and of the down file (at least one for a
+     * file that exists; NULL and 0 when there is no such file). */
+    dbont_migration_step *steps;
+    size_t step_count;
+    dbont_migration_step *down_steps;
+    size_t down_step_count;
+    /* The down file's checksum, computed like checksum ("" when there is no
+     * down file); a partial down records it. */
+    char down_checksum[DBONT_MIGRATE_CHECKSUM_SIZE];
+    /* This version's row in dbont_migration_progress, as last known by the
+     * call (a call that stops inside a file updates it): the direction, the
+     * steps done and the number of steps it records, and the checksum of the
+     * file it was running.  A partial up leaves the entry PENDING (or
+     * FAILED), a partial down APPLIED (or FAILED); a row whose version has
+     * neither a file nor a history row makes a MISSING entry with
+     * applied_at NULL and name "". */
+    dbont_migration_partial partial;
+    size_t steps_done;
+    size_t progress_steps;
+    char progress_checksum[DBONT_MIGRATE_CHECKSUM_SIZE];
+    /* For an entry this call applied, reverted or failed on: the first step
+     * it ran (1, or steps_done + 1 of the row it resumed); 0 otherwise. */
+    size_t first_step;
 } dbont_migration;
+
+/* An INVALID index that dbont_migrate_up (or _down, for a down file's
+ * index step) dropped before the step that builds it ran (see
+ * "no-transaction index NAME" above). */
+typedef struct dbont_migrate_repair {
+    char index_name[DBONT_MIGRATE_NAME_SIZE];
+    int32_t version;
+    /* The file of the step ("DIR/FILE.sql", or the down file's path), owned
+     * by the report, and the line of the step's statement. */
+    char *path;
+    int line;
+} dbont_migrate_repair;
+
+/* An index of current_schema() whose pg_index.indisvalid is false, as
+ * found by dbont_migrate_verify.  The strings are owned by the report. */
+typedef struct dbont_migrate_invalid_index {
+    char *name;     /* the index, as pg_class.relname */
+    char *table;    /* its table, likewise */
+    /* A partitioned index (relkind 'I'): it stays invalid until every
+     * partition has an index attached to it.  unattached lists the
+     * partitions without one (", "-separated, as regclass text), "" when
+     * each has one (then an attached index is itself invalid); NULL for an
+     * ordinary index. */
+    bool partitioned;
+    char *unattached;
+    /* The step of a pending or partly applied up file that builds this
+     * index ("no-transaction index NAME"), so that the next up drops and
+     * rebuilds it: its file's path (owned by the report) and its
+     * statement's line; NULL and 0 when no such step will run. */
+    char *rebuilt_by;
+    int rebuilt_by_line;
+} dbont_migrate_invalid_index;
 
 typedef struct dbont_migrate_report {
     /* Every version in the folder or in the history, ascending. */
@@ -166,6 +312,19 @@ typedef struct dbont_migrate_report {
     size_t reverted;
     /* How many PENDING entries are out_of_order. */
     size_t out_of_order;
+    /* How many entries have a progress row (partial is not NOT_PARTIAL). */
+    size_t partial;
+    /* The INVALID indexes dbont_migrate_up (or _down) dropped and rebuilt,
+     * in the order it did so. */
+    dbont_migrate_repair *repairs;
+    size_t repair_count;
+    /* Filled by dbont_migrate_verify only: the INVALID indexes of
+     * current_schema(), by name, and the number of problems found (one per
+     * entry that is not APPLIED or has a progress row, plus one per
+     * invalid index); 0 means verified. */
+    dbont_migrate_invalid_index *invalid_indexes;
+    size_t invalid_index_count;
+    size_t problems;
 } dbont_migrate_report;
 
 typedef struct dbont_migrate_options {
@@ -180,19 +339,26 @@ typedef struct dbont_migrate_options {
     /* The same for each version reverted by dbont_migrate_down (m->state
      * is DBONT_MIGRATION_REVERTED); also given user. */
     void (*on_reverted)(const dbont_migration *m, void *user);
+    /* Called (when not NULL) when an INVALID index has been found and is
+     * about to be dropped and rebuilt, before the (possibly long) work
+     * starts; r belongs to the report (report->repairs); also given user. */
+    void (*on_repair)(const dbont_migrate_repair *r, void *user);
 } dbont_migrate_options;
 
 /* The defaults: wait up to 60 s for the lock, no callbacks. */
-#define DBONT_MIGRATE_OPTIONS_INIT { 60.0, NULL, NULL, NULL }
+#define DBONT_MIGRATE_OPTIONS_INIT { 60.0, NULL, NULL, NULL, NULL }
 
 /*
  * Reads the folder dir without touching any database: every up file
- * becomes a PENDING entry with its text and checksum, and its down file
- * (if any) is read into the same entry.  Fails (and leaves the report
+ * becomes a PENDING entry with its text, checksum and steps, and its down
+ * file (if any) is read into the same entry.  Fails (and leaves the report
  * empty) when a .sql file has a bad name, when two up files share a
- * version, when a down file has no up file with its NNNN_name, or when a
- * file cannot be read; the message lists every such problem (up to the
- * message size).  report is overwritten, not freed.
+ * version, when a down file has no up file with its NNNN_name, when a file
+ * cannot be read (58030), or when a file's steps are malformed (a bad
+ * marker or index name, a no-transaction step without exactly one
+ * statement: "DIR/FILE:LINE:COL: error: ..."); the message lists every
+ * such problem (up to the message size).  report is overwritten, not
+ * freed.
  */
 dbont_status dbont_migrate_scan(const char *dir, dbont_migrate_report *report,
                                 dbont_error *err);
@@ -201,9 +367,11 @@ dbont_status dbont_migrate_scan(const char *dir, dbont_migrate_report *report,
  * Compares the folder with the database's history, read-only: takes no
  * lock and creates nothing.  Each entry ends up APPLIED, PENDING, CHANGED
  * or MISSING, and PENDING entries older than the newest applied version
- * are marked out_of_order.  Returns DBONT_OK when the comparison could be
- * made, even if some entries are CHANGED, MISSING or out of order (check
- * report->changed, report->missing and report->out_of_order); DBONT_ERROR
+ * are marked out_of_order; the rows of dbont_migration_progress fill the
+ * entries' partial, steps_done, progress_steps and progress_checksum.
+ * Returns DBONT_OK when the comparison could be made, even if some entries
+ * are CHANGED, MISSING, out of order or partial (check report->changed,
+ * report->missing, report->out_of_order and report->partial); DBONT_ERROR
  * when the folder is invalid or a query fails.
  */
 dbont_status dbont_migrate_status(dbont_conn *conn, const char *dir,
@@ -212,15 +380,23 @@ dbont_status dbont_migrate_status(dbont_conn *conn, const char *dir,
 
 /*
  * Applies every pending file in dir, in version order, each in its own
- * transaction, under the advisory lock (released again on every path).
- * Before applying anything it refuses (22023), naming the files, when an
- * applied file has changed or is missing, or when a pending file is older
- * than the newest version in the history (the message names that version
- * and suggests a new number).  On an SQL error the file's transaction
- * is rolled back, the entry is FAILED, later files stay PENDING, and err
+ * transaction (a file of several steps step by step, see "Steps" and
+ * "Progress" above), under the advisory lock (released again on every
+ * path).  A file an earlier up stopped in is resumed first, at the step
+ * after the last one done (the entry's first_step says where).  Before
+ * applying anything it refuses (22023), naming the files, when an applied
+ * file has changed or is missing, when a pending file is older than the
+ * newest version in the history (the message names that version and
+ * suggests a new number) or than a partly applied file, when a partial run
+ * cannot be resumed (its file changed or is gone, its progress row is
+ * stale) and while a down is partial.  On an SQL error the step's
+ * transaction is rolled back, the entry is FAILED (its partial and
+ * steps_done say which steps stay done), later files stay PENDING, and err
  * gives FILE:LINE:COL (the position in the file's text, LINE and COL
  * counted from 1, COL in characters), the SQLSTATE, the message and any
- * DETAIL and HINT.  options may be NULL for the defaults.  conn must not be
+ * DETAIL and HINT, and for a failed no-transaction step a note line (the
+ * one-statement rule after a 25001; an index the failed build left
+ * INVALID).  options may be NULL for the defaults.  conn must not be
  * inside a transaction.
  */
 dbont_status dbont_migrate_up(dbont_conn *conn, const char *dir,
@@ -231,22 +407,42 @@ dbont_status dbont_migrate_up(dbont_conn *conn, const char *dir,
  * Reverts the n (at least 1) highest applied versions of dir, newest
  * first, under the same advisory lock as dbont_migrate_up: each one's
  * down file runs in one transaction together with the deletion of its
- * history row, and the entry becomes REVERTED.  Before reverting anything
+ * history row (a down file of several steps step by step, the deletion
+ * going with its last step), and the entry becomes REVERTED.  A partial
+ * down (of the newest applied version) is resumed at the step after the
+ * last one done, and counts as one of the n.  Before reverting anything
  * it refuses (22023, report filled in, nothing changed) when an applied
  * file has changed or is missing, when n is 0 or more than the number of
- * applied versions, or when one of the n versions has no down file (the
- * message names each such up file).  On an SQL error (or a failed COMMIT)
- * the down file's transaction is rolled back, its entry is FAILED (still
- * applied), the older versions stay APPLIED, and the versions reverted
- * before it stay REVERTED (report->reverted counts them); err gives
+ * applied versions, when one of the n versions has no down file (the
+ * message names each such up file), when a partial down cannot be resumed
+ * (its down file changed or is gone, it is not the newest applied version)
+ * and while an up is partial.  On an SQL error (or a failed COMMIT) the
+ * step's transaction is rolled back, its entry is FAILED (still applied;
+ * partial says whether some steps of the down file stay done), the older
+ * versions stay APPLIED, and the versions reverted before it stay
+ * REVERTED (report->reverted counts them); err gives
  * DIR/FILE.down.sql:LINE:COL as for dbont_migrate_up.  Pending files are
- * left alone, out of order or not.  Creates nothing: without a history
- * table nothing is applied, so any n is refused.  options may be NULL for
- * the defaults.  conn must not be inside a transaction (25001).
+ * left alone, out of order or not.  Creates nothing (but the progress
+ * table, for a down file of several steps): without a history table
+ * nothing is applied, so any n is refused.  options may be NULL for the
+ * defaults.  conn must not be inside a transaction (25001).
  */
 dbont_status dbont_migrate_down(dbont_conn *conn, const char *dir, size_t n,
                                 const dbont_migrate_options *options,
                                 dbont_migrate_report *report, dbont_error *err);
+
+/*
+ * Checks, read-only (no lock, creates nothing), that the database is what
+ * the folder describes: fills report as dbont_migrate_status does, and
+ * report->invalid_indexes with the INVALID indexes of current_schema().
+ * report->problems counts what is wrong: an applied file that changed or
+ * is missing, a pending file (out of order or not), a partial run (a
+ * progress row), an invalid index.  Returns DBONT_OK when the check could
+ * be made, whatever it found (0 problems means verified); DBONT_ERROR when
+ * the folder is invalid or a query fails.
+ */
+dbont_status dbont_migrate_verify(dbont_conn *conn, const char *dir,
+                                  dbont_migrate_report *report, dbont_error *err);
 
 /* Frees what the calls above put in report and empties it.  A report
  * that is all zeros (or already freed) is fine; NULL is allowed. */

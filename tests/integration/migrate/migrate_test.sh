@@ -9,6 +9,8 @@
 #
 # Cases: cli apply status changed sql_error duplicate lock concurrent
 #        down down_no_file down_sql_error down_too_many out_of_order down_lock
+#        steps invalid_index resume down_steps partial_refusals concurrent_index
+#        verify one_statement
 set -uo pipefail
 
 if [[ $# != 2 ]]; then
@@ -282,6 +284,21 @@ case_cli() {
     migrate --dsn "host=$work/no-server port=1 connect_timeout=2" down 3 --dir "$dir"
     expect_status 1 "down N with options after it reaches the connection (and fails there)"
     expect_in "dbont-migrate: error: cannot connect" "$err" "down reports the connection error"
+
+    # verify
+    migrate --help
+    expect_in "up | down [N] | status | verify" "$out" "--help lists verify"
+    expect_in "  verify   check, read-only" "$out" "--help describes verify"
+    migrate --dir "$dir" verify 1
+    expect_status 2 "verify takes no number"
+    expect_in "unexpected argument '1'" "$err" "the number after verify is named"
+    migrate --dir "$dir" frob
+    expect_in "expected up, down, status or verify" "$err" "the usage error lists verify"
+    migrate verify
+    expect_status 2 "verify without --dir is a usage error"
+    migrate --dsn "host=$work/no-server port=1 connect_timeout=2" --dir "$dir" verify
+    expect_status 1 "verify against an unreachable server is a failure"
+    expect_in "dbont-migrate: error: cannot connect" "$err" "verify reports the connection error"
 }
 
 case_apply() {
@@ -879,9 +896,716 @@ case_down_lock() {
     expect_history "1:users,2:posts,3:user_name" "all three are applied at the end"
 }
 
+# ---- steps: no-transaction steps, progress, recovery, verify ---------------
+
+# The progress rows, as "version:direction:done/steps,..." ("" when none).
+progress() {
+    sql "SELECT coalesce(string_agg(version || ':' || direction || ':' || steps_done || '/' || steps,
+                                    ',' ORDER BY version), '')
+         FROM dbont_migration_progress"
+}
+
+expect_progress() {
+    local got
+    got=$(progress 2>&1)
+    if [[ $got == "$1" ]]; then
+        pass "$2"
+    else
+        fail "$2: expected progress '$1', got '$got'"
+    fi
+}
+
+# "t" when the index exists and is valid, "f" when INVALID, "" when absent.
+index_valid() {
+    sql "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass('$1')"
+}
+
+expect_index() {
+    local got
+    got=$(index_valid "$1" 2>&1)
+    if [[ $got == "$2" ]]; then
+        pass "$3"
+    else
+        fail "$3: expected indisvalid '$2' for $1, got '$got'"
+    fi
+}
+
+# The rows of the log table the fixtures write to, in order.
+log_rows() {
+    sql "SELECT string_agg(step, ',' ORDER BY n) FROM log"
+}
+
+expect_log() {
+    local got
+    got=$(log_rows 2>&1)
+    if [[ $got == "$1" ]]; then
+        pass "$2"
+    else
+        fail "$2: expected log '$1', got '$got'"
+    fi
+}
+
+VERIFIED="checksums match, no invalid indexes, nothing pending"
+
+case_steps() {
+    echo "CREATE TABLE plain (id int);" >"$dir/0001_plain.sql"
+    migrate --dir "$dir" up
+    expect_status 0 "up applies a file without markers"
+    expect_sql "SELECT to_regclass('dbont_migration_progress') IS NULL" "t" \
+        "a folder without markers creates no progress table"
+
+    cat >"$dir/0002_posts.sql" <<'EOF'
+-- 0002_posts.sql: a table, an index built concurrently, more DDL.
+CREATE TABLE posts (id int PRIMARY KEY, title text NOT NULL);
+INSERT INTO posts SELECT g, 'title ' || g FROM generate_series(1, 500) g;
+-- dbont:step no-transaction index posts_title_idx
+CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_title_idx ON posts (title);
+-- dbont:step transaction
+ALTER TABLE posts ADD COLUMN slug text;
+CREATE TABLE tags (name text PRIMARY KEY);
+EOF
+    migrate --dir "$dir" up
+    expect_status 0 "up applies a file with a no-transaction index step"
+    expect_in "applied 0002_posts.sql (" "$out" "the file is reported applied"
+    expect_not_in "resumed" "$out" "a fresh run is not a resumed one"
+    expect_in "1 applied, 0 pending" "$out" "the summary counts it once"
+    expect_not_in "0001_plain" "$out" "the older file is not applied again"
+    expect_not_in "note:" "$err" "no repair note: there was no invalid index"
+    expect_index posts_title_idx "t" "the concurrently built index is valid"
+    expect_sql "SELECT indisunique FROM pg_index WHERE indexrelid = 'posts_title_idx'::regclass" \
+        "f" "the index is the one the step built"
+    expect_columns posts "id,title,slug" "the transactional step after it ran"
+    expect_sql "SELECT to_regclass('tags') IS NOT NULL" "t" "the last step's table exists"
+    expect_history "1:plain,2:posts" "the history has one row for the file"
+    expect_sql "SELECT checksum FROM dbont_migrations WHERE version = 2" \
+        "$(sha "$dir/0002_posts.sql")" "the history row has the whole file's checksum"
+    expect_sql "SELECT to_regclass('dbont_migration_progress') IS NOT NULL" "t" \
+        "the progress table was created next to the history"
+    expect_progress "" "no progress row remains"
+
+    migrate --dir "$dir" status
+    expect_status 0 "status after a file of steps"
+    expect_in "0002_posts.sql  applied " "$out" "status shows the file applied"
+    expect_not_in "PARTIAL" "$out" "status shows nothing partial"
+    expect_in "2 applied, 0 pending, 0 changed, 0 missing" "$out" "status counts"
+    migrate --dir "$dir" verify
+    expect_status 0 "verify after a file of steps"
+    expect_in "verified: 2 applied, $VERIFIED" "$out" "verify prints its summary line"
+    migrate --dir "$dir" up
+    expect_status 0 "up again"
+    expect_in "nothing to apply" "$out" "nothing is applied twice"
+}
+
+case_invalid_index() {
+    cat >"$dir/0001_users.sql" <<'EOF'
+CREATE TABLE users (id int PRIMARY KEY, email text NOT NULL);
+INSERT INTO users SELECT g, 'user' || g || '@example.org' FROM generate_series(1, 200) g;
+INSERT INTO users VALUES (201, 'user1@example.org'), (202, 'user2@example.org');
+EOF
+    cat >"$dir/0002_unique_email.sql" <<'EOF'
+-- 0002_unique_email.sql
+ALTER TABLE users ADD COLUMN name text;
+-- dbont:step no-transaction index users_email_key
+-- one address per user
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS users_email_key ON users (email);
+-- dbont:step transaction
+CREATE TABLE after_index (id int);
+EOF
+    local f=$dir/0002_unique_email.sql
+    migrate --dir "$dir" up
+    expect_status 1 "up fails when the unique index meets duplicates"
+    expect_in "applied 0001_users.sql" "$out" "the file before it is applied"
+    expect_in "$f:5: error: 23505 could not create unique index \"users_email_key\"" "$err" \
+        "the error is at FILE:LINE of the step's statement, with the SQLSTATE"
+    expect_in "DETAIL: Key (email)=(user1@example.org) is duplicated." "$err" \
+        "the server's DETAIL is shown"
+    expect_in "$f:5: note: the failed build left index users_email_key INVALID; the next up drops and rebuilds it" \
+        "$err" "the output says the failed build left an INVALID index"
+    expect_in "dbont-migrate: note: applying 0002_unique_email.sql stopped after step 1 of 3: it is not applied yet; fix the cause and run up again: it resumes at step 2 (line 5 of 0002_unique_email.sql)" \
+        "$err" "the output says where the next up resumes"
+    expect_index users_email_key "f" "the failed concurrent build left an INVALID index"
+    expect_history "1:users" "the file is not in the history"
+    expect_progress "2:up:1/3" "the progress row says step 1 of 3 is done"
+    expect_columns users "id,email,name" "step 1 stays done"
+    expect_sql "SELECT to_regclass('after_index') IS NULL" "t" "the step after the failure did not run"
+
+    migrate --dir "$dir" status
+    expect_status 1 "status fails while a file is partial"
+    expect_in "PARTIAL 0002_unique_email.sql: 1 of 3 steps done (up); the next up resumes at step 2 (line 5)" \
+        "$out" "status shows the partial file and the step the next up resumes at"
+    expect_in "1 applied, 1 pending, 0 changed, 0 missing, 1 partial" "$out" "status counts it"
+
+    migrate --dir "$dir" verify
+    expect_status 1 "verify fails with a partial file and an invalid index"
+    expect_in "$f: error: PARTIAL: 1 of 3 steps done (up); the next up resumes at step 2 (line 5)" \
+        "$out" "verify names the partial file"
+    expect_in "$f:5: error: index users_email_key on table users is INVALID (left by an interrupted or failed concurrent build); the next up drops and rebuilds it" \
+        "$out" "verify names the invalid index, its table and the step that rebuilds it"
+    expect_not_in "verified:" "$out" "verify does not claim success"
+    if [[ $(grep -c ': error: ' <<<"$out") == 2 ]]; then
+        pass "verify prints one line per problem"
+    else
+        fail "verify prints one line per problem" "$(show_output)"
+    fi
+
+    # Again without fixing the data: the broken index is dropped first, and
+    # the rebuild fails the same way (no second index appears).
+    migrate --dir "$dir" up
+    expect_status 1 "up without fixing the data fails again"
+    expect_in "$f:5: note: index users_email_key was left INVALID by an interrupted build; dropping and rebuilding it" \
+        "$err" "up reports dropping the invalid index"
+    expect_in "$f:5: error: 23505" "$err" "the rebuild fails on the duplicates again"
+    expect_sql "SELECT count(*) FROM pg_class WHERE relname LIKE 'users_email_key%'" "1" \
+        "there is still exactly one such index"
+    expect_progress "2:up:1/3" "the progress is unchanged"
+
+    sql "DELETE FROM users WHERE id > 200" >/dev/null
+    migrate --dir "$dir" up
+    expect_status 0 "after the duplicates are gone up finishes the file"
+    expect_in "$f:5: note: index users_email_key was left INVALID by an interrupted build; dropping and rebuilding it" \
+        "$err" "up reports dropping and rebuilding the invalid index"
+    expect_in "applied 0002_unique_email.sql (resumed at step 2 of 3; " "$out" \
+        "up reports that it resumed the file at step 2"
+    expect_in "1 applied, 0 pending" "$out" "the summary counts the file"
+    expect_index users_email_key "t" "the rebuilt index is valid"
+    expect_sql "SELECT indisunique FROM pg_index WHERE indexrelid = 'users_email_key'::regclass" \
+        "t" "the rebuilt index is unique"
+    expect_history "1:users,2:unique_email" "the file is in the history"
+    expect_progress "" "the progress row is gone"
+    expect_sql "SELECT to_regclass('after_index') IS NOT NULL" "t" "the last step ran"
+
+    migrate --dir "$dir" verify
+    expect_status 0 "verify passes after the repair"
+    expect_in "verified: 2 applied, $VERIFIED" "$out" "verify prints its summary line"
+    migrate --dir "$dir" status
+    expect_status 0 "status passes after the repair"
+}
+
+case_resume() {
+    cat >"$dir/0001_base.sql" <<'EOF'
+CREATE TABLE log (n serial PRIMARY KEY, step text NOT NULL);
+CREATE TABLE go (ok int);
+CREATE TABLE knob (s float8 NOT NULL);
+EOF
+    # Step 1 would fail if it ran twice (CREATE TABLE without IF NOT
+    # EXISTS); step 3 fails while the table go is empty.
+    cat >"$dir/0002_multi.sql" <<'EOF'
+-- 0002_multi.sql
+CREATE TABLE t1 (id int);
+INSERT INTO log (step) VALUES ('2.1');
+-- dbont:step no-transaction index t1_id_idx
+CREATE INDEX CONCURRENTLY IF NOT EXISTS t1_id_idx ON t1 (id);
+-- dbont:step transaction
+CREATE TABLE t2 (id int);
+INSERT INTO log (step) VALUES ('2.3');
+SELECT 1 / (SELECT count(*) FROM go)::int;
+-- dbont:step transaction
+CREATE TABLE t3 (id int);
+INSERT INTO log (step) VALUES ('2.4');
+EOF
+    local f=$dir/0002_multi.sql
+    migrate --dir "$dir" up
+    expect_status 1 "up fails in step 3 of 4"
+    expect_in "$f:7: error: 22012 division by zero" "$err" \
+        "an error without a position is at the line of the step's first statement"
+    expect_in "stopped after step 2 of 4" "$err" "the output says two steps are done"
+    expect_progress "2:up:2/4" "the progress row says 2 of 4"
+    expect_log "2.1" "step 1 ran once, step 3 was rolled back"
+    expect_sql "SELECT to_regclass('t2') IS NULL" "t" "the failed step's table was rolled back"
+    expect_index t1_id_idx "t" "the no-transaction step's index is there"
+
+    migrate --dir "$dir" status
+    expect_status 1 "status fails on the partial file"
+    expect_in "PARTIAL 0002_multi.sql: 2 of 4 steps done (up); the next up resumes at step 3 (line 7)" \
+        "$out" "status shows where up resumes"
+
+    sql "INSERT INTO go VALUES (1)" >/dev/null
+    migrate --dir "$dir" up
+    expect_status 0 "up resumes and finishes the file"
+    expect_in "applied 0002_multi.sql (resumed at step 3 of 4; " "$out" "up says it resumed at step 3"
+    expect_log "2.1,2.3,2.4" "no earlier step ran again (step 1 would have failed)"
+    expect_sql "SELECT count(*) FROM pg_class WHERE relname IN ('t1', 't2', 't3')" "3" \
+        "all of the file's tables exist"
+    expect_history "1:base,2:multi" "the file is recorded once"
+    expect_progress "" "no progress row remains"
+
+    # A crash between a no-transaction step and its progress update: the
+    # index exists, the row still says step 1.  The step runs again (it is
+    # idempotent), and step 1 does not.
+    cat >"$dir/0003_more.sql" <<'EOF'
+-- 0003_more.sql
+CREATE TABLE t4 (id int);
+INSERT INTO log (step) VALUES ('3.1');
+-- dbont:step no-transaction index t4_id_idx
+CREATE INDEX CONCURRENTLY IF NOT EXISTS t4_id_idx ON t4 (id);
+-- dbont:step transaction
+INSERT INTO log (step) VALUES ('3.3');
+EOF
+    sql "CREATE TABLE t4 (id int); INSERT INTO log (step) VALUES ('3.1');
+         INSERT INTO dbont_migration_progress (version, direction, checksum, steps_done, steps)
+         VALUES (3, 'up', '$(sha "$dir/0003_more.sql")', 1, 3)" >/dev/null
+    sql "CREATE INDEX CONCURRENTLY t4_id_idx ON t4 (id)" >/dev/null
+    migrate --dir "$dir" status
+    expect_in "PARTIAL 0003_more.sql: 1 of 3 steps done (up); the next up resumes at step 2 (line 5)" \
+        "$out" "status shows the crashed file as partial"
+    migrate --dir "$dir" up
+    expect_status 0 "up resumes after the simulated crash"
+    expect_in "applied 0003_more.sql (resumed at step 2 of 3; " "$out" "up resumed at step 2"
+    expect_log "2.1,2.3,2.4,3.1,3.3" "step 1 did not run again, step 3 ran once"
+    expect_index t4_id_idx "t" "the index is valid"
+    expect_not_in "INVALID" "$err" "a valid index is not rebuilt"
+    expect_progress "" "no progress row remains"
+
+    # kill -9 while a transactional step after a no-transaction one runs.
+    cat >"$dir/0004_slow.sql" <<'EOF'
+-- 0004_slow.sql
+CREATE TABLE t5 (id int);
+INSERT INTO t5 SELECT generate_series(1, 1000);
+INSERT INTO log (step) VALUES ('4.1');
+-- dbont:step no-transaction index t5_id_idx
+CREATE INDEX CONCURRENTLY IF NOT EXISTS t5_id_idx ON t5 (id);
+-- dbont:step transaction
+INSERT INTO log (step) VALUES ('4.3');
+SELECT pg_sleep(s) FROM knob;
+-- dbont:step transaction
+INSERT INTO log (step) VALUES ('4.4');
+EOF
+    sql "INSERT INTO knob VALUES (60)" >/dev/null
+    "$tool" --dir "$dir" up >"$work/out1" 2>"$work/err1" &
+    local victim=$!
+    background_pids+=("$victim")
+    local sleeping=""
+    for _ in $(seq 1 100); do
+        sleeping=$(sql "SELECT pid FROM pg_stat_activity WHERE state = 'active'
+                        AND query LIKE '%pg_sleep(s) FROM knob%' AND pid <> pg_backend_pid()")
+        [[ -n $sleeping ]] && break
+        sleep 0.1
+    done
+    if [[ -n $sleeping ]]; then
+        pass "the migrator reached the slow step"
+    else
+        fail "the migrator never reached the slow step" "$(cat "$work/err1")"
+    fi
+    kill -9 "$victim"
+    wait "$victim" 2>/dev/null
+    background_pids=()
+    # The server notices the dead client only when it next writes to it;
+    # end its session as a crash would, which also frees the lock.
+    sql "SELECT pg_terminate_backend($sleeping)" >/dev/null
+    for _ in $(seq 1 100); do
+        [[ $(sql "SELECT count(*) $LOCK_ROWS") == 0 ]] && break
+        sleep 0.1
+    done
+    expect_progress "4:up:2/4" "after kill -9 the progress row says 2 of 4"
+    expect_log "2.1,2.3,2.4,3.1,3.3,4.1" "the killed step's transaction was rolled back"
+    expect_index t5_id_idx "t" "the index step before it is done"
+    expect_history "1:base,2:multi,3:more" "the killed file is not in the history"
+
+    migrate --dir "$dir" status
+    expect_in "PARTIAL 0004_slow.sql: 2 of 4 steps done (up); the next up resumes at step 3 (line 8)" \
+        "$out" "status shows the killed file as partial"
+    sql "UPDATE knob SET s = 0" >/dev/null
+    migrate --dir "$dir" up
+    expect_status 0 "up resumes the killed file"
+    expect_in "applied 0004_slow.sql (resumed at step 3 of 4; " "$out" "up resumed at step 3"
+    expect_log "2.1,2.3,2.4,3.1,3.3,4.1,4.3,4.4" "every step ran exactly once"
+    expect_history "1:base,2:multi,3:more,4:slow" "the history is complete"
+    expect_progress "" "no progress row remains"
+    migrate --dir "$dir" verify
+    expect_status 0 "verify passes at the end"
+}
+
+case_down_steps() {
+    cat >"$dir/0001_posts.sql" <<'EOF'
+CREATE TABLE posts (id int PRIMARY KEY, title text NOT NULL);
+INSERT INTO posts SELECT g, 'title ' || g FROM generate_series(1, 300) g;
+CREATE TABLE knob (s int);
+EOF
+    echo "DROP TABLE posts; DROP TABLE knob;" >"$dir/0001_posts.down.sql"
+    cat >"$dir/0002_posts_title.sql" <<'EOF'
+-- 0002_posts_title.sql
+-- dbont:step no-transaction index posts_title_idx
+CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_title_idx ON posts (title);
+EOF
+    cat >"$dir/0002_posts_title.down.sql" <<'EOF'
+-- 0002_posts_title.down.sql
+-- dbont:step no-transaction
+DROP INDEX CONCURRENTLY IF EXISTS posts_title_idx;
+EOF
+    migrate --dir "$dir" up
+    expect_status 0 "up applies a file whose only statement is a concurrent index"
+    expect_index posts_title_idx "t" "the index is valid"
+
+    migrate --dir "$dir" down
+    expect_status 0 "down runs a down file with a no-transaction DROP INDEX CONCURRENTLY step"
+    expect_in "reverted 0002_posts_title.sql with 0002_posts_title.down.sql (" "$out" \
+        "down reports the revert"
+    expect_index posts_title_idx "" "the index is gone"
+    expect_history "1:posts" "the version left the history"
+    expect_progress "" "no progress row remains"
+
+    migrate --dir "$dir" up
+    expect_status 0 "up applies it again"
+    expect_index posts_title_idx "t" "the index is back"
+
+    # A down file that stops after its DROP INDEX step: a partial down.
+    cat >"$dir/0003_slug.sql" <<'EOF'
+ALTER TABLE posts ADD COLUMN slug text;
+UPDATE posts SET slug = 'p' || id;
+-- dbont:step no-transaction index posts_slug_idx
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS posts_slug_idx ON posts (slug);
+EOF
+    cat >"$dir/0003_slug.down.sql" <<'EOF'
+-- 0003_slug.down.sql
+-- dbont:step no-transaction
+DROP INDEX CONCURRENTLY IF EXISTS posts_slug_idx;
+-- dbont:step transaction
+ALTER TABLE posts DROP COLUMN slug;
+SELECT 1 / (SELECT count(*) FROM knob)::int;
+EOF
+    local d=$dir/0003_slug.down.sql
+    migrate --dir "$dir" up
+    expect_status 0 "up applies 0003"
+    expect_index posts_slug_idx "t" "its index is valid"
+    migrate --dir "$dir" down
+    expect_status 1 "down fails in step 3 of the down file"
+    expect_in "$d:5: error: 22012 division by zero" "$err" "the error names the down file and line"
+    expect_in "dbont-migrate: note: reverting 0003_slug.sql stopped after step 2 of 3: it is still applied; fix the cause and run down again: it resumes at step 3 (line 5 of 0003_slug.down.sql)" \
+        "$err" "the output says where the next down resumes"
+    expect_progress "3:down:2/3" "the progress row records the partial down"
+    expect_index posts_slug_idx "" "the dropped index stays dropped"
+    expect_columns posts "id,title,slug" "the failed step was rolled back"
+    expect_history "1:posts,2:posts_title,3:slug" "the version is still applied"
+
+    migrate --dir "$dir" status
+    expect_status 1 "status fails on a partial down"
+    expect_in "PARTIAL 0003_slug.down.sql: 2 of 3 steps done (down); the next down resumes at step 3 (line 5)" \
+        "$out" "status shows the partial down"
+
+    migrate --dir "$dir" up
+    expect_status 1 "up refuses while a down is partial"
+    expect_in "$d: error: reverting 0003_slug.sql stopped after step 2 of 3: run \`dbont-migrate down\` to finish reverting it" \
+        "$err" "up says to finish the down"
+    expect_in "$dir: error: nothing was applied" "$err" "up says nothing was applied"
+
+    sql "INSERT INTO knob VALUES (1)" >/dev/null
+    migrate --dir "$dir" down
+    expect_status 0 "down resumes the partial down"
+    expect_in "reverted 0003_slug.sql with 0003_slug.down.sql (resumed at step 3 of 3; " "$out" \
+        "down says it resumed at step 3"
+    expect_columns posts "id,title" "the column is gone"
+    expect_history "1:posts,2:posts_title" "the version left the history"
+    expect_progress "" "no progress row remains"
+
+    migrate --dir "$dir" down 2
+    expect_status 0 "down 2 reverts the rest"
+    expect_history "" "nothing is applied"
+    migrate --dir "$dir" up
+    expect_status 0 "up applies all three again"
+    expect_in "3 applied, 0 pending" "$out" "three files applied"
+    expect_index posts_slug_idx "t" "the unique index is back"
+}
+
+case_partial_refusals() {
+    cat >"$dir/0001_a.sql" <<'EOF'
+CREATE TABLE a (id int);
+CREATE TABLE knob (s int);
+EOF
+    echo "DROP TABLE a; DROP TABLE knob;" >"$dir/0001_a.down.sql"
+    cat >"$dir/0003_multi.sql" <<'EOF'
+CREATE TABLE b (id int);
+-- dbont:step transaction
+SELECT 1 / (SELECT count(*) FROM knob)::int;
+EOF
+    echo "DROP TABLE b;" >"$dir/0003_multi.down.sql"
+    local f=$dir/0003_multi.sql
+    migrate --dir "$dir" up
+    expect_status 1 "up stops in step 2 of 2"
+    expect_progress "3:up:1/2" "the progress row says 1 of 2"
+
+    migrate --dir "$dir" down
+    expect_status 1 "down refuses while an up is partial"
+    expect_in "$f: error: applying 0003_multi.sql stopped after step 1 of 2: run \`dbont-migrate up\` to finish applying it" \
+        "$err" "down says to finish the up"
+    expect_in "$dir: error: nothing was reverted" "$err" "down says nothing was reverted"
+    expect_history "1:a" "the history is unchanged"
+
+    local old
+    old=$(sha "$f")
+    printf 'CREATE TABLE b (id int);\n-- dbont:step transaction\nSELECT 2;\n' >"$f"
+    migrate --dir "$dir" up
+    expect_status 1 "up refuses a partial file that has changed"
+    expect_in "$f: error: applying this file stopped after step 1 of 2, and the file has changed since: progress checksum $old, file checksum $(sha "$f") (put back the text it started with to finish applying it; or undo what its first 1 step did and delete its row from dbont_migration_progress)" \
+        "$err" "the refusal names the file and both checksums, and the ways out"
+    expect_in "$dir: error: nothing was applied" "$err" "up says nothing was applied"
+    expect_progress "3:up:1/2" "the progress row is unchanged"
+    migrate --dir "$dir" status
+    expect_status 1 "status with a changed partial file"
+    expect_in "PARTIAL 0003_multi.sql: 1 of 2 steps done (up), but 0003_multi.sql has changed since (progress checksum $old, file $(sha "$f")); up refuses to resume it" \
+        "$out" "status says up refuses to resume it"
+    migrate --dir "$dir" verify
+    expect_status 1 "verify with a changed partial file"
+    expect_in "$f: error: PARTIAL: 1 of 2 steps done (up), but 0003_multi.sql has changed" "$out" \
+        "verify names the changed partial file"
+
+    # A pending file older than the partial one would be out of order as
+    # soon as that one is finished.
+    printf 'CREATE TABLE b (id int);\n-- dbont:step transaction\nSELECT 1 / (SELECT count(*) FROM knob)::int;\n' >"$f"
+    echo "SELECT 1;" >"$dir/0002_older.sql"
+    migrate --dir "$dir" up
+    expect_status 1 "up refuses a pending file older than the partial one"
+    expect_in "$dir/0002_older.sql: error: this migration is not applied, but it is older than 0003_multi.sql, which an earlier up stopped in the middle of (after step 1 of 2); renumber it above 3" \
+        "$err" "the older file is named"
+    expect_progress "3:up:1/2" "the progress row is still unchanged"
+    rm "$dir/0002_older.sql"
+
+    sql "INSERT INTO knob VALUES (1)" >/dev/null
+    echo "CREATE TABLE c (id int);" >"$dir/0004_c.sql"
+    migrate --dir "$dir" up
+    expect_status 0 "with the original text back, up resumes"
+    expect_in "applied 0003_multi.sql (resumed at step 2 of 2; " "$out" "0003 is resumed"
+    expect_in "applied 0004_c.sql (" "$out" "the newer file is applied after it"
+    expect_history "1:a,3:multi,4:c" "all three are applied"
+
+    # A stale row (by hand) for an applied version is refused, not guessed about.
+    sql "INSERT INTO dbont_migration_progress (version, direction, checksum, steps_done, steps)
+         VALUES (4, 'up', 'x', 1, 2)" >/dev/null
+    migrate --dir "$dir" up
+    expect_status 1 "up refuses a stale progress row"
+    expect_in "$dir/0004_c.sql: error: dbont_migration_progress says applying 0004_c.sql stopped after step 1 of 2, but dbont_migrations lists it as applied: the progress row is stale; delete it" \
+        "$err" "the stale row is named"
+    migrate --dir "$dir" down
+    expect_status 1 "down refuses it too (as a partial up)"
+    expect_history "1:a,3:multi,4:c" "nothing was reverted"
+    sql "DELETE FROM dbont_migration_progress" >/dev/null
+    migrate --dir "$dir" verify
+    expect_status 0 "verify passes once the stale row is gone"
+}
+
+case_concurrent_index() {
+    cat >"$dir/0001_big.sql" <<'EOF'
+-- 0001_big.sql
+CREATE TABLE big (id int PRIMARY KEY, v text NOT NULL);
+INSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, 20000) g;
+-- The second migrator arrives while the first one works.
+SELECT pg_sleep(0.5);
+-- dbont:step no-transaction index big_v_idx
+CREATE INDEX CONCURRENTLY IF NOT EXISTS big_v_idx ON big (v);
+-- dbont:step transaction
+CREATE TABLE runs (n int);
+INSERT INTO runs VALUES (1);
+EOF
+    local start end
+    start=$(date +%s.%N)
+    "$tool" --dir "$dir" --lock-timeout 60 up >"$work/out1" 2>"$work/err1" &
+    local p1=$!
+    "$tool" --dir "$dir" --lock-timeout 60 up >"$work/out2" 2>"$work/err2" &
+    local p2=$!
+    background_pids+=("$p1" "$p2")
+    # While they work, no session of this database sits in an open
+    # transaction: the waiter polls with single statements.
+    local idle_in_tx=0 samples=0
+    while kill -0 "$p1" 2>/dev/null || kill -0 "$p2" 2>/dev/null; do
+        local n
+        n=$(sql "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()
+                 AND state LIKE 'idle in transaction%'" 2>/dev/null)
+        [[ $n =~ ^[0-9]+$ ]] && idle_in_tx=$((idle_in_tx + n))
+        samples=$((samples + 1))
+        sleep 0.05
+    done
+    local s1=0 s2=0
+    wait "$p1" || s1=$?
+    wait "$p2" || s2=$?
+    background_pids=()
+    end=$(date +%s.%N)
+    status="$s1 $s2"
+    out=$(cat "$work/out1" "$work/out2")
+    err=$(cat "$work/err1" "$work/err2")
+    expect_clean_run
+    expect_status "0 0" "two migrators on a concurrent index step both finish"
+    if awk -v s="$start" -v e="$end" 'BEGIN { exit !(e - s < 30) }'; then
+        pass "they finish without waiting out a timeout ($(elapsed "$start" "$end") s)"
+    else
+        fail "they took $(elapsed "$start" "$end") s"
+    fi
+    if [[ $samples -gt 0 && $idle_in_tx == 0 ]]; then
+        pass "no session sat idle in a transaction while they ran ($samples samples)"
+    else
+        fail "sessions idle in a transaction: $idle_in_tx over $samples samples"
+    fi
+    local applied
+    applied=$(grep -c '^applied ' <<<"$out")
+    if [[ $applied == 1 ]]; then
+        pass "exactly one of them applied the file"
+    else
+        fail "expected one 'applied' line, got $applied" "$(show_output)"
+    fi
+    expect_in "1 applied, 0 pending" "$out" "one run applied it"
+    expect_in "nothing to apply" "$out" "the other found nothing left"
+    expect_sql "SELECT count(*) FROM runs" "1" "the last step ran once"
+    expect_history "1:big" "the history has one row"
+    expect_index big_v_idx "t" "the index is valid"
+    expect_progress "" "no progress row remains"
+}
+
+case_verify() {
+    echo "CREATE TABLE a (id int);" >"$dir/0001_a.sql"
+    echo "CREATE TABLE c (id int, k text);" >"$dir/0003_c.sql"
+    migrate --dir "$dir" verify
+    expect_status 1 "verify on a fresh database: everything is pending"
+    expect_in "$dir/0001_a.sql: error: pending: not applied yet" "$out" "verify names a pending file"
+    expect_in "$dir/0003_c.sql: error: pending: not applied yet" "$out" "verify names each pending file"
+    expect_sql "SELECT to_regclass('dbont_migrations') IS NULL" "t" "verify creates nothing"
+
+    migrate --dir "$dir" up
+    expect_status 0 "up"
+    migrate --dir "$dir" verify
+    expect_status 0 "verify passes when all is applied"
+    expect_in "verified: 2 applied, $VERIFIED" "$out" "verify prints the summary line"
+    expect_not_in "error" "$out$err" "verify prints no problem"
+
+    # verify takes no lock: it answers while another session holds it.
+    "$PSQL" -X -q "$DATABASE_URL" -c "SELECT pg_advisory_lock($LOCK_KEY)" \
+        -c "SELECT pg_sleep(120)" >/dev/null 2>&1 &
+    background_pids+=($!)
+    wait_for_lock || fail "the other session never took the lock"
+    migrate --dir "$dir" --lock-timeout 0 verify
+    expect_status 0 "verify works while another session holds the migration lock"
+    sql "SELECT pg_terminate_backend(pid) $LOCK_ROWS" >/dev/null
+    wait "${background_pids[@]}" 2>/dev/null
+    background_pids=()
+
+    echo "CREATE TABLE d (id int);" >"$dir/0004_d.sql"
+    migrate --dir "$dir" verify
+    expect_status 1 "verify fails with a pending file"
+    expect_in "$dir/0004_d.sql: error: pending: not applied yet" "$out" "the pending file is named"
+    rm "$dir/0004_d.sql"
+
+    echo "CREATE TABLE b (id int);" >"$dir/0002_b.sql"
+    migrate --dir "$dir" verify
+    expect_status 1 "verify fails with an out-of-order file"
+    expect_in "$dir/0002_b.sql: error: pending, OUT OF ORDER: older than the newest applied version, 3" \
+        "$out" "the out-of-order file is named"
+    rm "$dir/0002_b.sql"
+
+    echo "-- edited" >>"$dir/0001_a.sql"
+    migrate --dir "$dir" verify
+    expect_status 1 "verify fails with a changed file"
+    expect_in "$dir/0001_a.sql: error: CHANGED since it was applied" "$out" "the changed file is named"
+    expect_in "$(sha "$dir/0001_a.sql")" "$out" "the changed file's checksum is shown"
+    sed -i '$d' "$dir/0001_a.sql"
+
+    mv "$dir/0003_c.sql" "$work/"
+    migrate --dir "$dir" verify
+    expect_status 1 "verify fails with a missing file"
+    expect_in "$dir: error: MISSING: version 3 'c' was applied" "$out" "the missing version is named"
+    mv "$work/0003_c.sql" "$dir/"
+    migrate --dir "$dir" verify
+    expect_status 0 "verify passes again with the file back"
+
+    # An invalid index no pending step rebuilds.
+    sql "INSERT INTO c VALUES (1, 'x'), (2, 'x')" >/dev/null
+    sql "CREATE UNIQUE INDEX CONCURRENTLY c_k_key ON c (k)" >/dev/null 2>&1
+    migrate --dir "$dir" verify
+    expect_status 1 "verify fails with an invalid index"
+    expect_in "$dir: error: index c_k_key on table c is INVALID (left by an interrupted or failed concurrent build); drop it (DROP INDEX CONCURRENTLY c_k_key) and build it again" \
+        "$out" "verify names the index and its table"
+    sql "DROP INDEX c_k_key" >/dev/null
+
+    # A partitioned index stays invalid until every partition has one.
+    sql "CREATE TABLE pt (id int, k int) PARTITION BY RANGE (id);
+         CREATE TABLE pt_low PARTITION OF pt FOR VALUES FROM (0) TO (10);
+         CREATE TABLE pt_high PARTITION OF pt FOR VALUES FROM (10) TO (20);
+         CREATE INDEX pt_k_idx ON ONLY pt (k);
+         CREATE INDEX pt_low_k_idx ON pt_low (k);
+         ALTER INDEX pt_k_idx ATTACH PARTITION pt_low_k_idx" >/dev/null
+    migrate --dir "$dir" verify
+    expect_status 1 "verify fails with a partitioned index missing a partition"
+    expect_in "$dir: error: index pt_k_idx on table pt is INVALID: it is a partitioned index, and no index of partition pt_high is attached to it yet (ALTER INDEX pt_k_idx ATTACH PARTITION ...)" \
+        "$out" "verify says which partition has no index attached"
+    if [[ $(grep -c ': error: ' <<<"$out") == 1 ]]; then
+        pass "one line for the one problem"
+    else
+        fail "one line for the one problem" "$(show_output)"
+    fi
+    sql "CREATE INDEX pt_high_k_idx ON pt_high (k);
+         ALTER INDEX pt_k_idx ATTACH PARTITION pt_high_k_idx" >/dev/null
+    migrate --dir "$dir" verify
+    expect_status 0 "verify passes once every partition's index is attached"
+    expect_in "verified: 2 applied, $VERIFIED" "$out" "the summary line again"
+}
+
+case_one_statement() {
+    echo "CREATE TABLE a (x int, y int);" >"$dir/0001_a.sql"
+    cat >"$dir/0002_two.sql" <<'EOF'
+-- 0002_two.sql
+-- dbont:step no-transaction index a_x_idx
+CREATE INDEX CONCURRENTLY IF NOT EXISTS a_x_idx ON a (x);
+CREATE INDEX CONCURRENTLY IF NOT EXISTS a_y_idx ON a (y);
+EOF
+    migrate --dir "$dir" up
+    expect_status 1 "up refuses a no-transaction step with two statements"
+    expect_in "$dir/0002_two.sql:4:1: error: a second SQL statement in step 2, a no-transaction step (marker at line 2); a no-transaction step must hold exactly one SQL statement" \
+        "$err" "the error points at the second statement and states the rule"
+    expect_sql "SELECT to_regclass('dbont_migrations') IS NULL AND to_regclass('a') IS NULL" "t" \
+        "nothing was applied, not even the valid file before it"
+    migrate --dir "$dir" status
+    expect_status 1 "status refuses the folder too"
+    expect_in "must hold exactly one SQL statement" "$err" "status gives the same reason"
+
+    printf -- '-- 0002_two.sql\n-- dbont:step no-transaction index A_x_idx\nCREATE INDEX CONCURRENTLY IF NOT EXISTS a_x_idx ON a (x);\n' \
+        >"$dir/0002_two.sql"
+    migrate --dir "$dir" up
+    expect_status 1 "up refuses an index name that is not lower case"
+    expect_in "$dir/0002_two.sql:2:36: error: invalid index name 'A_x_idx' in a step marker" "$err" \
+        "the error points at the name"
+    printf -- '-- 0002_two.sql\n-- dbont:step no-transactions\nSELECT 1;\n' >"$dir/0002_two.sql"
+    migrate --dir "$dir" up
+    expect_status 1 "up refuses a malformed marker"
+    expect_in "$dir/0002_two.sql:2:15: error: malformed step marker" "$err" "the error points at the marker"
+
+    # What the client-side count cannot see (here: backslash quotes with
+    # standard_conforming_strings off) the server refuses with 25001, and
+    # the message adds the rule.
+    cat >"$dir/0002_two.sql" <<'EOF'
+-- 0002_two.sql
+-- dbont:step no-transaction
+SELECT 'a\'' ; CREATE INDEX CONCURRENTLY IF NOT EXISTS a_y_idx ON a (y);
+EOF
+    PGOPTIONS="-c standard_conforming_strings=off -c escape_string_warning=off" \
+        migrate --dir "$dir" up
+    expect_status 1 "the server refuses two statements in a no-transaction step"
+    expect_in "$dir/0002_two.sql:3: error: 25001 CREATE INDEX CONCURRENTLY cannot run inside a transaction block" \
+        "$err" "the server's 25001 is reported at the step's line"
+    expect_in "$dir/0002_two.sql:3: note: a no-transaction step must hold exactly one SQL statement, which is sent alone outside any transaction" \
+        "$err" "the message adds the one-statement rule"
+    expect_sql "SELECT to_regclass('a_y_idx') IS NULL" "t" "the index was not built"
+    expect_history "1:a" "only the valid file is applied"
+
+    expect_progress "2:up:1/2" "step 1 (the header comment) is recorded as done"
+
+    # Fixing the file changes it: step 1 did nothing, so the way out is to
+    # delete the progress row.
+    printf -- '-- 0002_two.sql\n-- dbont:step no-transaction index a_x_idx\nCREATE INDEX CONCURRENTLY IF NOT EXISTS a_x_idx ON a (x);\n' \
+        >"$dir/0002_two.sql"
+    migrate --dir "$dir" up
+    expect_status 1 "the fixed file is a changed partial file"
+    expect_in "undo what its first 1 step did and delete its row from dbont_migration_progress" \
+        "$err" "the refusal tells how to start the file again"
+    sql "DELETE FROM dbont_migration_progress WHERE version = 2" >/dev/null
+    migrate --dir "$dir" up
+    expect_status 0 "with one statement the step runs"
+    expect_in "applied 0002_two.sql (" "$out" "the file is applied from step 1"
+    expect_not_in "resumed" "$out" "it was not resumed"
+    expect_index a_x_idx "t" "the index is valid"
+}
+
 case "$case_name" in
 cli | apply | status | changed | sql_error | duplicate | lock | concurrent) ;;
 down | down_no_file | down_sql_error | down_too_many | out_of_order | down_lock) ;;
+steps | invalid_index | resume | down_steps | partial_refusals | concurrent_index) ;;
+verify | one_statement) ;;
 *)
     echo "migrate_test.sh: unknown case '$case_name'" >&2
     exit 2

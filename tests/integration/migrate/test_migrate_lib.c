@@ -6,8 +6,10 @@
  * checks on a connection that stays open: the advisory lock is gone after
  * success, after an SQL error, after a refusal and after a lock timeout,
  * for up and for down; the report's states and counts (also the
- * out_of_order marks); the progress callbacks; and that the caller's
- * client_encoding survives.
+ * out_of_order marks); the progress callbacks; that the caller's
+ * client_encoding survives; and for files of several steps, the progress
+ * fields of the report, the repairs of INVALID indexes (report and
+ * callback), resuming up and down, and dbont_migrate_verify's report.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -480,6 +482,177 @@ static void test_out_of_order(void **state)
                  "1,2,3");
 }
 
+/* ---- steps, progress, repairs and verify ---- */
+
+typedef struct repair_log {
+    int calls;
+    char index_name[DBONT_MIGRATE_NAME_SIZE];
+    int line;
+} repair_log;
+
+static void on_repair(const dbont_migrate_repair *r, void *user)
+{
+    repair_log *log = user;
+    log->calls++;
+    snprintf(log->index_name, sizeof log->index_name, "%s", r->index_name);
+    log->line = r->line;
+}
+
+/* A unique index over duplicates: the up stops after step 1 with an
+ * INVALID index; verify sees both; once the data is fixed the next up
+ * drops the index, rebuilds it and finishes the file from step 2. */
+static void test_steps_repair_and_resume(void **state)
+{
+    fixture *f = *state;
+    write_file(f, "0001_t.sql",
+               "CREATE TABLE t (id int, k text);\nINSERT INTO t VALUES (1, 'a'), (2, 'a');\n");
+    write_file(f, "0002_k.sql",
+               "-- 0002_k.sql\n"
+               "ALTER TABLE t ADD COLUMN note text;\n"
+               "-- dbont:step no-transaction index t_k_key\n"
+               "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_k_key ON t (k);\n");
+    char path[128];
+    snprintf(path, sizeof path, "%s/0002_k.sql", f->dir);
+
+    dbont_migrate_report r = { 0 };
+    dbont_error err;
+    assert_int_equal(dbont_migrate_up(f->conn, f->dir, NULL, &r, &err), DBONT_ERROR);
+    assert_string_equal(err.sqlstate, "23505");
+    char where[160];
+    snprintf(where, sizeof where, "%s:4: error: 23505 ", path);
+    assert_non_null(strstr(err.message, where));
+    assert_int_equal(r.applied_now, 1);
+    assert_int_equal(r.failed, 1);
+    assert_int_equal(r.partial, 1);
+    dbont_migration *m = &r.migrations[1];
+    assert_int_equal(m->state, DBONT_MIGRATION_FAILED);
+    assert_int_equal(m->partial, DBONT_MIGRATION_PARTIAL_UP);
+    assert_int_equal(m->steps_done, 1);
+    assert_int_equal(m->progress_steps, 2);
+    assert_int_equal(m->step_count, 2);
+    assert_int_equal(m->first_step, 1);
+    assert_string_equal(m->progress_checksum, m->checksum);
+    assert_null(m->applied_at);
+    assert_int_equal(r.repair_count, 0);
+    dbont_migrate_report_free(&r);
+    assert_no_lock_held(f->conn);
+
+    assert_int_equal(dbont_migrate_status(f->conn, f->dir, &r, &err), DBONT_OK);
+    assert_int_equal(r.migrations[1].state, DBONT_MIGRATION_PENDING);
+    assert_int_equal(r.migrations[1].partial, DBONT_MIGRATION_PARTIAL_UP);
+    assert_int_equal(r.migrations[1].steps_done, 1);
+    assert_int_equal(r.partial, 1);
+    assert_int_equal(r.invalid_index_count, 0);   /* status does not look */
+    dbont_migrate_report_free(&r);
+
+    assert_int_equal(dbont_migrate_verify(f->conn, f->dir, &r, &err), DBONT_OK);
+    assert_int_equal(r.problems, 2);
+    assert_int_equal(r.invalid_index_count, 1);
+    assert_string_equal(r.invalid_indexes[0].name, "t_k_key");
+    assert_string_equal(r.invalid_indexes[0].table, "t");
+    assert_false(r.invalid_indexes[0].partitioned);
+    assert_null(r.invalid_indexes[0].unattached);
+    assert_non_null(r.invalid_indexes[0].rebuilt_by);
+    assert_string_equal(r.invalid_indexes[0].rebuilt_by, path);
+    assert_int_equal(r.invalid_indexes[0].rebuilt_by_line, 4);
+    dbont_migrate_report_free(&r);
+    assert_no_lock_held(f->conn);
+
+    assert_int_equal(dbont_exec(f->conn, "DELETE FROM t WHERE id = 2", &err), DBONT_OK);
+    repair_log log = { 0, "", 0 };
+    dbont_migrate_options options = DBONT_MIGRATE_OPTIONS_INIT;
+    options.on_repair = on_repair;
+    options.user = &log;
+    assert_int_equal(dbont_migrate_up(f->conn, f->dir, &options, &r, &err), DBONT_OK);
+    assert_int_equal(log.calls, 1);
+    assert_string_equal(log.index_name, "t_k_key");
+    assert_int_equal(log.line, 4);
+    assert_int_equal(r.repair_count, 1);
+    assert_string_equal(r.repairs[0].index_name, "t_k_key");
+    assert_string_equal(r.repairs[0].path, path);
+    assert_int_equal(r.repairs[0].line, 4);
+    assert_int_equal(r.repairs[0].version, 2);
+    m = &r.migrations[1];
+    assert_int_equal(m->state, DBONT_MIGRATION_APPLIED_NOW);
+    assert_int_equal(m->first_step, 2);
+    assert_int_equal(m->partial, DBONT_MIGRATION_NOT_PARTIAL);
+    assert_int_equal(m->steps_done, 0);
+    assert_int_equal(r.partial, 0);
+    assert_int_equal(r.applied_now, 1);
+    dbont_migrate_report_free(&r);
+    assert_no_lock_held(f->conn);
+    assert_query(f->conn, "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_k_key'::regclass",
+                 "t");
+    assert_query(f->conn, "SELECT count(*) FROM dbont_migration_progress", "0");
+
+    assert_int_equal(dbont_migrate_verify(f->conn, f->dir, &r, &err), DBONT_OK);
+    assert_int_equal(r.problems, 0);
+    assert_int_equal(r.invalid_index_count, 0);
+    assert_int_equal(r.applied, 2);
+    dbont_migrate_report_free(&r);
+}
+
+/* A down file that stops half-way: up is refused (22023) until down has
+ * finished it; down resumes at the step after the last one done. */
+static void test_partial_down(void **state)
+{
+    fixture *f = *state;
+    write_file(f, "0001_a.sql", "CREATE TABLE a (id int);\nCREATE TABLE knob (s int);\n");
+    write_file(f, "0001_a.down.sql",
+               "-- dbont:step transaction\n"
+               "DROP TABLE a;\n"
+               "-- dbont:step transaction\n"
+               "SELECT 1 / (SELECT count(*) FROM knob)::int;\n"
+               "DROP TABLE knob;\n");
+    dbont_migrate_report r = { 0 };
+    dbont_error err;
+    assert_int_equal(dbont_migrate_up(f->conn, f->dir, NULL, &r, &err), DBONT_OK);
+    dbont_migrate_report_free(&r);
+
+    assert_int_equal(dbont_migrate_down(f->conn, f->dir, 1, NULL, &r, &err), DBONT_ERROR);
+    assert_string_equal(err.sqlstate, "22012");
+    char where[160];
+    snprintf(where, sizeof where, "%s/0001_a.down.sql:4: error: 22012 ", f->dir);
+    assert_non_null(strstr(err.message, where));
+    dbont_migration *m = &r.migrations[0];
+    assert_int_equal(m->state, DBONT_MIGRATION_FAILED);
+    assert_int_equal(m->partial, DBONT_MIGRATION_PARTIAL_DOWN);
+    assert_int_equal(m->steps_done, 1);
+    assert_int_equal(m->progress_steps, 2);
+    assert_int_equal(m->down_step_count, 2);
+    assert_string_equal(m->progress_checksum, m->down_checksum);
+    assert_non_null(m->applied_at);   /* still applied */
+    assert_int_equal(r.reverted, 0);
+    dbont_migrate_report_free(&r);
+    assert_no_lock_held(f->conn);
+    assert_query(f->conn, "SELECT to_regclass('a') IS NULL AND to_regclass('knob') IS NOT NULL",
+                 "t");
+
+    assert_int_equal(dbont_migrate_up(f->conn, f->dir, NULL, &r, &err), DBONT_ERROR);
+    assert_string_equal(err.sqlstate, "22023");
+    assert_non_null(strstr(err.message, "reverting 0001_a.sql stopped after step 1 of 2: run "
+                                        "`dbont-migrate down` to finish reverting it"));
+    assert_int_equal(r.applied_now, 0);
+    dbont_migrate_report_free(&r);
+    assert_no_lock_held(f->conn);
+
+    assert_int_equal(dbont_exec(f->conn, "INSERT INTO knob VALUES (1)", &err), DBONT_OK);
+    revert_log log = { 0, "" };
+    dbont_migrate_options options = DBONT_MIGRATE_OPTIONS_INIT;
+    options.on_reverted = on_reverted;
+    options.user = &log;
+    assert_int_equal(dbont_migrate_down(f->conn, f->dir, 1, &options, &r, &err), DBONT_OK);
+    assert_int_equal(log.calls, 1);
+    assert_int_equal(r.reverted, 1);
+    assert_int_equal(r.migrations[0].first_step, 2);
+    assert_int_equal(r.migrations[0].partial, DBONT_MIGRATION_NOT_PARTIAL);
+    dbont_migrate_report_free(&r);
+    assert_no_lock_held(f->conn);
+    assert_query(f->conn, "SELECT count(*) FROM dbont_migrations", "0");
+    assert_query(f->conn, "SELECT count(*) FROM dbont_migration_progress", "0");
+    assert_query(f->conn, "SELECT to_regclass('knob') IS NULL", "t");
+}
+
 #define DB_TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 int main(void)
@@ -495,6 +668,8 @@ int main(void)
         DB_TEST(test_down_sql_error_releases_lock),
         DB_TEST(test_down_refusals_release_lock),
         DB_TEST(test_out_of_order),
+        DB_TEST(test_steps_repair_and_resume),
+        DB_TEST(test_partial_down),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
