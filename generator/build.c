@@ -629,6 +629,7 @@ static void build_shard(builder *b, node_id node, dpos pos)
     take_int(&s, SHARD_NS "replicationFactor", &x->replication_factor);
     take_string(&s, SHARD_NS "rangeSize", &x->range_size);
     take_int(&s, SHARD_NS "hotDataWindow", &x->hot_data_window);
+    take_int(&s, SHARD_NS "periodsAhead", &x->periods_ahead);
     close_subject(&s);
 }
 

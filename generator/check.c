@@ -1,5 +1,6 @@
 #include "check.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -681,21 +682,30 @@ static void check_fields(diag *d, table *t)
     cnames_free(&fields);
 }
 
-static void check_symbols(diag *d, model *m, const char *prefix)
+/* The C names generated for a table and for a query (or search):
+ * <prefix>_<name><suffix>. */
+static const char *const table_suffixes[] = {
+    "",          "_new",         "_rows",        "_rows_free",   "_insert",      "_get",
+    "_update",   "_delete",      "_list",        "_desc",        "_columns",     "_pk",
+    "_view",     "_get_stmt",    "_update_stmt", "_delete_stmt", "_list_stmt",   "_get_types",
+    "_update_types", "_delete_types", "_list_types", "_relations", "_filter", "_filter_init",
+    "_column", "_find", "_order_by", "_limit"};
+static const char *const query_suffixes[] = {"", "_params", "_row", "_rows", "_rows_free", "_batch",
+                                             "_batch_rows", "_query", "_stmt", "_types", "_param_types",
+                                             "_param_offsets", "_columns", "_view"};
+
+/* queries: <prefix>_<snake_case of the local name> and its companions;
+ * name_them: first give each query its C name */
+static void add_query_symbols(cnames *syms, diag *d, model *m, const char *prefix, bool name_them)
 {
-    static const char *const suffixes[] = {
-        "",          "_new",         "_rows",        "_rows_free",   "_insert",      "_get",
-        "_update",   "_delete",      "_list",        "_desc",        "_columns",     "_pk",
-        "_view",     "_get_stmt",    "_update_stmt", "_delete_stmt", "_list_stmt",   "_get_types",
-        "_update_types", "_delete_types", "_list_types", "_relations", "_filter", "_filter_init",
-        "_column", "_find", "_order_by", "_limit"};
-    cnames syms = {0};
-    /* queries: <prefix>_<snake_case of the local name> and its companions */
-    static const char *const query_suffixes[] = {"", "_params", "_row", "_rows", "_rows_free", "_batch",
-                                                 "_batch_rows", "_query", "_stmt", "_types", "_param_types",
-                                                 "_param_offsets", "_columns", "_view"};
     for (size_t i = 0; i < m->nqueries; i++) {
         query *q = m->queries[i];
+        if (!name_them) {
+            for (size_t k = 0; q->c_name && k < sizeof query_suffixes / sizeof query_suffixes[0]; k++)
+                cnames_add(syms, d, xasprintf("%s_%s%s", prefix, q->c_name, query_suffixes[k]), q->pos,
+                           xasprintf("a generated name of query %s", shown(q->iri)));
+            continue;
+        }
         char *snake = naming_snake_case(naming_local_name(q->iri));
         char why[256];
         if (!naming_check_identifier(snake, why, sizeof why)) {
@@ -707,19 +717,51 @@ static void check_symbols(diag *d, model *m, const char *prefix)
         q->c_name = naming_c_ident(snake);
         free(snake);
         for (size_t k = 0; k < sizeof query_suffixes / sizeof query_suffixes[0]; k++)
-            cnames_add(&syms, d, xasprintf("%s_%s%s", prefix, q->c_name, query_suffixes[k]), q->pos,
+            cnames_add(syms, d, xasprintf("%s_%s%s", prefix, q->c_name, query_suffixes[k]), q->pos,
                        xasprintf("a generated name of query %s", shown(q->iri)));
     }
+}
+
+static void check_symbols(diag *d, model *m, const char *prefix)
+{
+    cnames syms = {0};
+    add_query_symbols(&syms, d, m, prefix, true);
     for (size_t i = 0; i < m->ntables; i++) {
         table *t = m->tables[i];
         if (!t->c_name)
             continue;
-        for (size_t k = 0; k < sizeof suffixes / sizeof suffixes[0]; k++)
-            cnames_add(&syms, d, xasprintf("%s_%s%s", prefix, t->c_name, suffixes[k]), table_name_pos(t),
+        for (size_t k = 0; k < sizeof table_suffixes / sizeof table_suffixes[0]; k++)
+            cnames_add(&syms, d, xasprintf("%s_%s%s", prefix, t->c_name, table_suffixes[k]), table_name_pos(t),
                        xasprintf("a generated name of table '%s'", t->name));
     }
     cnames_free(&syms);
 }
+
+/* The full-text searches are named after their index (once the indexes
+ * have names): their C names must not meet a query's or a table's. */
+static bool check_search_symbols(diag *d, model *m, const char *prefix)
+{
+    unsigned before = diag_errors(d);
+    cnames syms = {0};
+    add_query_symbols(&syms, d, m, prefix, false);
+    for (size_t i = 0; i < m->ntables; i++)
+        for (size_t k = 0; m->tables[i]->c_name && k < sizeof table_suffixes / sizeof table_suffixes[0]; k++)
+            cnames_add(&syms, d, xasprintf("%s_%s%s", prefix, m->tables[i]->c_name, table_suffixes[k]),
+                       table_name_pos(m->tables[i]), xasprintf("a generated name of table '%s'", m->tables[i]->name));
+    for (size_t i = 0; i < m->nindexes; i++) {
+        index_def *x = m->indexes[i];
+        if (!x->search_name)
+            continue;
+        char *c_name = naming_c_ident(x->search_name);
+        for (size_t k = 0; k < sizeof query_suffixes / sizeof query_suffixes[0]; k++)
+            cnames_add(&syms, d, xasprintf("%s_%s%s", prefix, c_name, query_suffixes[k]), x->pos,
+                       xasprintf("a generated name of the search of %s", shown(x->iri)));
+        free(c_name);
+    }
+    cnames_free(&syms);
+    return diag_errors(d) == before;
+}
+
 
 /* ---- constraint names ------------------------------------------------------ */
 
@@ -761,6 +803,11 @@ static char *constraint_name(name_set *s, const table *t, const size_t *cols, si
     return xstrdup(name);
 }
 
+static int by_index_iri(const void *a, const void *b)
+{
+    return strcmp((*(index_def *const *)a)->iri, (*(index_def *const *)b)->iri);
+}
+
 static void name_constraints(model *m)
 {
     name_set taken = {0};
@@ -775,6 +822,23 @@ static void name_constraints(model *m)
             if (t->cols[c].ref_table)
                 t->cols[c].fk_name = constraint_name(&taken, t, &c, 1, "fkey");
     }
+    /* Indexes share the namespace of the constraints' own indexes.  They
+     * are named after what they index, in IRI order, so reordering the
+     * ontology renames nothing; two indexes of the same columns (say, two
+     * partial ones) differ by the hash suffix. */
+    index_def **byiri = xmalloc((m->nindexes ? m->nindexes : 1) * sizeof *byiri);
+    if (m->nindexes) {
+        memcpy(byiri, m->indexes, m->nindexes * sizeof *byiri);
+        qsort(byiri, m->nindexes, sizeof *byiri, by_index_iri);
+    }
+    for (size_t i = 0; i < m->nindexes; i++)
+    {
+        index_def *x = byiri[i];
+        x->name = constraint_name(&taken, x->tbl, x->cols, x->columns.n, x->full_text ? "fts_idx" : "idx");
+        if (x->full_text)
+            x->search_name = constraint_name(&taken, x->tbl, x->cols, x->columns.n, "search");
+    }
+    free(byiri);
     for (size_t i = 0; i < taken.n; i++)
         free(taken.v[i]);
     free(taken.v);
@@ -843,22 +907,198 @@ static void check_queries(diag *d, model *m)
     }
 }
 
+/* Which column types an index method can take without an extension
+ * (btree_gin, btree_gist): PostgreSQL's built-in operator classes. */
+static bool method_takes(const char *method, sqltype_kind k)
+{
+    if (!strcmp(method, "btree") || !strcmp(method, "hash"))
+        return true; /* every type here, jsonb too (jsonb_ops for both) */
+    if (!strcmp(method, "gin"))
+        return k == ST_JSONB;
+    if (!strcmp(method, "brin"))
+        return k != ST_JSONB && k != ST_BOOLEAN;
+    return false; /* gist: no built-in class for our scalar types */
+}
+
+static bool textual_kind(sqltype_kind k)
+{
+    return k == ST_TEXT || k == ST_VARCHAR;
+}
+
+/* A text search configuration name goes into the SQL as a literal
+ * ('english'::regconfig): letters, digits and '_' only, so it can be
+ * neither an injection nor a surprise. */
+static bool plain_word(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_')
+            return false;
+    return true;
+}
+
+static void check_index(diag *d, model *m, index_def *x)
+{
+    table *t = need_table(d, m, &x->table, "idx:table", x->pos, shown(x->iri));
+    static const char *const methods[] = {"btree", "hash", "gin", "gist", "brin"};
+    x->method = methods[0];
+    for (size_t i = 0; x->type.v && i < sizeof methods / sizeof methods[0]; i++)
+        if (!strcasecmp(x->type.v, methods[i]))
+            x->method = methods[i];
+    CHECK_ENUM(d, x->type, "idx:type", "btree", "hash", "gin", "gist", "brin");
+    x->full_text = x->language.v != NULL;
+    if (x->full_text) {
+        if (strcmp(x->method, "gin") && strcmp(x->method, "gist"))
+            diag_error(d, x->language.pos, "idx:language makes a full-text index and needs idx:type "
+                                           "\"gin\" (or \"gist\")");
+        else if (!plain_word(x->language.v))
+            diag_error(d, x->language.pos, "idx:language '%s' is not a text search configuration name "
+                                           "(letters, digits and '_', e.g. \"english\" or \"simple\")",
+                       x->language.v);
+    }
+    if (x->unique.set && x->unique.v && strcmp(x->method, "btree"))
+        diag_error(d, x->unique.pos, "idx:unique needs idx:type \"btree\": PostgreSQL builds unique indexes "
+                                     "only with btree, not %s",
+                   x->method);
+    if (x->partial_predicate.v) {
+        char why[160];
+        if (!sqlfrag_check(x->partial_predicate.v, 0, why, sizeof why))
+            diag_error(d, x->partial_predicate.pos, "idx:partialPredicate: %s", why);
+    }
+    if (!x->columns.set) {
+        diag_error(d, x->pos, "%s has no idx:columns", shown(x->iri));
+        return;
+    }
+    if (!t || !resolve_columns(d, t, &x->columns, &x->cols, "idx:columns"))
+        return;
+    x->tbl = t;
+    if (!strcmp(x->method, "hash") && x->columns.n > 1)
+        diag_error(d, x->columns.pos, "a hash index takes one column (PostgreSQL's hash indexes have no "
+                                      "multi-column form); use btree, or index one column");
+    if (x->full_text && table_find_column(t, "rank") != (size_t)-1)
+        diag_error(d, x->language.pos, "the search of a full-text index returns each row with its 'rank', but "
+                                       "table '%s' has a column of that name",
+                   t->name);
+    /* Under row-level security PostgreSQL will not use the index for @@
+     * (the text search functions are not leakproof), so the search runs
+     * as a SECURITY DEFINER function that applies the tenant filter
+     * itself.  That filter is the whole policy only when the table has
+     * no policies of its own; with them, the search stays an ordinary
+     * statement under all policies (correct, but a sequential scan). */
+    if (x->full_text && t->tenant_col != (size_t)-1 && t->npolicies == 0)
+        x->search_definer = true;
+    else if (x->full_text && t->rls_on)
+        diag_warning(d, x->language.pos, "table '%s' has row-level security with policies of its own: its search "
+                                         "runs under them and PostgreSQL will not use this index for it "
+                                         "(docs/full-text-search.md)",
+                     t->name);
+    for (size_t i = 0; i < x->columns.n; i++) {
+        const column *c = &t->cols[x->cols[i]];
+        sqltype_kind k = c->stype.kind;
+        if (x->full_text && !textual_kind(k))
+            diag_error(d, x->columns.items[i].pos, "a full-text index takes text or varchar columns; '%s' is %s",
+                       c->name.v, sqltype_info_of(k)->name);
+        else if (!x->full_text && !method_takes(x->method, k))
+            diag_error(d, x->columns.items[i].pos,
+                       "idx:type %s cannot index column '%s' (%s) without an extension%s", x->method, c->name.v,
+                       sqltype_info_of(k)->name,
+                       !strcmp(x->method, "gin") || !strcmp(x->method, "gist")
+                           ? " (with idx:language it becomes a full-text index of text columns)"
+                           : "");
+    }
+}
+
 static void check_indexes(diag *d, model *m)
 {
+    for (size_t i = 0; i < m->nindexes; i++)
+        check_index(d, m, m->indexes[i]);
+}
+
+/* Where the ontology makes a key; the table when it is derived (a unique
+ * key that a reference inside the tenant needs). */
+static dpos key_place(const table *t, const size_t *cols, size_t n, bool primary)
+{
+    if (primary && t->primary_key.set)
+        return t->primary_key.pos;
+    if (n == 1 && primary && t->cols[cols[0]].primary_key.set)
+        return t->cols[cols[0]].primary_key.pos;
+    if (n == 1 && !primary && t->cols[cols[0]].unique.set)
+        return t->cols[cols[0]].unique.pos;
+    for (size_t u = 0; !primary && u < t->nuniques; u++) {
+        size_t found = 0;
+        for (size_t k = 0; k < t->uniques[u].n; k++)
+            for (size_t c = 0; c < n; c++)
+                found += !strcmp(t->uniques[u].items[k].v, t->cols[cols[c]].name.v);
+        if (found == t->uniques[u].n)
+            return t->uniques[u].pos;
+    }
+    return t->pos;
+}
+
+/* PostgreSQL requires every primary key and unique constraint of a
+ * partitioned table to include the partition key (0A000): say so at the
+ * key, with the fix. */
+static void need_key_in(diag *d, const table *t, const shard_strategy *s, const size_t *cols, size_t n,
+                        const char *what, dpos where)
+{
+    for (size_t k = 0; k < n; k++)
+        if (cols[k] == s->key_col)
+            return;
+    buf list;
+    buf_init(&list);
+    for (size_t k = 0; k < n; k++)
+        buf_printf(&list, "\"%s\" ", t->cols[cols[k]].name.v);
+    diag_error(d, where, "table '%s' is partitioned by range of '%s', and PostgreSQL requires its %s to include "
+                         "the partition key: make it (%s\"%s\")",
+               t->name, s->key.v, what, list.data, s->key.v);
+    diag_note(d, s->key.pos, "the partition key is set here");
+    buf_free(&list);
+}
+
+static void check_range_partition(diag *d, model *m, shard_strategy *s, table *t)
+{
+    if (!s->table.v) {
+        diag_error(d, s->pos, "a range-based %s needs shard:table: the table it partitions", shown(s->iri));
+        return;
+    }
+    if (!t || !s->key.v || (s->key_col = table_find_column(t, s->key.v)) == (size_t)-1)
+        return;
+    if (t->range_partition) {
+        diag_error(d, s->pos, "table '%s' has two range-based strategies", t->name);
+        return;
+    }
+    sqltype_kind k = t->cols[s->key_col].stype.kind;
+    if (k != ST_DATE && k != ST_TIMESTAMP && k != ST_TIMESTAMPTZ) {
+        diag_error(d, s->key.pos, "a range-based shard:key must be a date, timestamp or timestamptz column; '%s' is %s",
+                   s->key.v, sqltype_info_of(k)->name);
+        return;
+    }
+    /* <table>_default and <table>_YYYY_MM_DD must be names PostgreSQL keeps */
+    if (t->name && strlen(t->name) > NAMING_MAX_IDENT - 11) {
+        diag_error(d, s->pos, "table name '%s' is too long to be partitioned: its partitions are named "
+                              "'%s_YYYY_MM_DD', at most %d bytes",
+                   t->name, t->name, NAMING_MAX_IDENT);
+        return;
+    }
+    s->tbl = t;
+    s->range = "monthly";
+    static const char *const sizes[] = {"daily", "monthly", "yearly"};
+    for (size_t i = 0; s->range_size.v && i < 3; i++)
+        if (!strcasecmp(s->range_size.v, sizes[i]))
+            s->range = sizes[i];
+    s->hot_days = s->hot_data_window.set ? s->hot_data_window.v : 0;
+    s->ahead = s->periods_ahead.set ? s->periods_ahead.v : 3;
+    t->range_partition = s;
+    if (t->npk)
+        need_key_in(d, t, s, t->pk, t->npk, "primary key", key_place(t, t->pk, t->npk, true));
+    for (size_t u = 0; u < t->nunique_sets; u++)
+        need_key_in(d, t, s, t->unique_sets[u], t->unique_sizes[u], "unique constraint",
+                    key_place(t, t->unique_sets[u], t->unique_sizes[u], false));
     for (size_t i = 0; i < m->nindexes; i++) {
         index_def *x = m->indexes[i];
-        table *t = need_table(d, m, &x->table, "idx:table", x->pos, shown(x->iri));
-        if (!x->columns.set)
-            diag_error(d, x->pos, "%s has no idx:columns", shown(x->iri));
-        else if (t) {
-            size_t *idx;
-            resolve_columns(d, t, &x->columns, &idx, "idx:columns");
-            free(idx);
-        }
-        CHECK_ENUM(d, x->type, "idx:type", "btree", "hash", "gin", "gist", "brin");
-        if (x->language.v && (!x->type.v || strcasecmp(x->type.v, "gin") != 0))
-            diag_error(d, x->language.pos, "idx:language makes a full-text index and needs idx:type "
-                                           "\"gin\"");
+        if (x->tbl == t && x->cols && x->unique.set && x->unique.v)
+            need_key_in(d, t, s, x->cols, x->columns.n, "unique index", x->unique.pos);
     }
 }
 
@@ -879,6 +1119,10 @@ static void check_shards(diag *d, model *m)
         need_positive(d, &s->replication_factor, "shard:replicationFactor");
         need_positive(d, &s->hot_data_window, "shard:hotDataWindow");
         CHECK_ENUM(d, s->range_size, "shard:rangeSize", "daily", "monthly", "yearly");
+        if (s->periods_ahead.set && s->periods_ahead.v < 0)
+            diag_error(d, s->periods_ahead.pos, "shard:periodsAhead must be 0 or more");
+        if (s->algorithm.v && !strcasecmp(s->algorithm.v, "range-based"))
+            check_range_partition(d, m, s, t);
     }
 }
 
@@ -948,5 +1192,5 @@ bool check_model(model *m, diag *d, const char *prefix, const char *first_file)
     if (diag_errors(d) != before)
         return false;
     name_constraints(m);
-    return true;
+    return check_search_symbols(d, m, prefix);
 }

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "naming.h"
+#include "partition.h"
+#include "search.h"
 #include "sqltypes.h"
 #include "util.h"
 
@@ -1091,6 +1093,418 @@ static void diff_constraints(differ *x)
     schema_free(&dropped_keys);
 }
 
+/* ---- indexes ----------------------------------------------------------------- */
+
+static char *index_sql(const char *tbl, const sindex *ix, bool concurrently)
+{
+    buf b;
+    buf_init(&b);
+    buf_printf(&b, "CREATE %sINDEX %s", ix->unique ? "UNIQUE " : "", concurrently ? "CONCURRENTLY IF NOT EXISTS " : "");
+    addq(&b, ix->name);
+    buf_adds(&b, " ON ");
+    addq(&b, tbl);
+    char *def = sindex_definition(ix);
+    buf_printf(&b, " %s", def);
+    free(def);
+    return buf_take(&b);
+}
+
+/* An index of a partitioned table that exists: PostgreSQL cannot build it
+ * CONCURRENTLY on the parent (0A000), so it is made ON ONLY the parent
+ * (invalid, in the transaction), then dbont-migrate builds it CONCURRENTLY
+ * on each partition and attaches each one, after which the parent's is
+ * valid. */
+static void create_partitioned_index(differ *x, const char *tbl, const sindex *ix)
+{
+    buf b;
+    buf_init(&b);
+    buf_printf(&b, "CREATE %sINDEX IF NOT EXISTS ", ix->unique ? "UNIQUE " : "");
+    addq(&b, ix->name);
+    buf_adds(&b, " ON ONLY ");
+    addq(&b, tbl);
+    char *def = sindex_definition(ix);
+    buf_printf(&b, " %s", def);
+    free(def);
+    char *slug = xasprintf("index_%s", tbl);
+    change_add(x, PH_CREATE_INDEX, false, ix->pos, slug, buf_take(&b), NULL,
+               "create %sindex %s on %s only (its partitions' indexes follow)", ix->unique ? "unique " : "", ix->name,
+               tbl);
+    change_add(x, PH_CREATE_INDEX_CONCURRENTLY, false, ix->pos, slug, NULL, NULL,
+               "build index %s on each partition of %s (concurrently, outside the transaction) and attach it",
+               ix->name, tbl);
+    change *ch = &x->out->v[x->out->n - 1];
+    ch->no_transaction = true;
+    ch->partition_indexes = true;
+    ch->index_name = xstrdup(ix->name);
+    ch->table = xstrdup(tbl);
+    free(slug);
+}
+
+static void create_index(differ *x, const char *tbl, const sindex *ix, bool concurrently)
+{
+    /* with its new table, an index is part of creating it */
+    char *slug = xasprintf("%s_%s", concurrently ? "index" : "create", tbl);
+    change_add(x, concurrently ? PH_CREATE_INDEX_CONCURRENTLY : PH_CREATE_INDEX, false, ix->pos, slug,
+               index_sql(tbl, ix, concurrently), NULL, "create %sindex %s on %s%s", ix->unique ? "unique " : "",
+               ix->name, tbl, concurrently ? " (concurrently, outside the transaction)" : "");
+    if (concurrently) {
+        x->out->v[x->out->n - 1].no_transaction = true;
+        x->out->v[x->out->n - 1].index_name = xstrdup(ix->name);
+    }
+    free(slug);
+}
+
+static void drop_index(differ *x, change_phase phase, const char *tbl, const char *name, bool partitioned)
+{
+    buf b;
+    buf_init(&b);
+    if (partitioned) {
+        /* no CONCURRENTLY for a partitioned index: a short lock instead */
+        buf_adds(&b, "DROP INDEX IF EXISTS ");
+        addq(&b, name);
+        char *slug = xasprintf("index_%s", tbl);
+        dpos none = {0};
+        change_add(x, PH_DROP_KEY, false, none, slug, buf_take(&b), NULL, "drop index %s on %s and its partitions",
+                   name, tbl);
+        free(slug);
+        return;
+    }
+    buf_adds(&b, "DROP INDEX CONCURRENTLY IF EXISTS ");
+    addq(&b, name);
+    char *slug = xasprintf("index_%s", tbl);
+    dpos none = {0};
+    change_add(x, phase, false, none, slug, buf_take(&b), NULL,
+               "drop index %s on %s (concurrently, outside the transaction)", name, tbl);
+    x->out->v[x->out->n - 1].no_transaction = true;
+    free(slug);
+}
+
+/* A from-index in to's column names, or false when a column it indexes
+ * does not survive (PostgreSQL then dropped it with the column). */
+static bool translate_index(const pair *p, const sindex *in, sindex *out)
+{
+    memset(out, 0, sizeof *out);
+    out->name = in->name;
+    out->method = in->method;
+    out->unique = in->unique;
+    out->language = in->language;
+    out->predicate = in->predicate;
+    out->ncols = in->ncols;
+    out->cols = xcalloc(in->ncols ? in->ncols : 1, sizeof *out->cols);
+    for (size_t i = 0; i < in->ncols; i++) {
+        size_t fc = stable_column_index(p->f, in->cols[i]);
+        if (fc == NONE || p->f_to_t[fc] == NONE)
+            return false;
+        out->cols[i] = p->t->cols[p->f_to_t[fc]].name;
+    }
+    return true;
+}
+
+/* Indexes are matched by what they index, so a rename of their table or
+ * column (which renames them) is an ALTER INDEX ... RENAME, not a
+ * rebuild; an index whose definition changed is built anew before the old
+ * one goes, unless it keeps its name (then the old one goes first). */
+static void diff_indexes(differ *x, const pair *p)
+{
+    const stable *f = p->f, *t = p->t;
+    if (!f) {
+        for (size_t j = 0; j < t->nindexes; j++)
+            create_index(x, t->name, &t->indexes[j], false);
+        return;
+    }
+    sindex *tr = xcalloc(f->nindexes ? f->nindexes : 1, sizeof *tr);
+    bool *alive = xcalloc(f->nindexes ? f->nindexes : 1, sizeof *alive);
+    bool *used = xcalloc(f->nindexes ? f->nindexes : 1, sizeof *used);
+    for (size_t k = 0; k < f->nindexes; k++)
+        alive[k] = translate_index(p, &f->indexes[k], &tr[k]);
+    for (size_t j = 0; j < t->nindexes; j++) {
+        const sindex *ti = &t->indexes[j];
+        size_t match = NONE;
+        for (size_t k = 0; k < f->nindexes && match == NONE; k++)
+            if (alive[k] && !used[k] && !strcmp(f->indexes[k].name, ti->name) && sindex_same(&tr[k], ti))
+                match = k;
+        for (size_t k = 0; k < f->nindexes && match == NONE; k++)
+            if (alive[k] && !used[k] && sindex_same(&tr[k], ti) && !stable_index(f, ti->name) &&
+                !stable_index(t, f->indexes[k].name))
+                match = k;
+        if (match != NONE) {
+            used[match] = true;
+            if (strcmp(f->indexes[match].name, ti->name)) {
+                buf b;
+                buf_init(&b);
+                buf_adds(&b, "ALTER INDEX ");
+                addq(&b, f->indexes[match].name);
+                buf_adds(&b, " RENAME TO ");
+                addq(&b, ti->name);
+                char *slug = xasprintf("index_%s", t->name);
+                change_add(x, PH_RENAME_CONSTRAINT, false, ti->pos, slug, buf_take(&b), NULL,
+                           "rename index %s to %s", f->indexes[match].name, ti->name);
+                free(slug);
+            }
+            continue;
+        }
+        for (size_t k = 0; k < f->nindexes; k++)
+            if (!used[k] && !strcmp(f->indexes[k].name, ti->name)) {
+                used[k] = true;
+                drop_index(x, PH_DROP_INDEX_REUSED, t->name, ti->name, t->partition_key != NULL);
+            }
+        if (t->partition_key)
+            create_partitioned_index(x, t->name, ti);
+        else
+            create_index(x, t->name, ti, true);
+    }
+    for (size_t k = 0; k < f->nindexes; k++)
+        if (alive[k] && !used[k])
+            drop_index(x, PH_DROP_INDEX, t->name, f->indexes[k].name, t->partition_key != NULL);
+    for (size_t k = 0; k < f->nindexes; k++)
+        free(tr[k].cols);
+    free(tr);
+    free(alive);
+    free(used);
+}
+
+/* ---- range partitions ------------------------------------------------------------ */
+
+static bool has_partitions(const schema *s)
+{
+    for (size_t i = 0; i < s->ntables; i++)
+        if (s->tables[i].partition_key)
+            return true;
+    return false;
+}
+
+static void refuse(differ *x, dpos pos, const char *fmt, const char *tbl)
+{
+    diag_error(x->d, pos, fmt, tbl, tbl);
+    x->ok = false;
+}
+
+static void diff_partitions(differ *x)
+{
+    const schema *f = x->from, *t = x->to;
+    dpos none = {0};
+    bool before = has_partitions(f), after = has_partitions(t), maintain = false;
+    if (after && !before) {
+        change_add(x, PH_CREATE_FUNCTION, false, none, "partitions", partition_registry_sql(), NULL,
+                   "table dbont_partitioned: the range-partitioned tables and their settings");
+        change_add(x, PH_CREATE_FUNCTION, false, none, "partitions", partition_function_sql(), NULL,
+                   "function dbont_maintain_partitions(): makes their partitions (docs/partitions.md)");
+    }
+    for (size_t i = 0; i < t->ntables; i++) {
+        const pair *p = &x->pairs[i];
+        const stable *tt = p->t, *ft = p->f;
+        if (!ft) {
+            if (!tt->partition_key)
+                continue;
+            char *slug = xasprintf("create_%s", tt->name);
+            change_add(x, PH_PARTITION, false, tt->partition_pos, slug, partition_default_sql(tt), NULL,
+                       "default partition %s_default of %s", tt->name, tt->name);
+            change_add(x, PH_PARTITION, false, tt->partition_pos, slug, partition_register_sql(tt), NULL,
+                       "partition %s by %s range of %s: %lld days back, %lld periods ahead", tt->name,
+                       tt->partition_range, tt->partition_key, tt->hot_days, tt->periods_ahead);
+            free(slug);
+            maintain = true;
+            continue;
+        }
+        if (!ft->partition_key && !tt->partition_key)
+            continue;
+        dpos where = tt->partition_key ? tt->partition_pos : tt->pos;
+        if (!ft->partition_key || !tt->partition_key) {
+            refuse(x, where,
+                   "table '%s' cannot become or stop being range-partitioned in place (PostgreSQL cannot turn a table "
+                   "into a partitioned one or back): create a new table for it, copy the rows of '%s' over, and drop "
+                   "the old one",
+                   tt->name);
+            continue;
+        }
+        if (strcmp(ft->name, tt->name)) {
+            refuse(x, tt->pos,
+                   "range-partitioned table '%s' cannot be renamed: its partitions and dbont_partitioned carry its "
+                   "name (rename '%s' back)",
+                   tt->name);
+            continue;
+        }
+        size_t fk = stable_column_index(ft, ft->partition_key);
+        size_t tk = fk == NONE ? NONE : p->f_to_t[fk];
+        if (tk == NONE || strcmp(tt->cols[tk].name, tt->partition_key)) {
+            refuse(x, where, "the partition key of table '%s' cannot change: PostgreSQL fixes it when the table is "
+                             "created (make a new table for '%s')",
+                   tt->name);
+            continue;
+        }
+        if (strcmp(ft->cols[fk].type, tt->cols[tk].type)) {
+            refuse(x, tt->cols[tk].type_pos,
+                   "the partition key of table '%s' cannot change type: PostgreSQL does not allow it (make a new "
+                   "table for '%s')",
+                   tt->name);
+            continue;
+        }
+        if (strcmp(ft->partition_range, tt->partition_range)) {
+            refuse(x, where, "the shard:rangeSize of table '%s' cannot change: the new partitions would overlap the "
+                             "old ones (make a new table for '%s')",
+                   tt->name);
+            continue;
+        }
+        if (ft->hot_days != tt->hot_days || ft->periods_ahead != tt->periods_ahead) {
+            char *slug = xasprintf("alter_%s", tt->name);
+            change_add(x, PH_PARTITION, false, where, slug, partition_register_sql(tt), NULL,
+                       "partitions of %s: %lld days back, %lld periods ahead", tt->name, tt->hot_days,
+                       tt->periods_ahead);
+            free(slug);
+            maintain = true;
+        }
+    }
+    for (size_t i = 0; i < f->ntables; i++)
+        if (f->tables[i].partition_key && !pair_of_from(x, f->tables[i].name) && after) {
+            char *slug = xasprintf("drop_%s", f->tables[i].name);
+            change_add(x, PH_DROP_SEARCH, false, none, slug, partition_unregister_sql(f->tables[i].name), NULL,
+                       "forget the partitions of %s", f->tables[i].name);
+            free(slug);
+        }
+    if (maintain)
+        change_add(x, PH_PARTITION, false, none, "partitions", partition_maintain_sql(), NULL,
+                   "make the partitions (UTC) from the hot window's start to the periods ahead");
+    if (before && !after) {
+        change_add(x, PH_DROP_FUNCTION, false, none, "partitions", partition_function_drop_sql(), NULL,
+                   "drop function dbont_maintain_partitions()");
+        change_add(x, PH_DROP_FUNCTION, false, none, "partitions", partition_registry_drop_sql(), NULL,
+                   "drop table dbont_partitioned");
+    }
+}
+
+/* ---- full-text search functions ------------------------------------------------ */
+
+static const sindex *search_of(const schema *s, const char *fname, const stable **owner)
+{
+    for (size_t i = 0; i < s->ntables; i++)
+        for (size_t k = 0; k < s->tables[i].nindexes; k++)
+            if (s->tables[i].indexes[k].search_function && !strcmp(s->tables[i].indexes[k].search_function, fname)) {
+                *owner = &s->tables[i];
+                return &s->tables[i].indexes[k];
+            }
+    return NULL;
+}
+
+static bool has_searches(const schema *s)
+{
+    for (size_t i = 0; i < s->ntables; i++)
+        for (size_t k = 0; k < s->tables[i].nindexes; k++)
+            if (s->tables[i].indexes[k].search_function)
+                return true;
+    return false;
+}
+
+static bool table_has_searches(const stable *t)
+{
+    for (size_t k = 0; t && k < t->nindexes; k++)
+        if (t->indexes[k].search_function)
+            return true;
+    return false;
+}
+
+static void free_statements(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* A search function is replaced whenever its text changes (its table's
+ * columns are its result type, so any column change does that): it is
+ * dropped before the tables change and created after. */
+static void diff_searches(differ *x)
+{
+    const schema *f = x->from, *t = x->to;
+    if (has_searches(t) && t->app_role &&
+        (!has_searches(f) || !f->app_role || strcmp(f->app_role, t->app_role))) {
+        dpos none = {0};
+        char *role = search_role_name(t->app_role);
+        const char *first = NULL;
+        for (size_t i = 0; i < t->ntables && !first; i++)
+            if (table_has_searches(&t->tables[i]))
+                first = t->tables[i].name;
+        char *slug = xasprintf("index_%s", first);
+        change_add(x, PH_ROLE, false, none, slug, search_role_create(t->app_role), NULL,
+                   "search role %s (NOLOGIN BYPASSRLS, created when missing): owns the full-text search functions",
+                   role);
+        free(slug);
+        free(role);
+    }
+    for (size_t i = 0; i < t->ntables; i++) {
+        const stable *tt = &t->tables[i];
+        for (size_t k = 0; k < tt->nindexes; k++) {
+            const sindex *ti = &tt->indexes[k];
+            if (!ti->search_function || !t->app_role)
+                continue;
+            size_t n;
+            char **now = search_function_create(tt, ti, t->app_role, &n);
+            const stable *ft = NULL;
+            const sindex *fi = search_of(f, ti->search_function, &ft);
+            bool same = false;
+            if (fi && f->app_role) {
+                size_t fn;
+                char **before = search_function_create(ft, fi, f->app_role, &fn);
+                same = !strcmp(before[0], now[0]) && !strcmp(f->app_role, t->app_role);
+                free_statements(before, fn);
+            }
+            if (!same && fi) {
+                dpos none = {0};
+                char *slug = xasprintf("index_%s", tt->name);
+                change_add(x, PH_DROP_SEARCH, false, none, slug, search_function_drop(fi), NULL,
+                           "drop search function %s (created again below)", fi->search_function);
+                free(slug);
+            }
+            if (!same) {
+                char *slug = xasprintf("index_%s", tt->name);
+                char *role = search_role_name(t->app_role);
+                char *what[5] = {
+                    xasprintf("search function %s() on %s, using index %s", ti->search_function, tt->name, ti->name),
+                    xasprintf("its search_path: this schema, then pg_temp"),
+                    xasprintf("grant %s the rows of %s", role, tt->name),
+                    xasprintf("%s owns %s()", role, ti->search_function),
+                    xasprintf("only %s may execute %s()", t->app_role, ti->search_function)};
+                for (size_t s = 0; s < n; s++) {
+                    change_add(x, PH_SEARCH_FUNCTION, false, ti->pos, slug, now[s], NULL, "%s", what[s < 5 ? s : 4]);
+                    now[s] = NULL;
+                }
+                for (size_t s = 0; s < 5; s++)
+                    free(what[s]);
+                free(role);
+                free(slug);
+            }
+            free_statements(now, n);
+        }
+    }
+    for (size_t i = 0; i < f->ntables; i++) {
+        const stable *ft = &f->tables[i];
+        for (size_t k = 0; k < ft->nindexes; k++) {
+            const sindex *fi = &ft->indexes[k];
+            const stable *owner;
+            if (!fi->search_function || search_of(t, fi->search_function, &owner))
+                continue;
+            dpos none = {0};
+            char *slug = xasprintf("index_%s", ft->name);
+            change_add(x, PH_DROP_SEARCH, false, none, slug, search_function_drop(fi), NULL,
+                       "drop search function %s", fi->search_function);
+            /* the role keeps no grant on a table it has no function for */
+            const pair *p = pair_of_from(x, ft->name);
+            if (p && !table_has_searches(p->t) && f->app_role) {
+                char *role = search_role_name(f->app_role), *qr = naming_sql_ident(role);
+                buf b;
+                buf_init(&b);
+                buf_adds(&b, "REVOKE SELECT ON ");
+                addq(&b, p->t->name);
+                buf_printf(&b, " FROM %s", qr);
+                change_add(x, PH_GRANT, false, none, slug, buf_take(&b), NULL, "revoke %s the rows of %s", role,
+                           p->t->name);
+                free(role);
+                free(qr);
+            }
+            free(slug);
+        }
+    }
+}
+
 static int by_phase(const void *a, const void *b)
 {
     const change *x = a, *y = b;
@@ -1143,6 +1557,10 @@ bool diff_schemas(const schema *from, const schema *to, const name_changes *rn, 
     tenant_functions(&x);
     for (size_t i = 0; i < to->ntables; i++)
         diff_security(&x, x.pairs[i].f, &to->tables[i]);
+    for (size_t i = 0; i < to->ntables; i++)
+        diff_indexes(&x, &x.pairs[i]);
+    diff_searches(&x);
+    diff_partitions(&x);
     if (out->n)
         qsort(out->v, out->n, sizeof *out->v, by_phase);
     if (result)
@@ -1159,6 +1577,8 @@ void changes_free(changes *c)
         free(c->v[i].sql);
         free(c->v[i].note);
         free(c->v[i].inline_fk);
+        free(c->v[i].index_name);
+        free(c->v[i].table);
     }
     free(c->v);
     memset(c, 0, sizeof *c);
@@ -1170,8 +1590,14 @@ char *changes_sql(const changes *c)
     buf_init(&b);
     for (size_t i = 0; i < c->n; i++) {
         const change *ch = &c->v[i];
+        if (!ch->sql && !ch->create)
+            continue; /* a step only dbont-migrate can run (partition indexes) */
         if (!ch->create) {
-            buf_printf(&b, "%s;\n", ch->sql);
+            const char *conc = ch->no_transaction ? strstr(ch->sql, " CONCURRENTLY") : NULL;
+            if (conc)
+                buf_printf(&b, "%.*s%s;\n", (int)(conc - ch->sql), ch->sql, conc + strlen(" CONCURRENTLY"));
+            else
+                buf_printf(&b, "%s;\n", ch->sql);
             continue;
         }
         buf_adds(&b, "CREATE TABLE ");
@@ -1193,7 +1619,13 @@ char *changes_sql(const changes *c)
             buf_printf(&b, " %s", def);
             free(def);
         }
-        buf_adds(&b, ");\n");
+        buf_adds(&b, ")");
+        if (ch->create->partition_key) {
+            buf_adds(&b, " PARTITION BY RANGE (");
+            addq(&b, ch->create->partition_key);
+            buf_addc(&b, ')');
+        }
+        buf_adds(&b, ";\n");
     }
     return buf_take(&b);
 }

@@ -9,7 +9,9 @@
  *   columns and constraints; drop tables and columns; create the
  *   application role and the tenant functions; alter columns; add columns;
  *   create tables; add keys and foreign keys; row-level security,
- *   policies and grants; drop the tenant functions.
+ *   policies and grants; indexes of new tables; drop the tenant functions;
+ *   then, each alone and outside any transaction (change.no_transaction),
+ *   the CONCURRENTLY builds and drops of indexes on existing tables.
  *
  * Renames are never guessed: they come from the list of name changes (built from
  * the ontology's db:formerName, see diff_renames).  A foreign key whose
@@ -46,6 +48,7 @@ typedef enum change_phase {
     PH_DROP_FK,
     PH_DROP_KEY,
     PH_DROP_POLICY,
+    PH_DROP_SEARCH,        /* full-text search functions that change or go */
     PH_RENAME_TABLE,
     PH_RENAME_COLUMN,
     PH_RENAME_CONSTRAINT,
@@ -61,7 +64,15 @@ typedef enum change_phase {
     PH_RLS,
     PH_CREATE_POLICY,
     PH_GRANT,
-    PH_DROP_FUNCTION
+    PH_SEARCH_FUNCTION,    /* full-text search functions (search.h) */
+    PH_CREATE_INDEX,       /* on a table this migration creates: in the transaction */
+    PH_PARTITION,          /* default partitions, dbont_partitioned, making the partitions */
+    PH_DROP_FUNCTION,
+    /* Indexes of existing tables are built and dropped CONCURRENTLY, so
+     * they come last, each its own step outside any transaction. */
+    PH_DROP_INDEX_REUSED,  /* an index whose name the changed index takes */
+    PH_CREATE_INDEX_CONCURRENTLY,
+    PH_DROP_INDEX          /* after its replacement exists */
 } change_phase;
 
 typedef struct change {
@@ -74,6 +85,11 @@ typedef struct change {
     bool *inline_fk;       /* CREATE TABLE: per constraint, written inside it */
     bool destructive;
     char *note;            /* what it destroys, or a warning; or NULL */
+    bool no_transaction;   /* runs alone, outside any transaction */
+    char *index_name;      /* no_transaction: the index it builds, or NULL */
+    bool partition_indexes; /* no_transaction, no sql: dbont-migrate builds
+                             * index_name on each partition of table */
+    char *table;           /* partition_indexes: the partitioned table */
     dpos pos;              /* the ontology place it comes from, if any */
 } change;
 
@@ -105,7 +121,8 @@ bool diff_schemas(const schema *from, const schema *to, const name_changes *rn, 
 void changes_free(changes *c);
 
 /* The changes as plain SQL text, one statement per line ended by ';'
- * (what the migration skeleton lays out, without its comments). */
+ * (what the migration skeleton lays out, without its comments), all
+ * runnable in one transaction: CONCURRENTLY is left out. */
 char *changes_sql(const changes *c);
 
 /* SQL definitions: "name type NOT NULL DEFAULT (x)" and

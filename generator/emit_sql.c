@@ -5,6 +5,7 @@
 #include "emit.h"
 #include "m4.h"
 #include "naming.h"
+#include "util.h"
 
 /* The CREATE TABLE items of a new table: columns, then its constraints
  * (foreign keys only when the table they reference exists by then). */
@@ -43,8 +44,12 @@ static void create_table(buf *out, const change *ch)
         free(name);
     }
     char *name = naming_sql_ident(t->name);
-    const char *args[2] = {name, body.data ? body.data : ""};
-    m4_call(out, "d4_create_table", "vs", args);
+    char *key = t->partition_key ? naming_sql_ident(t->partition_key) : NULL;
+    char *suffix = key ? xasprintf(" PARTITION BY RANGE (%s)", key) : xstrdup("");
+    const char *args[3] = {name, body.data ? body.data : "", suffix};
+    m4_call(out, "d4_create_table", "vsv", args);
+    free(suffix);
+    free(key);
     free(name);
     buf_free(&body);
 }
@@ -59,10 +64,34 @@ void emit_migration(const char *macro, const char *file_name, const char *intro,
     buf_init(&summaries);
     buf_init(&statements);
     buf_init(&call);
+    bool outside = false;
     for (size_t i = 0; i < c->n; i++) {
         const change *ch = &c->v[i];
         const char *one[1] = {ch->summary};
         m4_call(&summaries, "d4_change", "v", one);
+        if (ch->partition_indexes) {
+            const char *args[2] = {ch->index_name, ch->table};
+            m4_call(&statements, "d4_partition_index_step", "vv", args);
+            outside = true;
+            continue;
+        }
+        if (ch->no_transaction) {
+            /* dbont-migrate runs this step alone, outside any
+             * transaction; naming the index lets it repair an INVALID one
+             * that an interrupted build left behind (docs/migrations.md) */
+            char *marker = ch->index_name ? xasprintf(" index %s", ch->index_name) : xstrdup("");
+            const char *args[2] = {marker, ch->sql};
+            m4_call(&statements, "d4_outside_step", "vv", args);
+            free(marker);
+            outside = true;
+            continue;
+        }
+        if (outside) {
+            /* the generator orders outside steps last; should one ever be
+             * followed by ordinary statements, they start a new step */
+            m4_call(&statements, "d4_transaction_step", "", NULL);
+            outside = false;
+        }
         if (ch->create) {
             create_table(&statements, ch);
         } else if (ch->note) {

@@ -70,7 +70,8 @@ static char *slug_of(const changes *c)
     static const change_phase preferred[] = {PH_CREATE_TABLE, PH_DROP_TABLE,    PH_ADD_COLUMN,
                                              PH_DROP_COLUMN,  PH_RENAME_TABLE,  PH_RENAME_COLUMN,
                                              PH_ALTER_COLUMN, PH_RENAME_CONSTRAINT, PH_ADD_KEY,
-                                             PH_ADD_FK,       PH_DROP_KEY,      PH_DROP_FK};
+                                             PH_ADD_FK,       PH_DROP_KEY,      PH_DROP_FK,
+                                             PH_CREATE_INDEX_CONCURRENTLY, PH_DROP_INDEX};
     const change *main = &c->v[0];
     for (size_t p = 0, found = 0; p < sizeof preferred / sizeof preferred[0] && !found; p++)
         for (size_t i = 0; i < c->n && !found; i++)
@@ -84,6 +85,20 @@ static char *slug_of(const changes *c)
     char *s = xasprintf("%.*s%s", 40, main->slug, more ? "_and_more" : "");
     return s;
 }
+
+static bool has_outside_steps(const changes *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (c->v[i].no_transaction)
+            return true;
+    return false;
+}
+
+static const char steps_note[] =
+    "-- Each step after a \"-- dbont:step no-transaction\" line runs alone, outside\n"
+    "-- any transaction (CREATE INDEX CONCURRENTLY must); the rest is one\n"
+    "-- transaction.  dbont-migrate keeps track of the steps, so a run that stops\n"
+    "-- half-way resumes where it stopped.\n";
 
 /* Reports each destructive change; true when there was none. */
 static bool refuse_destructive(const changes *c, const char *snap_path, diag *d)
@@ -205,11 +220,12 @@ bool evolve_plan(const char *mdir, const model *m, const char *prefix, const cha
             renames_free(&back);
             plan->up_intro = xasprintf("-- A migration is history: once it is applied anywhere, change the ontology\n"
                                        "-- instead of this file; dbont-gen never rewrites it.  `dbont-migrate down`\n"
-                                       "-- reverses it with %s.\n",
-                                       plan->down_file);
+                                       "-- reverses it with %s.\n%s",
+                                       plan->down_file, has_outside_steps(&plan->up) ? steps_note : "");
             plan->down_intro = xasprintf("-- The reverse of %s, run by `dbont-migrate down`.  It restores the\n"
-                                         "-- schema; rows and values that %s dropped are not restored.\n",
-                                         plan->migration_file, plan->migration_file);
+                                         "-- schema; rows and values that %s dropped are not restored.\n%s",
+                                         plan->migration_file, plan->migration_file,
+                                         has_outside_steps(&plan->down) ? steps_note : "");
             char *body = snapshot_body(&plan->result);
             plan->snapshot = snapshot_file(body, version, sources, plan->migration_file);
             free(body);
@@ -221,6 +237,33 @@ bool evolve_plan(const char *mdir, const model *m, const char *prefix, const cha
         free(migrations[i]);
     free(migrations);
     return ok;
+}
+
+/* Appends a migration's text so that all of it can run in the check's one
+ * transaction: in the steps dbont-migrate runs outside a transaction, the
+ * CONCURRENTLY of CREATE/DROP INDEX is dropped (the result is the same
+ * schema, and the check tables are empty anyway). */
+static void add_in_transaction(buf *b, const char *text)
+{
+    bool outside = false;
+    for (const char *l = text; *l;) {
+        const char *eol = strchr(l, '\n');
+        size_t n = eol ? (size_t)(eol - l + 1) : strlen(l);
+        if (!strncmp(l, "-- dbont:step ", 14))
+            outside = !strncmp(l + 14, "no-transaction", 14);
+        const char *conc = NULL;
+        if (outside)
+            for (const char *p = l; p + 13 <= l + n && !conc; p++)
+                if (!strncmp(p, " CONCURRENTLY", 13) && p >= l + 6 && !strncmp(p - 6, " INDEX", 6))
+                    conc = p;
+        if (conc) {
+            buf_add(b, l, (size_t)(conc - l));
+            buf_add(b, conc + 13, n - (size_t)(conc + 13 - l));
+        } else {
+            buf_add(b, l, n);
+        }
+        l += n;
+    }
 }
 
 char *evolve_migrations_sql(const char *mdir, diag *d)
@@ -242,7 +285,7 @@ char *evolve_migrations_sql(const char *mdir, diag *d)
             ok = false;
         }
         if (text) {
-            buf_adds(&b, text);
+            add_in_transaction(&b, text);
             buf_adds(&b, "\n;\n");
         }
         free(text);

@@ -18,6 +18,7 @@
 #include "diag.h"
 #include "emit.h"
 #include "evolve.h"
+#include "explain.h"
 #include "graph.h"
 #include "m4.h"
 #include "model.h"
@@ -25,6 +26,7 @@
 #include "outfiles.h"
 #include "query_plan.h"
 #include "query_types.h"
+#include "search.h"
 #include "reader.h"
 #include "util.h"
 
@@ -57,6 +59,7 @@ typedef struct options {
     const char *check_dsn;   /* ask this server for the queries' types */
     bool check_types;        /* with check_dsn: fail when the cache is stale */
     const char *query_cache; /* the offline cache of the queries' types */
+    const char *explain_dsn; /* index advice from this server; write nothing */
     char **files;
     size_t nfiles;
 } options;
@@ -92,6 +95,9 @@ static void usage(FILE *to)
           "                             query types cache is stale\n"
           "      --query-cache FILE     the query types cache (default: NAME.querytypes\n"
           "                             beside the first ontology file)\n"
+          "      --explain DSN          write nothing; EXPLAIN every query on this server (in\n"
+          "                             a scratch schema, rolled back) and warn about tables\n"
+          "                             read in full, sorts and foreign keys no index serves\n"
           "  -h, --help                 show this help\n"
           "  -V, --version              show the version\n"
           "\n"
@@ -179,24 +185,40 @@ static char *default_cache_path(const char *first_file, const char *prefix)
     return xasprintf("%.*s/%s.querytypes", (int)(slash - first_file), first_file, prefix);
 }
 
-/* Applies the migrations (and the one this run plans, when there is one)
- * on the check server and describes every query there.  The migration
- * files themselves run, so what a developer added by hand to one (a
- * function a query calls) is there too. */
+/* What a check server runs to create the schema (--check-dsn, --explain):
+ * the migration files themselves, so that what a developer added by hand
+ * to one (a function a query calls) is there too, and the migration this
+ * run plans, when there is one.  NULL (reported) when the folder cannot
+ * be read. */
+static char *check_schema_sql(const char *mdir, const migration_plan *plan, diag *d)
+{
+    char *sql = evolve_migrations_sql(mdir, d);
+    if (!sql || !plan->migration_file)
+        return sql;
+    char *next = changes_sql(&plan->up);
+    char *all = xasprintf("%s%s", sql, next);
+    free(next);
+    free(sql);
+    return all;
+}
+
+/* Applies the migrations on the check server and describes every query
+ * there. */
 static bool type_with_server(const options *o, const char *mdir, const migration_plan *plan, qplan *plans,
                              size_t n, diag *d)
 {
-    char *sql = evolve_migrations_sql(mdir, d);
-    if (!sql)
-        return false;
-    if (plan->migration_file) {
-        char *next = changes_sql(&plan->up);
-        char *all = xasprintf("%s%s", sql, next);
-        free(next);
-        free(sql);
-        sql = all;
-    }
-    bool ok = qtypes_from_server(o->check_dsn, sql, plans, n, d);
+    char *sql = check_schema_sql(mdir, plan, d);
+    bool ok = sql && qtypes_from_server(o->check_dsn, sql, plans, n, d);
+    free(sql);
+    return ok;
+}
+
+/* --explain: the same schema on the explain server; the advice. */
+static bool explain_with_server(const options *o, const char *mdir, const migration_plan *plan, const model *m,
+                                qplan *plans, size_t n, diag *d)
+{
+    char *sql = check_schema_sql(mdir, plan, d);
+    bool ok = sql && explain_run(o->explain_dsn, sql, m, plans, n, d, stdout);
     free(sql);
     return ok;
 }
@@ -240,6 +262,7 @@ static int parse_options(int argc, char **argv, options *o)
         {"check-dsn", required_argument, NULL, 'D'},
         {"check", no_argument, NULL, 'K'},
         {"query-cache", required_argument, NULL, 'Q'},
+        {"explain", required_argument, NULL, 'E'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -258,6 +281,7 @@ static int parse_options(int argc, char **argv, options *o)
         case 'D': o->check_dsn = optarg; break;
         case 'K': o->check_types = true; break;
         case 'Q': o->query_cache = optarg; break;
+        case 'E': o->explain_dsn = optarg; break;
         case 'C':
         case 'Y':
             if (o->mode != MIGRATIONS_WRITE)
@@ -272,6 +296,8 @@ static int parse_options(int argc, char **argv, options *o)
     }
     if (o->check_types && !o->check_dsn)
         return usage_error("%s", "--check needs --check-dsn (it compares the cache with the server's answer)");
+    if (o->explain_dsn && (o->check_dsn || o->mode == MIGRATIONS_VERIFY))
+        return usage_error("%s", "--explain writes nothing: run --check-dsn and --verify-migrations on their own");
     o->files = argv + optind;
     o->nfiles = (size_t)(argc - optind);
     if (o->nfiles == 0)
@@ -317,8 +343,9 @@ int main(int argc, char **argv)
     if (ok) {
         bool built = build_model(&g, &d, &m);
         sources = source_names(&g);
-        /* Checking modes report the changes, destructive or not. */
-        bool allow = o.allow_destructive || o.mode != MIGRATIONS_WRITE;
+        /* Checking modes report the changes, destructive or not; --explain
+         * applies them only in its scratch schema. */
+        bool allow = o.allow_destructive || o.mode != MIGRATIONS_WRITE || o.explain_dsn;
         ok = check_model(&m, &d, prefix, o.files[0]) && built &&
              evolve_plan(mdir, &m, prefix, DBONT_VERSION, sources, allow, &plan, &d);
     }
@@ -335,6 +362,8 @@ int main(int argc, char **argv)
     bool write_cache = false;
     if (ok) {
         ok = qplans_build(&m, &d, &plans, &nplans);
+        if (ok)
+            search_plans_add(&m, &plans, &nplans);
         if (ok && nplans && o.check_dsn) {
             ok = type_with_server(&o, mdir, &plan, plans, nplans, &d);
             if (ok) {
@@ -345,11 +374,13 @@ int main(int argc, char **argv)
         } else if (ok && nplans) {
             ok = qtypes_load(cache_path, plans, nplans, &d);
         }
+        if (ok && o.explain_dsn)
+            ok = explain_with_server(&o, mdir, &plan, &m, plans, nplans, &d);
         if (ok)
             ok = qtypes_require(plans, nplans, cache_path, &d);
     }
-    /* --check-migrations and --check only check: they write nothing. */
-    bool write_nothing = o.mode == MIGRATIONS_CHECK || o.check_types;
+    /* --check-migrations, --check and --explain only check: they write nothing. */
+    bool write_nothing = o.mode == MIGRATIONS_CHECK || o.check_types || o.explain_dsn;
     if (ok && !write_nothing) {
         char *header_name = xasprintf("%s.h", prefix);
         emit_info e = {&m, prefix, DBONT_VERSION, sources, header_name, plans, nplans};

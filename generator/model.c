@@ -150,6 +150,11 @@ void model_free(model *m)
         free(x->type.v);
         free(x->partial_predicate.v);
         free(x->language.v);
+        free(x->cols);
+        free(x->name);
+        free(x->search_name);
+        if (x->search_query)
+            free_query(x->search_query);
         free(x);
     }
     free(m->indexes);

@@ -139,6 +139,7 @@ typedef struct table {
     size_t nunique_sets;
     size_t tenant_col;      /* index of the tenant column, or (size_t)-1 */
     bool rls_on;            /* row-level security enabled and forced */
+    struct shard_strategy *range_partition; /* PARTITION BY RANGE, or NULL */
     char *pk_name;          /* names of the constraints (unquoted) */
     char **unique_names;
 } table;
@@ -158,6 +159,7 @@ typedef struct join_clause {
 } join_clause;
 
 typedef struct query {
+    /* a full-text search's query has only iri, pos and c_name */
     char *iri;
     dpos pos;
     mstr from; /* IRI */
@@ -217,6 +219,14 @@ typedef struct shard_strategy {
     mint replication_factor;
     mstr range_size;
     mint hot_data_window;
+    mint periods_ahead; /* (ext) range-based: periods made ahead of now */
+
+    /* derived, range-based */
+    struct table *tbl;
+    size_t key_col;
+    const char *range;   /* "daily", "monthly" (the default) or "yearly" */
+    int64_t hot_days;    /* 0 when not given */
+    int64_t ahead;       /* 3 when not given */
 } shard_strategy;
 
 typedef struct index_def {
@@ -228,6 +238,20 @@ typedef struct index_def {
     mstr type;
     mstr partial_predicate;
     mstr language;
+
+    /* derived */
+    struct table *tbl;  /* the indexed table */
+    size_t *cols;       /* column indexes into tbl->cols, columns.n of them */
+    const char *method; /* "btree" (the default), "hash", "gin", "gist", "brin" */
+    bool full_text;     /* idx:language: indexes the columns' text search document */
+    char *name;         /* the index's SQL name (unquoted) */
+    /* full_text: the search that uses it (search.h) */
+    char *search_name;  /* "posts_title_content_search": the SQL function's
+                         * name when search_definer, and the C function's
+                         * after the prefix */
+    bool search_definer; /* runs as a SECURITY DEFINER function, so that it
+                          * can use the index under row-level security */
+    struct query *search_query; /* its plan's query (owned) */
 } index_def;
 
 /* Multi-tenancy of the whole model (derived; has_tenancy false when no

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "scratch.h"
 #include "util.h"
 
 /* ---- PostgreSQL type OIDs ---------------------------------------------------------- */
@@ -60,20 +60,6 @@ static char *type_name(PGconn *pg, unsigned oid)
                                                                              : xasprintf("type %u", oid);
     PQclear(r);
     return name;
-}
-
-static bool exec_ok(PGconn *pg, const char *sql, diag *d, dpos where)
-{
-    PGresult *r = PQexec(pg, sql);
-    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
-    if (!ok) {
-        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-        diag_error(d, where, "the check server refused %s: %s %s", sql, state ? state : "",
-                   msg ? msg : PQerrorMessage(pg));
-    }
-    PQclear(r);
-    return ok;
 }
 
 /* Nullability of result column i of the described statement. */
@@ -174,46 +160,31 @@ static bool describe(PGconn *pg, qplan *p, diag *d)
     return ok;
 }
 
-bool qtypes_from_server(const char *dsn, const char *schema_sql, qplan *plans, size_t n, diag *d)
+bool qtypes_describe(PGconn *pg, qplan *plans, size_t n, diag *d)
 {
     dpos none = {0};
-    PGconn *pg = PQconnectdb(dsn);
-    if (PQstatus(pg) != CONNECTION_OK) {
-        char *msg = xstrdup(PQerrorMessage(pg));
-        size_t len = strlen(msg);
-        while (len && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
-            msg[--len] = '\0';
-        diag_error(d, none, "--check-dsn: cannot connect: %s", msg);
-        free(msg);
-        PQfinish(pg);
-        return false;
-    }
-    /* A scratch schema in a transaction that is always rolled back: the
-     * server's own tables and data are never touched. */
-    char *scratch = xasprintf("dbont_check_%ld", (long)getpid());
-    char *create = xasprintf("CREATE SCHEMA %s; SET LOCAL search_path TO %s", scratch, scratch);
-    bool ok = exec_ok(pg, "BEGIN", d, none) && exec_ok(pg, create, d, none) && exec_ok(pg, schema_sql, d, none);
-    for (size_t i = 0; ok && i < n; i++) {
-        ok = exec_ok(pg, "SAVEPOINT dbont_query", d, none);
-        if (!ok)
-            break;
+    bool ok = true;
+    /* Each query in its own savepoint: a refused one aborts only itself,
+     * and every query's problem is reported. */
+    for (size_t i = 0; i < n; i++) {
+        if (!scratch_exec(pg, "SAVEPOINT dbont_query", d, none))
+            return false;
         if (!describe(pg, &plans[i], d)) {
-            exec_ok(pg, "ROLLBACK TO SAVEPOINT dbont_query", d, none);
-            /* go on: report every query's problem */
-            for (size_t j = i + 1; j < n; j++) {
-                if (!exec_ok(pg, "SAVEPOINT dbont_query", d, none))
-                    break;
-                if (!describe(pg, &plans[j], d))
-                    exec_ok(pg, "ROLLBACK TO SAVEPOINT dbont_query", d, none);
-            }
             ok = false;
+            if (!scratch_exec(pg, "ROLLBACK TO SAVEPOINT dbont_query", d, none))
+                return false;
         }
     }
-    PGresult *r = PQexec(pg, "ROLLBACK");
-    PQclear(r);
-    PQfinish(pg);
-    free(create);
-    free(scratch);
+    return ok;
+}
+
+bool qtypes_from_server(const char *dsn, const char *schema_sql, qplan *plans, size_t n, diag *d)
+{
+    PGconn *pg = scratch_open(dsn, "--check-dsn", schema_sql, d);
+    if (!pg)
+        return false;
+    bool ok = qtypes_describe(pg, plans, n, d);
+    scratch_close(pg);
     return ok;
 }
 

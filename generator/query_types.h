@@ -18,13 +18,20 @@
 #ifndef DBONT_GEN_QUERY_TYPES_H
 #define DBONT_GEN_QUERY_TYPES_H
 
+#include <libpq-fe.h>
 #include <stdbool.h>
 
 #include "diag.h"
 #include "query_plan.h"
 
-/* Asks the server at dsn; schema_sql (the migrations) creates the tables. */
+/* Asks the server at dsn; schema_sql (the migrations) creates the tables
+ * (in a scratch schema, scratch.h). */
 bool qtypes_from_server(const char *dsn, const char *schema_sql, qplan *plans, size_t n, diag *d);
+
+/* The same inside a scratch session the caller opened (scratch_open):
+ * fills the plans' types; each query runs in a savepoint, so the session
+ * stays usable after a refused one. */
+bool qtypes_describe(PGconn *pg, qplan *plans, size_t n, diag *d);
 
 /* The cache file's text for the plans (caller frees). */
 char *qtypes_render(const qplan *plans, size_t n, const char *version, const char *sources);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "naming.h"
+#include "search.h"
 
 #include "sqltypes.h"
 #include "util.h"
@@ -46,6 +47,18 @@ static void free_policy(spolicy *p)
     free(p->check_sql);
 }
 
+static void free_index(sindex *x)
+{
+    free(x->name);
+    free(x->method);
+    for (size_t i = 0; i < x->ncols; i++)
+        free(x->cols[i]);
+    free(x->cols);
+    free(x->language);
+    free(x->predicate);
+    free(x->search_function);
+}
+
 static void free_table(stable *t)
 {
     free(t->name);
@@ -60,6 +73,11 @@ static void free_table(stable *t)
         free_policy(&t->policies[i]);
     free(t->policies);
     free(t->grant_role);
+    for (size_t i = 0; i < t->nindexes; i++)
+        free_index(&t->indexes[i]);
+    free(t->indexes);
+    free(t->partition_key);
+    free(t->partition_range);
 }
 
 void schema_free(schema *s)
@@ -134,6 +152,75 @@ spolicy *stable_add_policy(stable *t, const char *name, const char *command, con
     return p;
 }
 
+sindex *stable_add_index(stable *t, const char *name, const char *method)
+{
+    GROW(t->indexes, t->indexes_cap, t->nindexes);
+    sindex *x = &t->indexes[t->nindexes++];
+    memset(x, 0, sizeof *x);
+    x->name = xstrdup(name);
+    x->method = xstrdup(method);
+    return x;
+}
+
+void sindex_add_col(sindex *x, const char *col)
+{
+    x->cols = xrealloc(x->cols, (x->ncols + 1) * sizeof *x->cols);
+    x->cols[x->ncols++] = xstrdup(col);
+}
+
+void stable_remove_index(stable *t, size_t i)
+{
+    free_index(&t->indexes[i]);
+    memmove(&t->indexes[i], &t->indexes[i + 1], (t->nindexes - i - 1) * sizeof *t->indexes);
+    t->nindexes--;
+}
+
+sindex *stable_index(const stable *t, const char *name)
+{
+    for (size_t i = 0; i < t->nindexes; i++)
+        if (!strcmp(t->indexes[i].name, name))
+            return &t->indexes[i];
+    return NULL;
+}
+
+char *sindex_definition(const sindex *x)
+{
+    buf b;
+    buf_init(&b);
+    buf_printf(&b, "USING %s (", x->method);
+    if (x->language) {
+        char *doc = search_document_sql(x->language, x->cols, x->ncols, NULL);
+        buf_printf(&b, "(%s)", doc);
+        free(doc);
+    } else {
+        for (size_t i = 0; i < x->ncols; i++) {
+            char *q = naming_sql_ident(x->cols[i]);
+            buf_printf(&b, "%s%s", i ? ", " : "", q);
+            free(q);
+        }
+    }
+    buf_addc(&b, ')');
+    if (x->predicate)
+        buf_printf(&b, " WHERE (%s)", x->predicate);
+    return buf_take(&b);
+}
+
+static bool same_opt(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+bool sindex_same(const sindex *a, const sindex *b)
+{
+    if (strcmp(a->method, b->method) || a->unique != b->unique || a->ncols != b->ncols ||
+        !same_opt(a->language, b->language) || !same_opt(a->predicate, b->predicate))
+        return false;
+    for (size_t i = 0; i < a->ncols; i++)
+        if (strcmp(a->cols[i], b->cols[i]))
+            return false;
+    return true;
+}
+
 void schema_remove_table(schema *s, size_t i)
 {
     free_table(&s->tables[i]);
@@ -197,6 +284,18 @@ void sconstraint_copy(const sconstraint *from, sconstraint *to)
         sconstraint_add_null_col(to, from->null_cols[i]);
 }
 
+static void sindex_copy(const sindex *from, stable *t)
+{
+    sindex *x = stable_add_index(t, from->name, from->method);
+    x->unique = from->unique;
+    for (size_t i = 0; i < from->ncols; i++)
+        sindex_add_col(x, from->cols[i]);
+    x->language = dup_or_null(from->language);
+    x->predicate = dup_or_null(from->predicate);
+    x->search_function = dup_or_null(from->search_function);
+    x->pos = from->pos;
+}
+
 void schema_copy(const schema *from, schema *to)
 {
     schema_init(to);
@@ -229,6 +328,13 @@ void schema_copy(const schema *from, schema *to)
             GROW(t->cons, t->cons_cap, t->ncons);
             sconstraint_copy(&ft->cons[c], &t->cons[t->ncons++]);
         }
+        for (size_t k = 0; k < ft->nindexes; k++)
+            sindex_copy(&ft->indexes[k], t);
+        t->partition_key = dup_or_null(ft->partition_key);
+        t->partition_range = dup_or_null(ft->partition_range);
+        t->hot_days = ft->hot_days;
+        t->periods_ahead = ft->periods_ahead;
+        t->partition_pos = ft->partition_pos;
     }
 }
 
@@ -269,6 +375,14 @@ void schema_from_model(const model *m, schema *out)
         }
         t->former_name = dup_or_null(mt->former_name.v);
         t->pos = mt->table_name.v ? mt->table_name.pos : mt->pos;
+        if (mt->range_partition) {
+            const shard_strategy *rp = mt->range_partition;
+            t->partition_key = xstrdup(rp->key.v);
+            t->partition_range = xstrdup(rp->range);
+            t->hot_days = rp->hot_days;
+            t->periods_ahead = rp->ahead;
+            t->partition_pos = rp->pos;
+        }
         for (size_t c = 0; c < mt->ncols; c++) {
             const column *mc = &mt->cols[c];
             scolumn *col = stable_add_column(t, mc->name.v);
@@ -305,6 +419,22 @@ void schema_from_model(const model *m, schema *out)
             k->rule = mc->delete_rule;
             if (mc->tenant_fk && mc->delete_rule == ON_DELETE_SET_NULL)
                 sconstraint_add_null_col(k, mc->name.v);
+        }
+        for (size_t k = 0; k < m->nindexes; k++) {
+            const index_def *d = m->indexes[k];
+            if (d->tbl != mt)
+                continue;
+            sindex *x = stable_add_index(t, d->name, d->method);
+            x->unique = d->unique.set && d->unique.v;
+            for (size_t c = 0; c < d->columns.n; c++)
+                sindex_add_col(x, mt->cols[d->cols[c]].name.v);
+            x->language = dup_or_null(d->language.v);
+            for (char *l = x->language; l && *l; l++)
+                *l = (char)tolower((unsigned char)*l);
+            x->predicate = dup_or_null(d->partial_predicate.v);
+            if (d->search_definer)
+                x->search_function = xstrdup(d->search_name);
+            x->pos = d->pos;
         }
     }
 }

@@ -56,6 +56,21 @@ typedef struct spolicy {
                          permissive policy can widen nothing past it */
 } spolicy;
 
+/* An index (not one that backs a key: those are constraints). */
+typedef struct sindex {
+    char *name;
+    char *method;    /* btree, hash, gin, gist or brin */
+    bool unique;
+    char **cols;
+    size_t ncols;
+    char *language;  /* a full-text index: its text search configuration;
+                      * it indexes the columns' document (sindex_key_sql) */
+    char *predicate; /* a partial index's WHERE condition, or NULL */
+    char *search_function; /* a full-text index whose search is a SECURITY
+                            * DEFINER function (search.h): its name */
+    dpos pos;        /* the idx:Index in the ontology */
+} sindex;
+
 typedef struct stable {
     char *name;
     char *former_name; /* the ontology's db:formerName, or NULL */
@@ -68,6 +83,14 @@ typedef struct stable {
     spolicy *policies;
     size_t npolicies, policies_cap;
     char *grant_role;  /* the application role granted its rows, or NULL */
+    sindex *indexes;
+    size_t nindexes, indexes_cap;
+    /* PARTITION BY RANGE (partition_key), or partition_key NULL: its
+     * partitions are made by dbont_maintain_partitions (partition.h) */
+    char *partition_key;
+    char *partition_range; /* daily, monthly or yearly */
+    long long hot_days, periods_ahead;
+    dpos partition_pos;    /* the shard:Strategy */
 } stable;
 
 typedef struct schema {
@@ -107,6 +130,17 @@ spolicy *stable_add_policy(stable *t, const char *name, const char *command, con
 void schema_remove_table(schema *s, size_t i);
 void stable_remove_column(stable *t, size_t i);
 void stable_remove_constraint(stable *t, size_t i);
+
+sindex *stable_add_index(stable *t, const char *name, const char *method);
+void sindex_add_col(sindex *x, const char *col);
+void stable_remove_index(stable *t, size_t i);
+sindex *stable_index(const stable *t, const char *name);
+
+/* "USING gin (...) WHERE ..." : everything after "ON table ". */
+char *sindex_definition(const sindex *x);
+
+/* Whether two indexes index the same thing (names aside). */
+bool sindex_same(const sindex *a, const sindex *b);
 
 void sconstraint_copy(const sconstraint *from, sconstraint *to);
 void sconstraint_free(sconstraint *c);

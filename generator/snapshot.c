@@ -1,5 +1,6 @@
 #include "snapshot.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,11 @@ static int by_constraint(const void *a, const void *b)
 static int by_policy(const void *a, const void *b)
 {
     return strcmp((*(const spolicy *const *)a)->name, (*(const spolicy *const *)b)->name);
+}
+
+static int by_index(const void *a, const void *b)
+{
+    return strcmp((*(const sindex *const *)a)->name, (*(const sindex *const *)b)->name);
 }
 
 static void add_escaped(buf *b, const char *s)
@@ -130,6 +136,28 @@ char *snapshot_body(const schema *s)
         free(pols);
         if (t->grant_role)
             buf_printf(&b, "  grant %s\n", t->grant_role);
+        if (t->partition_key)
+            buf_printf(&b, "  partition-by range %s %s hot-days %lld periods-ahead %lld\n", t->partition_key,
+                       t->partition_range, t->hot_days, t->periods_ahead);
+        const sindex **idx = xmalloc((t->nindexes ? t->nindexes : 1) * sizeof *idx);
+        for (size_t k = 0; k < t->nindexes; k++)
+            idx[k] = &t->indexes[k];
+        if (t->nindexes)
+            qsort(idx, t->nindexes, sizeof *idx, by_index);
+        for (size_t k = 0; k < t->nindexes; k++) {
+            buf_printf(&b, "  index %s %s%s ", idx[k]->name, idx[k]->method, idx[k]->unique ? " unique" : "");
+            add_list(&b, idx[k]->cols, idx[k]->ncols);
+            if (idx[k]->language)
+                buf_printf(&b, " language %s", idx[k]->language);
+            if (idx[k]->search_function)
+                buf_printf(&b, " search-function %s", idx[k]->search_function);
+            if (idx[k]->predicate) {
+                buf_adds(&b, " where ");
+                add_escaped(&b, idx[k]->predicate);
+            }
+            buf_addc(&b, '\n');
+        }
+        free(idx);
     }
     free(tables);
     return buf_take(&b);
@@ -314,6 +342,67 @@ static void read_constraint(reader *r, stable *t, scon_kind kind, const char *p)
         bad(r, "unexpected text after a constraint");
 }
 
+/* "  partition-by range KEY SIZE hot-days N periods-ahead N" */
+static void read_partition(reader *r, stable *t, const char *p)
+{
+    char *key = read_name(&p);
+    char size[16];
+    int used = 0;
+    if (!key || sscanf(p, " %15[a-z] hot-days %lld periods-ahead %lld%n", size, &t->hot_days, &t->periods_ahead,
+                       &used) != 3 ||
+        p[used] || (strcmp(size, "daily") && strcmp(size, "monthly") && strcmp(size, "yearly")) ||
+        t->partition_key) {
+        free(key);
+        bad(r, "partition-by needs 'range KEY daily|monthly|yearly hot-days N periods-ahead N', once");
+        return;
+    }
+    t->partition_key = key;
+    t->partition_range = xstrdup(size);
+}
+
+/* "  index NAME METHOD [unique] (COLUMNS) [language CONFIG] [where EXPR]" */
+static void read_index(reader *r, stable *t, const char *p)
+{
+    char *name = read_name(&p);
+    const char *sp = name && skip(&p, " ") ? strchr(p, ' ') : NULL;
+    if (!sp) {
+        free(name);
+        bad(r, "index needs a name, a method and its columns");
+        return;
+    }
+    char *method = xstrndup(p, (size_t)(sp - p));
+    p = sp + 1;
+    if (strcmp(method, "btree") && strcmp(method, "hash") && strcmp(method, "gin") && strcmp(method, "gist") &&
+        strcmp(method, "brin"))
+        bad(r, "index method must be btree, hash, gin, gist or brin");
+    if (stable_index(t, name))
+        bad(r, "index given twice");
+    sindex *x = stable_add_index(t, name, method);
+    free(method);
+    free(name);
+    if (skip(&p, "unique "))
+        x->unique = true;
+    sconstraint cols = {0};
+    bool ok = read_list(&p, &cols, false);
+    for (size_t i = 0; i < cols.ncols; i++)
+        sindex_add_col(x, cols.cols[i]);
+    sconstraint_free(&cols);
+    if (!ok) {
+        bad(r, "index without its column list");
+        return;
+    }
+    /* then " language CONFIG", " search-function NAME", " where EXPR" (last:
+     * the expression may hold anything) */
+    if (skip(&p, " language ") && !(x->language = read_name(&p)))
+        bad(r, "index language without a name");
+    if (skip(&p, " search-function ") && !(x->search_function = read_name(&p)))
+        bad(r, "index search-function without a name");
+    if (skip(&p, " where "))
+        x->predicate = unescape(p);
+    else if (*p)
+        bad(r, "unexpected text after an index's columns");
+}
+
 bool snapshot_parse(const char *text, const char *file, schema *out, char **last_migration, diag *d)
 {
     reader r = {file, 0, d, true};
@@ -393,6 +482,10 @@ bool snapshot_parse(const char *text, const char *file, schema *out, char **last
             t->policies[t->npolicies - 1].using_sql = unescape(p);
         } else if (skip(&p, "    with-check ") && t->npolicies) {
             t->policies[t->npolicies - 1].check_sql = unescape(p);
+        } else if (skip(&p, "  partition-by range ")) {
+            read_partition(&r, t, p);
+        } else if (skip(&p, "  index ")) {
+            read_index(&r, t, p);
         } else if (skip(&p, "  grant ")) {
             free(t->grant_role);
             t->grant_role = xstrdup(p);

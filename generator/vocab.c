@@ -85,6 +85,7 @@ static const vocab_term terms[] = {
     P(SHARD_NS, "replicationFactor", CTX_SHARD),
     P(SHARD_NS, "rangeSize", CTX_SHARD),
     P(SHARD_NS, "hotDataWindow", CTX_SHARD),
+    P(SHARD_NS, "periodsAhead", CTX_SHARD),
 
     /* Indexes */
     P(IDX_NS, "table", CTX_INDEX),

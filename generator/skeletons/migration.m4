@@ -1,6 +1,6 @@
 m4_divert(-1)
-# migration.m4: a migration and its reverse (SQL run by dbont-migrate, each
-# file in one transaction).
+# migration.m4: a migration and its reverse (SQL run by dbont-migrate: a
+# file is one transaction, except for the steps marked to run outside one).
 #
 # Values from dbont-gen:
 #   d4_version d4_sources              provenance
@@ -14,7 +14,18 @@ m4_divert(-1)
 #   d4_statement(SQL)                  one statement (no ';')
 #   d4_noted_statement(NOTE, SQL)      the same, with a comment before it
 #                                      (what it destroys, or a warning)
-#   d4_create_table(SQL_NAME, ITEMS)   ITEMS: d4_column(NAME, TYPE, MODIFIERS, SEP)
+#   d4_outside_step(MARKER, SQL)       a step dbont-migrate runs alone, outside
+#                                      any transaction (CREATE INDEX
+#                                      CONCURRENTLY); MARKER is empty or
+#                                      " index NAME" (the index it builds)
+#   d4_partition_index_step(INDEX, TABLE)
+#                                      a step dbont-migrate runs outside any
+#                                      transaction: it builds INDEX (made ON
+#                                      ONLY TABLE before) CONCURRENTLY on each
+#                                      partition of TABLE and attaches it
+#   d4_transaction_step()              ordinary statements follow again
+#   d4_create_table(SQL_NAME, ITEMS, SUFFIX)
+#                                      SUFFIX: empty, or " PARTITION BY ..."   ITEMS: d4_column(NAME, TYPE, MODIFIERS, SEP)
 #                                      and d4_constraint(NAME, DEFINITION, SEP)
 #                                      calls; MODIFIERS starts with a space when
 #                                      not empty; SEP is "," or empty
@@ -32,13 +43,24 @@ m4_define(«d4_noted_statement», «
 -- $1
 $2;
 »)
+m4_define(«d4_outside_step», «
+-- dbont:step no-transaction$1
+$2;
+»)
+m4_define(«d4_partition_index_step», «
+-- dbont:step no-transaction partition-indexes $1
+-- (dbont-migrate builds $1 CONCURRENTLY on each partition of $2, then attaches it)
+»)
+m4_define(«d4_transaction_step», «
+-- dbont:step transaction
+»)
 m4_define(«d4_column», «    $1 $2$3$4
 »)
 m4_define(«d4_constraint», «    CONSTRAINT $1 $2$3
 »)
 m4_define(«d4_create_table», «
 CREATE TABLE $1 (
-$2);
+$2)$3;
 »)
 m4_divert(0)m4_dnl
 @output migration@

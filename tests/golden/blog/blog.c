@@ -647,3 +647,104 @@ blog_user_with_posts_query_rows blog_user_with_posts_query_batch_rows(const dbon
     return rows;
 }
 
+/* ---- query posts_title_content_search ---------------------------------- */
+
+static const Oid blog_posts_title_content_search_types[] = {25, 20};
+static const dbont_stmt blog_posts_title_content_search_stmt = {
+    UINT64_C(0xe8983bf7d6e6c8ad), "dbont_e8983bf7d6e6c8ad",
+    "SELECT id, organization_id, user_id, title, content, is_published, views, created_at, rank FROM posts_title_content_search($1, $2) ORDER BY rank DESC, id",
+    2, blog_posts_title_content_search_types};
+
+static const dbont_type blog_posts_title_content_search_param_types[] = {DBONT_TEXT, DBONT_BIGINT};
+static const size_t blog_posts_title_content_search_param_offsets[] = {
+    offsetof(blog_posts_title_content_search_params, query),
+    offsetof(blog_posts_title_content_search_params, max_rows)};
+
+static const dbont_column blog_posts_title_content_search_columns[] = {
+    {"id", "id", DBONT_UUID, true,
+     offsetof(blog_posts_title_content_search_row, id), DBONT_NO_FIELD,
+     DBONT_NO_FIELD, DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+    {"organization_id", "organization_id", DBONT_UUID, true,
+     offsetof(blog_posts_title_content_search_row, organization_id), DBONT_NO_FIELD,
+     DBONT_NO_FIELD, DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+    {"user_id", "user_id", DBONT_UUID, true,
+     offsetof(blog_posts_title_content_search_row, user_id), DBONT_NO_FIELD,
+     DBONT_NO_FIELD, DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+    {"title", "title", DBONT_TEXT, true,
+     offsetof(blog_posts_title_content_search_row, title), DBONT_NO_FIELD,
+     DBONT_NO_FIELD, DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+    {"content", "content", DBONT_TEXT, false,
+     offsetof(blog_posts_title_content_search_row, content), offsetof(blog_posts_title_content_search_row, content_is_null),
+     DBONT_NO_FIELD, DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+    {"is_published", "is_published", DBONT_BOOLEAN, true,
+     offsetof(blog_posts_title_content_search_row, is_published), DBONT_NO_FIELD,
+     DBONT_NO_FIELD, DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+    {"views", "views", DBONT_BIGINT, true,
+     offsetof(blog_posts_title_content_search_row, views), DBONT_NO_FIELD,
+     DBONT_NO_FIELD, DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+    {"created_at", "created_at", DBONT_TIMESTAMP, false,
+     offsetof(blog_posts_title_content_search_row, created_at), offsetof(blog_posts_title_content_search_row, created_at_is_null),
+     DBONT_NO_FIELD, DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+    {"rank", "rank", DBONT_REAL, true,
+     offsetof(blog_posts_title_content_search_row, rank), DBONT_NO_FIELD,
+     DBONT_NO_FIELD, DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+};
+
+static const dbont_query blog_posts_title_content_search_query = {
+    "posts_title_content_search", &blog_posts_title_content_search_stmt,
+    2, blog_posts_title_content_search_param_types, blog_posts_title_content_search_param_offsets, sizeof(blog_posts_title_content_search_params),
+    9, blog_posts_title_content_search_columns, sizeof(blog_posts_title_content_search_row)};
+
+void blog_posts_title_content_search_rows_free(blog_posts_title_content_search_rows *rows)
+{
+    if (!rows)
+        return;
+    dbont_result_free(rows->result);
+    rows->result = NULL;
+    rows->rows = NULL;
+    rows->count = 0;
+}
+
+static void blog_posts_title_content_search_view(dbont_result *res, blog_posts_title_content_search_rows *out)
+{
+    out->result = res;
+    out->count = res ? dbont_result_count(res) : 0;
+    out->rows = res ? (blog_posts_title_content_search_row *)dbont_result_rows(res) : NULL;
+}
+
+dbont_status blog_posts_title_content_search(dbont_conn *conn, const char *query, int64_t max_rows, blog_posts_title_content_search_rows *out,
+                                             dbont_error *err)
+{
+    blog_posts_title_content_search_params _p;
+    memset(&_p, 0, sizeof _p);
+    _p.query = query;
+    _p.max_rows = max_rows;
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_query_run(conn, &blog_posts_title_content_search_query, &_p, out ? &_res : NULL, err);
+    if (out)
+        blog_posts_title_content_search_view(_res, out);
+    return _st;
+}
+
+dbont_status blog_posts_title_content_search_batch(dbont_conn *conn, const blog_posts_title_content_search_params *params, size_t n,
+                                                   dbont_batch_item *items, dbont_error *err)
+{
+    return dbont_query_batch(conn, &blog_posts_title_content_search_query, params, n, 0, items, err);
+}
+
+blog_posts_title_content_search_rows blog_posts_title_content_search_batch_rows(const dbont_batch_item *item)
+{
+    blog_posts_title_content_search_rows rows;
+    blog_posts_title_content_search_view(item ? item->result : NULL, &rows);
+    return rows;
+}
+

@@ -612,6 +612,51 @@ dbont_status blog_user_with_posts_query_batch(dbont_conn *conn, const blog_user_
 /* The rows of one batch item (they stay the item's). */
 blog_user_with_posts_query_rows blog_user_with_posts_query_batch_rows(const dbont_batch_item *item);
 
+/* ---- query posts_title_content_search ---------------------------------- */
+
+/* The parameters of one run, for blog_posts_title_content_search_batch. */
+typedef struct blog_posts_title_content_search_params {
+    const char *query;
+    int64_t max_rows;
+} blog_posts_title_content_search_params;
+
+/* A row of the result.  A column that may be NULL has a <column>_is_null
+ * flag; text, numeric, jsonb and bytea values point into the result. */
+typedef struct blog_posts_title_content_search_row {
+    dbont_uuid id;
+    dbont_uuid organization_id;
+    dbont_uuid user_id;
+    const char *title;
+    const char *content;
+    bool content_is_null;
+    bool is_published;
+    int64_t views;
+    dbont_timestamp created_at;
+    bool created_at_is_null;
+    float rank;
+} blog_posts_title_content_search_row;
+
+typedef struct blog_posts_title_content_search_rows {
+    size_t count;
+    blog_posts_title_content_search_row *rows;
+    dbont_result *result;
+} blog_posts_title_content_search_rows;
+
+void blog_posts_title_content_search_rows_free(blog_posts_title_content_search_rows *rows);
+
+/* SELECT id, organization_id, user_id, title, content, is_published, views, created_at, rank FROM posts_title_content_search($1, $2) ORDER BY rank DESC, id */
+dbont_status blog_posts_title_content_search(dbont_conn *conn, const char *query, int64_t max_rows, blog_posts_title_content_search_rows *out,
+                                             dbont_error *err);
+
+/* Runs the query once per params[i] in one pipeline; items[i] gets each
+ * run's outcome (free them with dbont_batch_free).  DBONT_ERROR when any
+ * run failed: the others still ran. */
+dbont_status blog_posts_title_content_search_batch(dbont_conn *conn, const blog_posts_title_content_search_params *params, size_t n,
+                                                   dbont_batch_item *items, dbont_error *err);
+
+/* The rows of one batch item (they stay the item's). */
+blog_posts_title_content_search_rows blog_posts_title_content_search_batch_rows(const dbont_batch_item *item);
+
 #ifdef __cplusplus
 }
 #endif

@@ -468,6 +468,625 @@ static void test_tenancy_type_change(void **state)
     done(&r);
 }
 
+/* ---- indexes ---------------------------------------------------------------- */
+
+#define POSTS_IX "table posts\n  column id integer not-null\n  column author integer\n  column title text\n" \
+                 "  column body text\n  primary-key posts_pkey (id)\n"
+
+/* The changes of r as "phase no_transaction index_name" lines, to check
+ * what render() leaves out. */
+static char *render_steps(const changes *c)
+{
+    buf b;
+    buf_init(&b);
+    for (size_t i = 0; i < c->n; i++)
+        buf_printf(&b, "%d %s %s\n", (int)c->v[i].phase, c->v[i].no_transaction ? "outside" : "inside",
+                   c->v[i].index_name ? c->v[i].index_name : "-");
+    return buf_take(&b);
+}
+
+/* Fails unless every change outside a transaction comes after every
+ * change inside one. */
+static void assert_outside_last(const changes *c)
+{
+    bool outside = false;
+    for (size_t i = 0; i < c->n; i++) {
+        if (outside && !c->v[i].no_transaction)
+            fail_msg("change %zu (%s) runs in the transaction after a change outside it", i, c->v[i].summary);
+        outside |= c->v[i].no_transaction;
+    }
+}
+
+/* The down migration of r: the diff from r's result back to r's `from`,
+ * with the renames reversed. */
+static char *down_of(result *r, changes *keep)
+{
+    name_changes rn, back;
+    diff_renames(&r->from, &r->to, &rn);
+    renames_reverse(&rn, &r->from, &back);
+    changes down;
+    tu_diag t;
+    tu_diag_open(&t);
+    bool ok = diff_schemas(&r->after, &r->from, &back, &down, NULL, &t.d);
+    if (!ok)
+        fail_msg("down diff failed: %s", tu_diag_text(&t));
+    tu_diag_close(&t);
+    char *text = render(&down);
+    if (keep)
+        *keep = down;
+    else
+        changes_free(&down);
+    renames_free(&rn);
+    renames_free(&back);
+    return text;
+}
+
+/* An index on a table that exists: built CONCURRENTLY, alone and outside
+ * the transaction, after every ordinary change. */
+static void test_index_add_existing(void **state)
+{
+    (void)state;
+    result r;
+    run(&r, POSTS_IX, POSTS_IX "  index posts_author_idx btree (author)\n", NULL);
+    assert_true(r.ok);
+    assert_string_equal(r.text, "CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_author_idx ON posts USING btree "
+                                "(author)\n");
+    assert_int_equal(r.up.n, 1);
+    assert_int_equal(r.up.v[0].phase, PH_CREATE_INDEX_CONCURRENTLY);
+    assert_true(r.up.v[0].no_transaction);
+    assert_string_equal(r.up.v[0].index_name, "posts_author_idx");
+    assert_false(r.up.v[0].destructive);
+    assert_string_equal(r.up.v[0].summary,
+                        "create index posts_author_idx on posts (concurrently, outside the transaction)");
+    assert_string_equal(r.up.v[0].slug, "index_posts");
+    /* the result keeps the index, so the next snapshot has it */
+    char *body = snapshot_body(&r.after);
+    assert_non_null(strstr(body, "  index posts_author_idx btree (author)\n"));
+    free(body);
+    /* changes_sql (the check server's one transaction) leaves CONCURRENTLY out */
+    char *sql = changes_sql(&r.up);
+    assert_string_equal(sql, "CREATE INDEX IF NOT EXISTS posts_author_idx ON posts USING btree (author);\n");
+    free(sql);
+    done(&r);
+
+    /* With other changes: the new column, the new table and its index
+     * come first (in the transaction), the concurrent builds last, each
+     * indexing what exists by then. */
+    run(&r, POSTS_IX,
+        "table posts\n  column id integer not-null\n  column author integer\n  column title text\n"
+        "  column body text\n  column lang text\n  primary-key posts_pkey (id)\n"
+        "  index posts_lang_idx btree (lang)\n  index posts_author_idx btree (author)\n"
+        "table tags\n  column id integer not-null\n  column name text\n  primary-key tags_pkey (id)\n"
+        "  index tags_name_idx btree (name)\n",
+        NULL);
+    assert_true(r.ok);
+    assert_string_equal(r.text, "ALTER TABLE posts ADD COLUMN lang text\n"
+                                "CREATE TABLE tags (tags_pkey)\n"
+                                "CREATE INDEX tags_name_idx ON tags USING btree (name)\n"
+                                "CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_lang_idx ON posts USING btree (lang)\n"
+                                "CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_author_idx ON posts USING btree "
+                                "(author)\n");
+    char *steps = render_steps(&r.up);
+    char *want = xasprintf("%d inside -\n%d inside -\n%d inside -\n%d outside posts_lang_idx\n"
+                           "%d outside posts_author_idx\n",
+                           PH_ADD_COLUMN, PH_CREATE_TABLE, PH_CREATE_INDEX, PH_CREATE_INDEX_CONCURRENTLY,
+                           PH_CREATE_INDEX_CONCURRENTLY);
+    assert_string_equal(steps, want);
+    assert_outside_last(&r.up);
+    free(steps);
+    free(want);
+    done(&r);
+
+    /* Also after the changes that run last in the transaction (dropping
+     * the tenant functions). */
+    run(&r, TENANCY POSTS_TENANT, POSTS_PLAIN "  index posts_org_idx btree (org)\n", NULL);
+    assert_true(r.ok);
+    assert_true(r.up.n > 2);
+    assert_string_equal(r.up.v[r.up.n - 2].sql, "DROP FUNCTION current_org_id()");
+    assert_string_equal(r.up.v[r.up.n - 1].sql,
+                        "CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_org_idx ON posts USING btree (org)");
+    assert_outside_last(&r.up);
+    done(&r);
+}
+
+/* An index of a table the migration creates: inside the transaction, no
+ * CONCURRENTLY (nobody can write to the table yet). */
+static void test_index_new_table(void **state)
+{
+    (void)state;
+    result r;
+    run(&r, "", POSTS_IX "  index posts_author_idx btree (author)\n  index posts_title_idx btree unique (title)\n",
+        NULL);
+    assert_true(r.ok);
+    assert_string_equal(r.text, "CREATE TABLE posts (posts_pkey)\n"
+                                "CREATE INDEX posts_author_idx ON posts USING btree (author)\n"
+                                "CREATE UNIQUE INDEX posts_title_idx ON posts USING btree (title)\n");
+    for (size_t i = 0; i < r.up.n; i++) {
+        assert_false(r.up.v[i].no_transaction);
+        assert_null(r.up.v[i].index_name);
+    }
+    assert_int_equal(r.up.v[1].phase, PH_CREATE_INDEX);
+    assert_string_equal(r.up.v[1].summary, "create index posts_author_idx on posts");
+    assert_string_equal(r.up.v[2].summary, "create unique index posts_title_idx on posts");
+    char *sql = changes_sql(&r.up);
+    assert_non_null(strstr(sql, "CREATE INDEX posts_author_idx ON posts USING btree (author);\n"));
+    free(sql);
+    done(&r);
+    /* dropping the table drops its indexes: no DROP INDEX */
+    expect(POSTS_IX "  index posts_author_idx btree (author)\n", "", NULL,
+           "-- DESTRUCTIVE: destroys table posts and every row in it\nDROP TABLE posts\n");
+}
+
+/* Each kind of definition, as CREATE INDEX writes it. */
+static void test_index_definitions(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *line, *sql;
+    } cases[] = {
+        {"  index posts_title_idx btree unique (title)\n",
+         "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS posts_title_idx ON posts USING btree (title)\n"},
+        {"  index posts_author_idx btree (author) where author IS NOT NULL AND title <> ''\n",
+         "CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_author_idx ON posts USING btree (author) "
+         "WHERE (author IS NOT NULL AND title <> '')\n"},
+        {"  index posts_author_title_idx btree unique (author, title) where body IS NULL\n",
+         "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS posts_author_title_idx ON posts USING btree "
+         "(author, title) WHERE (body IS NULL)\n"},
+        {"  index posts_title_idx hash (title)\n",
+         "CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_title_idx ON posts USING hash (title)\n"},
+        {"  index posts_id_idx brin (id)\n",
+         "CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_id_idx ON posts USING brin (id)\n"},
+        /* full text: the document, an expression, in its own parentheses */
+        {"  index posts_title_body_fts_idx gin (title, body) language english\n",
+         "CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_title_body_fts_idx ON posts USING gin "
+         "((to_tsvector('english'::regconfig, coalesce(title, '') || ' ' || coalesce(body, ''))))\n"},
+        {"  index posts_title_fts_idx gist (title) language simple where author > 0\n",
+         "CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_title_fts_idx ON posts USING gist "
+         "((to_tsvector('simple'::regconfig, coalesce(title, '')))) WHERE (author > 0)\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *to = xasprintf("%s%s", POSTS_IX, cases[i].line);
+        expect(POSTS_IX, to, NULL, cases[i].sql);
+        free(to);
+    }
+    /* keywords and odd names are quoted, in the columns and the document */
+    expect("table order\n  column id integer\n  column user text\n",
+           "table order\n  column id integer\n  column user text\n"
+           "  index order_user_idx btree (id, user)\n  index order_user_fts_idx gin (user) language english\n",
+           NULL,
+           "CREATE INDEX CONCURRENTLY IF NOT EXISTS order_user_idx ON \"order\" USING btree (id, \"user\")\n"
+           "CREATE INDEX CONCURRENTLY IF NOT EXISTS order_user_fts_idx ON \"order\" USING gin "
+           "((to_tsvector('english'::regconfig, coalesce(\"user\", ''))))\n");
+}
+
+static void test_index_drop(void **state)
+{
+    (void)state;
+    result r;
+    run(&r, POSTS_IX "  index posts_author_idx btree (author)\n  index posts_title_idx hash (title)\n",
+        POSTS_IX "  index posts_title_idx hash (title)\n", NULL);
+    assert_true(r.ok);
+    assert_string_equal(r.text, "DROP INDEX CONCURRENTLY IF EXISTS posts_author_idx\n");
+    assert_int_equal(r.up.v[0].phase, PH_DROP_INDEX);
+    assert_true(r.up.v[0].no_transaction);
+    assert_null(r.up.v[0].index_name); /* it builds nothing */
+    assert_false(r.up.v[0].destructive); /* an index holds no data */
+    assert_string_equal(r.up.v[0].summary,
+                        "drop index posts_author_idx on posts (concurrently, outside the transaction)");
+    char *sql = changes_sql(&r.up);
+    assert_string_equal(sql, "DROP INDEX IF EXISTS posts_author_idx;\n");
+    free(sql);
+    /* down: built again, concurrently */
+    char *down = down_of(&r, NULL);
+    assert_string_equal(down, "CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_author_idx ON posts USING btree "
+                              "(author)\n");
+    free(down);
+    done(&r);
+}
+
+/* A table's rename renames its indexes: ALTER INDEX, no rebuild, and
+ * back again in the down migration. */
+static void test_index_rename_table(void **state)
+{
+    (void)state;
+    static const char *const hint[] = {"articles", "posts", NULL};
+    result r;
+    run(&r,
+        POSTS_IX "  index posts_author_idx btree (author) where author > 0\n"
+                 "  index posts_title_body_fts_idx gin (title, body) language english\n",
+        "table articles\n  column id integer not-null\n  column author integer\n  column title text\n"
+        "  column body text\n  primary-key articles_pkey (id)\n"
+        "  index articles_author_idx btree (author) where author > 0\n"
+        "  index articles_title_body_fts_idx gin (title, body) language english\n",
+        hint);
+    assert_true(r.ok);
+    assert_string_equal(r.text, "ALTER TABLE posts RENAME TO articles\n"
+                                "ALTER TABLE articles RENAME CONSTRAINT posts_pkey TO articles_pkey\n"
+                                "ALTER INDEX posts_author_idx RENAME TO articles_author_idx\n"
+                                "ALTER INDEX posts_title_body_fts_idx RENAME TO articles_title_body_fts_idx\n");
+    for (size_t i = 0; i < r.up.n; i++)
+        assert_false(r.up.v[i].no_transaction);
+    assert_string_equal(r.up.v[2].summary, "rename index posts_author_idx to articles_author_idx");
+    changes dc;
+    char *down = down_of(&r, &dc);
+    assert_string_equal(down, "ALTER TABLE articles RENAME TO posts\n"
+                              "ALTER TABLE posts RENAME CONSTRAINT articles_pkey TO posts_pkey\n"
+                              "ALTER INDEX articles_author_idx RENAME TO posts_author_idx\n"
+                              "ALTER INDEX articles_title_body_fts_idx RENAME TO posts_title_body_fts_idx\n");
+    changes_free(&dc);
+    free(down);
+    done(&r);
+}
+
+/* A column's rename: the index follows it (PostgreSQL's index keeps the
+ * column), only its name changes. */
+static void test_index_rename_column(void **state)
+{
+    (void)state;
+    static const char *const hint[] = {"posts.writer", "author", NULL};
+    const char *to = "table posts\n  column id integer not-null\n  column writer integer\n  column title text\n"
+                     "  column body text\n  primary-key posts_pkey (id)\n"
+                     "  index posts_writer_title_idx btree (writer, title)\n"
+                     "  index posts_title_idx btree (title)\n";
+    result r;
+    run(&r, POSTS_IX "  index posts_author_title_idx btree (author, title)\n  index posts_title_idx btree (title)\n",
+        to, hint);
+    assert_true(r.ok);
+    assert_string_equal(r.text, "ALTER TABLE posts RENAME COLUMN author TO writer\n"
+                                "ALTER INDEX posts_author_title_idx RENAME TO posts_writer_title_idx\n");
+    char *down = down_of(&r, NULL);
+    assert_string_equal(down, "ALTER TABLE posts RENAME COLUMN writer TO author\n"
+                              "ALTER INDEX posts_writer_title_idx RENAME TO posts_author_title_idx\n");
+    free(down);
+    done(&r);
+    /* the renamed column in a full-text index: renamed too */
+    static const char *const hint2[] = {"posts.content", "body", NULL};
+    expect(POSTS_IX "  index posts_title_body_fts_idx gin (title, body) language english\n",
+           "table posts\n  column id integer not-null\n  column author integer\n  column title text\n"
+           "  column content text\n  primary-key posts_pkey (id)\n"
+           "  index posts_title_content_fts_idx gin (title, content) language english\n",
+           hint2,
+           "ALTER TABLE posts RENAME COLUMN body TO content\n"
+           "ALTER INDEX posts_title_body_fts_idx RENAME TO posts_title_content_fts_idx\n");
+    /* without the hint the column is dropped (its index with it) and the
+     * new one is indexed anew */
+    expect(POSTS_IX "  index posts_title_body_fts_idx gin (title, body) language english\n",
+           "table posts\n  column id integer not-null\n  column author integer\n  column title text\n"
+           "  column content text\n  primary-key posts_pkey (id)\n"
+           "  index posts_title_content_fts_idx gin (title, content) language english\n",
+           NULL,
+           "-- DESTRUCTIVE: destroys the values of posts.body\nALTER TABLE posts DROP COLUMN body\n"
+           "ALTER TABLE posts ADD COLUMN content text\n"
+           "CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_title_content_fts_idx ON posts USING gin "
+           "((to_tsvector('english'::regconfig, coalesce(title, '') || ' ' || coalesce(content, ''))))\n");
+}
+
+/* The same name, another definition: the old index must go before the
+ * new one can take its name. */
+static void test_index_redefined(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *from, *to, *create;
+    } cases[] = {
+        {"  index posts_author_idx btree (author)\n", "  index posts_author_idx btree (author) where author > 0\n",
+         "CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_author_idx ON posts USING btree (author) WHERE (author > 0)"},
+        {"  index posts_author_idx btree (author) where author > 0\n",
+         "  index posts_author_idx btree (author) where author > 1\n",
+         "CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_author_idx ON posts USING btree (author) WHERE (author > 1)"},
+        {"  index posts_author_idx btree (author)\n", "  index posts_author_idx btree unique (author)\n",
+         "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS posts_author_idx ON posts USING btree (author)"},
+        {"  index posts_author_idx btree (author)\n", "  index posts_author_idx hash (author)\n",
+         "CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_author_idx ON posts USING hash (author)"},
+        {"  index posts_title_fts_idx gin (title) language english\n",
+         "  index posts_title_fts_idx gin (title) language simple\n",
+         "CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_title_fts_idx ON posts USING gin "
+         "((to_tsvector('simple'::regconfig, coalesce(title, ''))))"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *from = xasprintf("%s%s", POSTS_IX, cases[i].from), *to = xasprintf("%s%s", POSTS_IX, cases[i].to);
+        result r;
+        run(&r, from, to, NULL);
+        assert_true(r.ok);
+        const char *name = strchr(cases[i].from + strlen("  index "), ' ');
+        char *want = xasprintf("DROP INDEX CONCURRENTLY IF EXISTS %.*s\n%s\n",
+                               (int)(name - cases[i].from - strlen("  index ")), cases[i].from + strlen("  index "),
+                               cases[i].create);
+        if (strcmp(r.text, want) != 0)
+            fail_msg("case %zu gave:\n%s\nwanted:\n%s", i, r.text, want);
+        assert_int_equal(r.up.v[0].phase, PH_DROP_INDEX_REUSED);
+        assert_int_equal(r.up.v[1].phase, PH_CREATE_INDEX_CONCURRENTLY);
+        assert_true(r.up.v[0].no_transaction);
+        assert_true(r.up.v[1].no_transaction);
+        /* and back */
+        char *down = down_of(&r, NULL);
+        assert_non_null(strstr(down, "DROP INDEX CONCURRENTLY IF EXISTS "));
+        assert_true(strstr(down, "DROP INDEX") < strstr(down, "CREATE "));
+        free(down);
+        free(want);
+        free(from);
+        free(to);
+        done(&r);
+    }
+}
+
+/* Other columns, so another name: the new index is built before the old
+ * one goes (the table is never without an index for its queries). */
+static void test_index_columns_changed(void **state)
+{
+    (void)state;
+    result r;
+    run(&r, POSTS_IX "  index posts_author_idx btree (author)\n",
+        POSTS_IX "  index posts_author_title_idx btree (author, title)\n", NULL);
+    assert_true(r.ok);
+    assert_string_equal(r.text, "CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_author_title_idx ON posts USING btree "
+                                "(author, title)\n"
+                                "DROP INDEX CONCURRENTLY IF EXISTS posts_author_idx\n");
+    assert_int_equal(r.up.v[0].phase, PH_CREATE_INDEX_CONCURRENTLY);
+    assert_int_equal(r.up.v[1].phase, PH_DROP_INDEX);
+    char *down = down_of(&r, NULL);
+    assert_string_equal(down, "CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_author_idx ON posts USING btree "
+                              "(author)\n"
+                              "DROP INDEX CONCURRENTLY IF EXISTS posts_author_title_idx\n");
+    free(down);
+    done(&r);
+    /* the columns' order is the index: (title, author) is another index */
+    expect(POSTS_IX "  index posts_author_title_idx btree (author, title)\n",
+           POSTS_IX "  index posts_title_author_idx btree (title, author)\n", NULL,
+           "CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_title_author_idx ON posts USING btree (title, author)\n"
+           "DROP INDEX CONCURRENTLY IF EXISTS posts_author_title_idx\n");
+}
+
+/* PostgreSQL drops an index with a column it indexes: no DROP INDEX of
+ * its own (the column's drop, in the transaction, does it). */
+static void test_index_column_dropped(void **state)
+{
+    (void)state;
+    result r;
+    run(&r, POSTS_IX "  index posts_body_idx btree (body)\n  index posts_author_body_idx btree (author, body)\n"
+                     "  index posts_title_idx btree (title)\n",
+        "table posts\n  column id integer not-null\n  column author integer\n  column title text\n"
+        "  primary-key posts_pkey (id)\n  index posts_title_idx btree (title)\n",
+        NULL);
+    assert_true(r.ok);
+    assert_string_equal(r.text, "-- DESTRUCTIVE: destroys the values of posts.body\n"
+                                "ALTER TABLE posts DROP COLUMN body\n");
+    /* down: the column comes back in the transaction, its indexes after */
+    changes dc;
+    char *down = down_of(&r, &dc);
+    assert_string_equal(down, "ALTER TABLE posts ADD COLUMN body text\n"
+                              "CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_body_idx ON posts USING btree (body)\n"
+                              "CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_author_body_idx ON posts USING btree "
+                              "(author, body)\n");
+    assert_outside_last(&dc);
+    assert_false(dc.v[0].no_transaction);
+    assert_string_equal(dc.v[1].index_name, "posts_body_idx");
+    assert_string_equal(dc.v[2].index_name, "posts_author_body_idx");
+    changes_free(&dc);
+    free(down);
+    done(&r);
+    /* the column's index replaced by one without it, under another name */
+    expect(POSTS_IX "  index posts_author_body_idx btree (author, body)\n",
+           "table posts\n  column id integer not-null\n  column author integer\n  column title text\n"
+           "  primary-key posts_pkey (id)\n  index posts_author_idx btree (author)\n",
+           NULL,
+           "-- DESTRUCTIVE: destroys the values of posts.body\nALTER TABLE posts DROP COLUMN body\n"
+           "CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_author_idx ON posts USING btree (author)\n");
+}
+
+/* ---- full-text search functions --------------------------------------------- */
+
+#define DOCS "table docs\n  column id uuid not-null\n  column org uuid not-null default current_org_id()\n" \
+             "  column title text\n  column body varchar(200)\n  primary-key docs_pkey (id)\n"             \
+             "  row-level-security\n  policy docs_tenant_isolation ALL\n    using org = current_org_id()\n" \
+             "    with-check org = current_org_id()\n  grant app_user\n"
+#define DOCS_SEARCH "  index docs_title_body_fts_idx gin (title, body) language english " \
+                    "search-function docs_title_body_search\n"
+#define DOCS_DOC(a) "to_tsvector('english'::regconfig, coalesce(" a "title, '') || ' ' || coalesce(" a "body, ''))"
+#define SEARCH_ROLE_START                                                                              \
+    "DO $dbont$ BEGIN\n  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'app_user_search') " \
+    "THEN\n"
+
+static const char docs_function[] =
+    "CREATE FUNCTION docs_title_body_search(text, bigint) RETURNS TABLE (id uuid, org uuid, title text, "
+    "body varchar(200), rank real) LANGUAGE sql STABLE SECURITY DEFINER AS $dbont$\n"
+    "  SELECT t.id, t.org, t.title, t.body, ts_rank(" DOCS_DOC("t.") ", websearch_to_tsquery('english'::regconfig, "
+    "$1))\n"
+    "  FROM docs t\n"
+    "  WHERE (org = current_org_id()) AND " DOCS_DOC("t.") " @@ websearch_to_tsquery('english'::regconfig, $1)\n"
+    "  ORDER BY 5 DESC, t.id\n"
+    "  LIMIT $2\n"
+    "$dbont$\n"
+    "DO $dbont$ BEGIN\n"
+    "  EXECUTE format('ALTER FUNCTION docs_title_body_search(text, bigint) SET search_path = %I, pg_temp', "
+    "current_schema());\n"
+    "END $dbont$\n"
+    "GRANT SELECT ON docs TO app_user_search\n"
+    "ALTER FUNCTION docs_title_body_search(text, bigint) OWNER TO app_user_search\n"
+    "REVOKE ALL ON FUNCTION docs_title_body_search(text, bigint) FROM PUBLIC;\n"
+    "GRANT EXECUTE ON FUNCTION docs_title_body_search(text, bigint) TO app_user\n";
+
+/* The full-text index of a multi-tenant table: the search role (once),
+ * the SECURITY DEFINER function in the transaction, the index after. */
+static void test_search_added(void **state)
+{
+    (void)state;
+    result r;
+    run(&r, TENANCY DOCS, TENANCY DOCS DOCS_SEARCH, NULL);
+    assert_true(r.ok);
+    if (strncmp(r.text, SEARCH_ROLE_START, strlen(SEARCH_ROLE_START)) != 0)
+        fail_msg("no search role first:\n%s", r.text);
+    assert_int_equal(r.up.v[0].phase, PH_ROLE);
+    assert_non_null(strstr(r.up.v[0].sql, "CREATE ROLE app_user_search NOLOGIN BYPASSRLS;"));
+    assert_non_null(strstr(r.up.v[0].sql, "pg_catalog.pg_has_role('app_user', 'app_user_search', 'MEMBER')"));
+    const char *rest = strstr(r.text, "END $dbont$\n");
+    assert_non_null(rest);
+    rest += strlen("END $dbont$\n");
+    char *want = xasprintf("%sCREATE INDEX CONCURRENTLY IF NOT EXISTS docs_title_body_fts_idx ON docs USING gin "
+                           "((" DOCS_DOC("") "))\n",
+                           docs_function);
+    if (strcmp(rest, want) != 0)
+        fail_msg("after the role:\n%s\nwanted:\n%s", rest, want);
+    free(want);
+    assert_int_equal(r.up.n, 7);
+    for (size_t i = 1; i < 6; i++) {
+        assert_int_equal(r.up.v[i].phase, PH_SEARCH_FUNCTION);
+        assert_false(r.up.v[i].no_transaction);
+    }
+    assert_string_equal(r.up.v[1].summary,
+                        "search function docs_title_body_search() on docs, using index docs_title_body_fts_idx");
+    assert_true(r.up.v[6].no_transaction);
+    assert_string_equal(r.up.v[6].index_name, "docs_title_body_fts_idx");
+    /* down: function and grant go, the index too; the role stays (it
+     * belongs to the cluster) */
+    char *down = down_of(&r, NULL);
+    assert_string_equal(down, "DROP FUNCTION IF EXISTS docs_title_body_search(text, bigint)\n"
+                              "REVOKE SELECT ON docs FROM app_user_search\n"
+                              "DROP INDEX CONCURRENTLY IF EXISTS docs_title_body_fts_idx\n");
+    free(down);
+    done(&r);
+
+    /* A new table with its search: the same, its index in the transaction */
+    run(&r, TENANCY, TENANCY DOCS DOCS_SEARCH, NULL);
+    assert_true(r.ok);
+    assert_non_null(strstr(r.text, SEARCH_ROLE_START));
+    const char *create = strstr(r.text, "CREATE TABLE docs"), *fn = strstr(r.text, "CREATE FUNCTION docs_title");
+    const char *ix = strstr(r.text, "CREATE INDEX docs_title_body_fts_idx ON docs USING gin");
+    assert_non_null(create);
+    assert_non_null(fn);
+    assert_non_null(ix);
+    assert_true(create < fn && fn < ix);
+    for (size_t i = 0; i < r.up.n; i++)
+        assert_false(r.up.v[i].no_transaction);
+    done(&r);
+}
+
+/* A column added to the table changes the function's result type: it is
+ * dropped before the table changes and created again after. */
+static void test_search_replaced(void **state)
+{
+    (void)state;
+    const char *to = TENANCY "table docs\n  column id uuid not-null\n  column org uuid not-null default "
+                             "current_org_id()\n  column title text\n  column body varchar(200)\n"
+                             "  column lang text\n  primary-key docs_pkey (id)\n"
+                             "  row-level-security\n  policy docs_tenant_isolation ALL\n"
+                             "    using org = current_org_id()\n    with-check org = current_org_id()\n"
+                             "  grant app_user\n" DOCS_SEARCH;
+    result r;
+    run(&r, TENANCY DOCS DOCS_SEARCH, to, NULL);
+    assert_true(r.ok);
+    const char *want_start = "DROP FUNCTION IF EXISTS docs_title_body_search(text, bigint)\n"
+                             "ALTER TABLE docs ADD COLUMN lang text\n"
+                             "CREATE FUNCTION docs_title_body_search(text, bigint) RETURNS TABLE (id uuid, org uuid, "
+                             "title text, body varchar(200), lang text, rank real)";
+    if (strncmp(r.text, want_start, strlen(want_start)) != 0)
+        fail_msg("got:\n%s\nwanted first:\n%s", r.text, want_start);
+    assert_int_equal(r.up.v[0].phase, PH_DROP_SEARCH);
+    assert_string_equal(r.up.v[0].summary, "drop search function docs_title_body_search (created again below)");
+    /* no role (it exists), no index change; the result's 6th column is rank */
+    assert_null(strstr(r.text, "app_user_search') THEN"));
+    assert_null(strstr(r.text, "INDEX"));
+    assert_non_null(strstr(r.text, "ORDER BY 6 DESC, t.id\n"));
+    assert_non_null(strstr(r.text, "ALTER FUNCTION docs_title_body_search(text, bigint) OWNER TO app_user_search\n"));
+    assert_int_equal(r.up.n, 7);
+    done(&r);
+    /* nothing changed: nothing to do */
+    expect(TENANCY DOCS DOCS_SEARCH, TENANCY DOCS DOCS_SEARCH, NULL, "");
+    /* a change elsewhere leaves the function alone */
+    expect(TENANCY DOCS DOCS_SEARCH, TENANCY DOCS DOCS_SEARCH "  index docs_org_idx btree (org)\n", NULL,
+           "CREATE INDEX CONCURRENTLY IF NOT EXISTS docs_org_idx ON docs USING btree (org)\n");
+}
+
+/* The search index removed: its function goes, and the search role's
+ * read access to the table with it. */
+static void test_search_removed(void **state)
+{
+    (void)state;
+    result r;
+    run(&r, TENANCY DOCS DOCS_SEARCH, TENANCY DOCS, NULL);
+    assert_true(r.ok);
+    assert_string_equal(r.text, "DROP FUNCTION IF EXISTS docs_title_body_search(text, bigint)\n"
+                                "REVOKE SELECT ON docs FROM app_user_search\n"
+                                "DROP INDEX CONCURRENTLY IF EXISTS docs_title_body_fts_idx\n");
+    assert_int_equal(r.up.v[0].phase, PH_DROP_SEARCH);
+    assert_string_equal(r.up.v[0].summary, "drop search function docs_title_body_search");
+    assert_int_equal(r.up.v[1].phase, PH_GRANT);
+    assert_false(r.up.v[0].no_transaction);
+    assert_false(r.up.v[1].no_transaction);
+    assert_true(r.up.v[2].no_transaction);
+    /* down: the role again (created when missing), the function, the index */
+    char *down = down_of(&r, NULL);
+    assert_true(strncmp(down, SEARCH_ROLE_START, strlen(SEARCH_ROLE_START)) == 0);
+    const char *rest = strstr(down, "END $dbont$\n");
+    assert_non_null(rest);
+    rest += strlen("END $dbont$\n");
+    char *want = xasprintf("%sCREATE INDEX CONCURRENTLY IF NOT EXISTS docs_title_body_fts_idx ON docs USING gin "
+                           "((" DOCS_DOC("") "))\n",
+                           docs_function);
+    assert_string_equal(rest, want);
+    free(want);
+    free(down);
+    done(&r);
+    /* the table dropped: DROP TABLE takes the index; the function goes first */
+    expect(TENANCY DOCS DOCS_SEARCH, TENANCY, NULL,
+           "DROP FUNCTION IF EXISTS docs_title_body_search(text, bigint)\n"
+           "-- DESTRUCTIVE: destroys table docs and every row in it\nDROP TABLE docs\n");
+}
+
+/* Another application role: the new one gets its own search role, which
+ * then owns the function created again. */
+static void test_search_app_role_changed(void **state)
+{
+    (void)state;
+    const char *to = "tenant-setting app.current_org_id uuid\napp-role web\n\n"
+                     "table docs\n  column id uuid not-null\n  column org uuid not-null default current_org_id()\n"
+                     "  column title text\n  column body varchar(200)\n  primary-key docs_pkey (id)\n"
+                     "  row-level-security\n  policy docs_tenant_isolation ALL\n    using org = current_org_id()\n"
+                     "    with-check org = current_org_id()\n  grant web\n" DOCS_SEARCH;
+    result r;
+    run(&r, TENANCY DOCS DOCS_SEARCH, to, NULL);
+    assert_true(r.ok);
+    const char *role = strstr(r.text, "WHERE rolname = 'web_search'");
+    const char *drop = strstr(r.text, "DROP FUNCTION IF EXISTS docs_title_body_search(text, bigint)\n");
+    const char *owner = strstr(r.text, "ALTER FUNCTION docs_title_body_search(text, bigint) OWNER TO web_search\n");
+    if (!role || !drop || !owner)
+        fail_msg("got:\n%s", r.text);
+    assert_true(drop < role && role < owner);
+    assert_non_null(strstr(r.text, "GRANT EXECUTE ON FUNCTION docs_title_body_search(text, bigint) TO web\n"));
+    done(&r);
+}
+
+/* The table renamed: the function has the table's name, so it is another
+ * function; the old one goes, the role keeps its access (to the renamed
+ * table) and is not created again. */
+static void test_search_table_renamed(void **state)
+{
+    (void)state;
+    static const char *const hint[] = {"notes", "docs", NULL};
+    const char *to = TENANCY "table notes\n  column id uuid not-null\n  column org uuid not-null default "
+                             "current_org_id()\n  column title text\n  column body varchar(200)\n"
+                             "  primary-key notes_pkey (id)\n  row-level-security\n"
+                             "  policy notes_tenant_isolation ALL\n    using org = current_org_id()\n"
+                             "    with-check org = current_org_id()\n  grant app_user\n"
+                             "  index notes_title_body_fts_idx gin (title, body) language english "
+                             "search-function notes_title_body_search\n";
+    result r;
+    run(&r, TENANCY DOCS DOCS_SEARCH, to, hint);
+    assert_true(r.ok);
+    const char *drop = strstr(r.text, "DROP FUNCTION IF EXISTS docs_title_body_search(text, bigint)\n");
+    const char *rename = strstr(r.text, "ALTER TABLE docs RENAME TO notes\n");
+    const char *ix = strstr(r.text, "ALTER INDEX docs_title_body_fts_idx RENAME TO notes_title_body_fts_idx\n");
+    const char *fn = strstr(r.text, "CREATE FUNCTION notes_title_body_search(text, bigint)");
+    if (!drop || !rename || !ix || !fn)
+        fail_msg("got:\n%s", r.text);
+    assert_true(drop < rename && rename < ix && ix < fn);
+    assert_non_null(strstr(r.text, "\n  FROM notes t\n"));
+    assert_null(strstr(r.text, "REVOKE SELECT ON"));
+    assert_null(strstr(r.text, "rolname = 'app_user_search'"));
+    assert_null(strstr(r.text, "CONCURRENTLY"));
+    done(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -477,6 +1096,13 @@ int main(void)
         cmocka_unit_test(test_constraints),   cmocka_unit_test(test_result_order),
         cmocka_unit_test(test_reverse),       cmocka_unit_test(test_tenancy_on),
         cmocka_unit_test(test_tenancy_policies), cmocka_unit_test(test_tenancy_type_change),
+        cmocka_unit_test(test_index_add_existing), cmocka_unit_test(test_index_new_table),
+        cmocka_unit_test(test_index_definitions), cmocka_unit_test(test_index_drop),
+        cmocka_unit_test(test_index_rename_table), cmocka_unit_test(test_index_rename_column),
+        cmocka_unit_test(test_index_redefined), cmocka_unit_test(test_index_columns_changed),
+        cmocka_unit_test(test_index_column_dropped), cmocka_unit_test(test_search_added),
+        cmocka_unit_test(test_search_replaced), cmocka_unit_test(test_search_removed),
+        cmocka_unit_test(test_search_app_role_changed), cmocka_unit_test(test_search_table_renamed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -319,6 +319,129 @@ static void test_last_migration_by_version(void **state)
     assert_true(named);
 }
 
+/* The check server runs all migrations in one transaction: in the steps
+ * marked to run outside one, CONCURRENTLY leaves CREATE/DROP INDEX;
+ * everything else is kept as written. */
+static void test_migrations_sql_concurrently(void **state)
+{
+    fixture *f = *state;
+    free(tu_write(f->mdir, "0001_shop.sql",
+                  "-- Changes:\n"
+                  "--   create index t_a_idx on t (concurrently, outside the transaction)\n"
+                  "CREATE TABLE t (a int, b text);\n"
+                  "CREATE INDEX CONCURRENTLY t_kept_idx ON t (a);\n"
+                  "\n"
+                  "-- dbont:step no-transaction index t_a_idx\n"
+                  "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_a_idx ON t USING btree (a);\n"
+                  "\n"
+                  "-- dbont:step no-transaction index t_b_key\n"
+                  "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_b_key ON t USING btree (b) WHERE (b <> "
+                  "' CONCURRENTLY');\n"
+                  "\n"
+                  "-- dbont:step no-transaction\n"
+                  "DROP INDEX CONCURRENTLY IF EXISTS t_old_idx;\n"
+                  "SELECT ' CONCURRENTLY';\n"
+                  "\n"
+                  "-- dbont:step transaction\n"
+                  "CREATE INDEX CONCURRENTLY t_later_idx ON t (b);\n"));
+    /* a new file starts in the transaction again */
+    free(tu_write(f->mdir, "0002_more.sql", "CREATE INDEX CONCURRENTLY t_b_idx ON t (b);\n"
+                                            "-- dbont:step no-transaction index t_c_idx\n"
+                                            "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_c_idx ON t USING hash (b)"));
+    /* reverses are not part of it */
+    free(tu_write(f->mdir, "0002_more.down.sql", "-- dbont:step no-transaction\n"
+                                                 "DROP INDEX CONCURRENTLY IF EXISTS t_c_idx;\n"));
+    free(tu_write(f->mdir, SNAPSHOT_FILE, "migration 0002_more.sql\n"));
+    tu_diag t;
+    tu_diag_open(&t);
+    char *sql = evolve_migrations_sql(f->mdir, &t.d);
+    assert_string_equal(tu_diag_text(&t), "");
+    assert_non_null(sql);
+    assert_string_equal(sql, "-- Changes:\n"
+                             "--   create index t_a_idx on t (concurrently, outside the transaction)\n"
+                             "CREATE TABLE t (a int, b text);\n"
+                             "CREATE INDEX CONCURRENTLY t_kept_idx ON t (a);\n"
+                             "\n"
+                             "-- dbont:step no-transaction index t_a_idx\n"
+                             "CREATE INDEX IF NOT EXISTS t_a_idx ON t USING btree (a);\n"
+                             "\n"
+                             "-- dbont:step no-transaction index t_b_key\n"
+                             "CREATE UNIQUE INDEX IF NOT EXISTS t_b_key ON t USING btree (b) WHERE (b <> "
+                             "' CONCURRENTLY');\n"
+                             "\n"
+                             "-- dbont:step no-transaction\n"
+                             "DROP INDEX IF EXISTS t_old_idx;\n"
+                             "SELECT ' CONCURRENTLY';\n"
+                             "\n"
+                             "-- dbont:step transaction\n"
+                             "CREATE INDEX CONCURRENTLY t_later_idx ON t (b);\n"
+                             "\n;\n"
+                             "CREATE INDEX CONCURRENTLY t_b_idx ON t (b);\n"
+                             "-- dbont:step no-transaction index t_c_idx\n"
+                             "CREATE INDEX IF NOT EXISTS t_c_idx ON t USING hash (b)"
+                             "\n;\n");
+    free(sql);
+    tu_diag_close(&t);
+}
+
+#define IPFX PFX "@prefix idx: <http://example.org/indexing/> .\n"
+
+/* Indexes through evolve_plan: the first migration creates the table and
+ * its index in its transaction; a later index of the existing table is a
+ * step outside it, which the files' opening comment explains. */
+static void test_plan_indexes(void **state)
+{
+    fixture *f = *state;
+    static const char i1[] = IPFX "db:UsersTable a db:Table ;\n"
+                                  "  db:columns ( [ db:name \"id\" ; db:type \"serial\" ; db:primaryKey true ]\n"
+                                  "               [ db:name \"email\" ; db:type \"text\" ] ) .\n"
+                                  "idx:ByEmail a idx:Index ; idx:table db:UsersTable ; idx:columns (\"email\") .\n";
+    static const char i2[] = IPFX "db:UsersTable a db:Table ;\n"
+                                  "  db:columns ( [ db:name \"id\" ; db:type \"serial\" ; db:primaryKey true ]\n"
+                                  "               [ db:name \"email\" ; db:type \"text\" ] ) .\n"
+                                  "idx:ByEmail a idx:Index ; idx:table db:UsersTable ; idx:columns (\"email\") .\n"
+                                  "idx:Words a idx:Index ; idx:table db:UsersTable ; idx:columns (\"email\") ;\n"
+                                  "  idx:type \"gin\" ; idx:language \"simple\" .\n";
+    tu_loaded l;
+    load(&l, f->dir, i1);
+    tu_diag t;
+    tu_diag_open(&t);
+    migration_plan plan;
+    assert_true(evolve_plan(f->mdir, &l.m, "shop", "0.1.0", "shop.ttl", false, &plan, &t.d));
+    assert_string_equal(tu_diag_text(&t), "");
+    assert_int_equal(plan.up.n, 2);
+    assert_string_equal(plan.up.v[1].sql, "CREATE INDEX users_email_idx ON users USING btree (email)");
+    assert_false(plan.up.v[1].no_transaction);
+    assert_null(strstr(plan.up_intro, "dbont:step"));
+    assert_null(strstr(plan.down_intro, "dbont:step"));
+    assert_string_equal(plan.migration_file, "0001_shop.sql");
+    assert_non_null(strstr(plan.snapshot, "  index users_email_idx btree (email)\n"));
+    free(tu_write(f->mdir, plan.migration_file, "CREATE TABLE users ();\n"));
+    free(tu_write(f->mdir, SNAPSHOT_FILE, plan.snapshot));
+    migration_plan_free(&plan);
+    tu_unload(&l);
+
+    load(&l, f->dir, i2);
+    assert_true(evolve_plan(f->mdir, &l.m, "shop", "0.1.0", "shop.ttl", false, &plan, &t.d));
+    assert_string_equal(tu_diag_text(&t), "");
+    assert_string_equal(plan.migration_file, "0002_index_users.sql");
+    assert_int_equal(plan.up.n, 1);
+    assert_string_equal(plan.up.v[0].sql, "CREATE INDEX CONCURRENTLY IF NOT EXISTS users_email_fts_idx ON users "
+                                          "USING gin ((to_tsvector('simple'::regconfig, coalesce(email, ''))))");
+    assert_true(plan.up.v[0].no_transaction);
+    assert_string_equal(plan.up.v[0].index_name, "users_email_fts_idx");
+    assert_int_equal(plan.down.n, 1);
+    assert_string_equal(plan.down.v[0].sql, "DROP INDEX CONCURRENTLY IF EXISTS users_email_fts_idx");
+    assert_true(plan.down.v[0].no_transaction);
+    assert_non_null(strstr(plan.up_intro, "-- Each step after a \"-- dbont:step no-transaction\" line runs alone"));
+    assert_non_null(strstr(plan.down_intro, "-- Each step after a \"-- dbont:step no-transaction\" line runs alone"));
+    assert_non_null(strstr(plan.snapshot, "  index users_email_fts_idx gin (email) language simple\n"
+                                          "  index users_email_idx btree (email)\n"));
+    migration_plan_free(&plan);
+    tu_diag_close(&t);
+    tu_unload(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -332,6 +455,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrations_without_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_without_migrations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_last_migration_by_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrations_sql_concurrently, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plan_indexes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

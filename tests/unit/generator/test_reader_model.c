@@ -894,6 +894,106 @@ static void test_syntax_error_second_file(void **state)
     free(files[1]);
 }
 
+/* ---- indexes ------------------------------------------------------------------------ */
+
+#define IPFX PFX "@prefix idx: <http://example.org/indexing/> .\n"
+#define ALL_TYPES_TABLE                                                                                   \
+    "db:KindsTable a db:Table ;\n"                                                                        \
+    "  db:columns ( [ db:name \"id\" ; db:type \"serial\" ; db:primaryKey true ]\n"                       \
+    "               [ db:name \"flag\" ; db:type \"boolean\" ] [ db:name \"doc\" ; db:type \"jsonb\" ]\n" \
+    "               [ db:name \"uid\" ; db:type \"uuid\" ] [ db:name \"raw\" ; db:type \"bytea\" ]\n"     \
+    "               [ db:name \"title\" ; db:type \"varchar(80)\" ] [ db:name \"body\" ; db:type \"text\" ]\n" \
+    "               [ db:name \"at\" ; db:type \"timestamptz\" ] ) .\n"
+
+/* The derived fields: method (btree by default, idx:type in any case),
+ * columns, full text, the names (IRI order; a second index of the same
+ * columns gets a hash suffix), the search and whether it is a SECURITY
+ * DEFINER function. */
+static void test_index_model(void **state)
+{
+    tu_loaded l;
+    load_clean(&l, *state, "ix.ttl",
+               IPFX "@prefix mt: <http://example.org/multi-tenancy/> .\n"
+                    "mt:T a mt:Pattern ; mt:isolationLevel \"row-level\" ; mt:storageStrategy \"shared-database\" .\n"
+                    "db:NotesTable a db:Table ; db:multiTenant true ; db:tenantIdColumn \"org\" ;\n"
+                    "  db:columns ( [ db:name \"id\" ; db:type \"serial\" ; db:primaryKey true ]\n"
+                    "               [ db:name \"org\" ; db:type \"uuid\" ; db:nullable false ]\n"
+                    "               [ db:name \"title\" ; db:type \"text\" ] [ db:name \"body\" ; db:type \"text\" ] ) .\n"
+                    ALL_TYPES_TABLE
+                    /* declared in reverse IRI order: B is named first */
+                    "idx:C a idx:Index ; idx:table db:KindsTable ; idx:columns (\"body\") ;\n"
+                    "  idx:partialPredicate \"body <> ''\" .\n"
+                    "idx:B a idx:Index ; idx:table db:KindsTable ; idx:columns (\"body\") ; idx:type \"HASH\" .\n"
+                    "idx:A a idx:Index ; idx:table db:NotesTable ; idx:columns (\"title\" \"body\") ;\n"
+                    "  idx:type \"gist\" ; idx:language \"simple\" .\n"
+                    "idx:D a idx:Index ; idx:table db:KindsTable ; idx:columns (\"title\" \"body\") ;\n"
+                    "  idx:type \"gin\" ; idx:language \"english\" .\n");
+    assert_int_equal(l.m.nindexes, 4);
+    const index_def *c = l.m.indexes[0], *b = l.m.indexes[1], *a = l.m.indexes[2], *d = l.m.indexes[3];
+    assert_string_equal(c->method, "btree");
+    assert_string_equal(b->method, "hash");
+    assert_string_equal(a->method, "gist");
+    assert_string_equal(d->method, "gin");
+    assert_ptr_equal(c->tbl, tu_table(&l.m, "kinds"));
+    assert_ptr_equal(a->tbl, tu_table(&l.m, "notes"));
+    assert_int_equal(a->cols[0], 2);
+    assert_int_equal(a->cols[1], 3);
+    assert_false(b->full_text);
+    assert_true(a->full_text);
+    assert_true(d->full_text);
+    assert_string_equal(b->name, "kinds_body_idx");
+    unsigned long long h = fnv1a64("kinds_body_idx", strlen("kinds_body_idx"), FNV64_OFFSET);
+    char *second = xasprintf("kinds_body_idx_%08llx", h & 0xffffffffULL);
+    assert_string_equal(c->name, second);
+    free(second);
+    assert_string_equal(a->name, "notes_title_body_fts_idx");
+    assert_string_equal(d->name, "kinds_title_body_fts_idx");
+    assert_null(b->search_name);
+    assert_string_equal(a->search_name, "notes_title_body_search");
+    assert_string_equal(d->search_name, "kinds_title_body_search");
+    /* the multi-tenant table's search runs as its own function */
+    assert_true(a->search_definer);
+    assert_false(d->search_definer);
+    tu_unload(&l);
+}
+
+/* What each method can index without an extension (PostgreSQL's built-in
+ * operator classes); full text takes text columns. */
+static void test_index_methods(void **state)
+{
+    tu_loaded l;
+    load_clean(&l, *state, "ok.ttl",
+               IPFX ALL_TYPES_TABLE
+               "idx:I1 a idx:Index ; idx:table db:KindsTable ; idx:columns (\"doc\") .\n"
+               "idx:I2 a idx:Index ; idx:table db:KindsTable ; idx:columns (\"doc\") ; idx:type \"hash\" .\n"
+               "idx:I3 a idx:Index ; idx:table db:KindsTable ; idx:columns (\"doc\") ; idx:type \"gin\" .\n"
+               "idx:I4 a idx:Index ; idx:table db:KindsTable ; idx:columns (\"flag\") ; idx:type \"hash\" .\n"
+               "idx:I5 a idx:Index ; idx:table db:KindsTable ; idx:columns (\"uid\" \"raw\" \"at\") ;\n"
+               "  idx:type \"brin\" .\n"
+               "idx:I6 a idx:Index ; idx:table db:KindsTable ; idx:columns (\"title\" \"body\") ;\n"
+               "  idx:type \"gist\" ; idx:language \"german\" .\n"
+               "idx:I7 a idx:Index ; idx:table db:KindsTable ; idx:columns (\"id\" \"title\") ; idx:unique true ;\n"
+               "  idx:type \"btree\" ; idx:partialPredicate \"flag AND title IS NOT NULL\" .\n");
+    assert_int_equal(l.m.nindexes, 7);
+    tu_unload(&l);
+    expect_text(*state, "bad.ttl",
+                IPFX ALL_TYPES_TABLE
+                "idx:J1 a idx:Index ; idx:table db:KindsTable ; idx:columns (\"flag\") ; idx:type \"brin\" .\n"
+                "idx:J2 a idx:Index ; idx:table db:KindsTable ; idx:columns (\"body\") ; idx:type \"gist\" .\n"
+                "idx:J3 a idx:Index ; idx:table db:KindsTable ; idx:columns (\"doc\") ; idx:type \"brin\" .\n"
+                "idx:J4 a idx:Index ; idx:table db:KindsTable ; idx:columns (\"title\" \"doc\") ;\n"
+                "  idx:type \"gin\" ; idx:language \"english\" .\n"
+                "idx:J5 a idx:Index ; idx:table db:KindsTable ; idx:columns (\"body\") ; idx:type \"bitmap\" .\n"
+                "idx:J6 a idx:Index ; idx:table db:KindsTable ; idx:columns (\"body\") ; idx:language \"english\" .\n",
+                "%s:9:61: error: idx:type brin cannot index column 'flag' (boolean) without an extension\n"
+                "%s:10:61: error: idx:type gist cannot index column 'body' (text) without an extension (with "
+                "idx:language it becomes a full-text index of text columns)\n"
+                "%s:11:61: error: idx:type brin cannot index column 'doc' (jsonb) without an extension\n"
+                "%s:12:69: error: a full-text index takes text or varchar columns; 'doc' is jsonb\n"
+                "%s:14:80: error: unknown idx:type 'bitmap'; allowed: \"btree\", \"hash\", \"gin\", \"gist\", \"brin\"\n"
+                "%s:15:84: error: idx:language makes a full-text index and needs idx:type \"gin\" (or \"gist\")\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -922,6 +1022,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_syntax_error_second_file, tu_setup_tmpdir, tu_teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_blank_class_instance, tu_setup_tmpdir, tu_teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_two_classes, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_index_model, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_index_methods, tu_setup_tmpdir, tu_teardown_tmpdir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

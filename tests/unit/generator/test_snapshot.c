@@ -18,6 +18,7 @@
 #include "schema.h"
 #include "snapshot.h"
 #include "testutil.h"
+#include "util.h"
 
 static const char ontology[] =
     "@prefix db: <http://example.org/db/> .\n"
@@ -220,6 +221,265 @@ static void test_malformed(void **state)
     }
 }
 
+/* Index lines: every optional part, in the order the reader wants them;
+ * a predicate escaped like a default (newline, backslash). */
+static const char index_body[] = "table posts\n"
+                                 "  column id integer not-null\n"
+                                 "  column title text\n"
+                                 "  column body text\n"
+                                 "  primary-key posts_pkey (id)\n"
+                                 "  index posts_body_idx hash (body)\n"
+                                 "  index posts_id_idx brin (id)\n"
+                                 "  index posts_title_body_fts_idx gin (title, body) language english "
+                                 "search-function posts_title_body_search where title <> ''\\nAND body !~ '\\\\s'\n"
+                                 "  index posts_title_fts_idx gist (title) language simple\n"
+                                 "  index posts_title_id_idx btree unique (title, id) where id > 0\n";
+
+static void test_index_round_trip(void **state)
+{
+    (void)state;
+    tu_diag t;
+    tu_diag_open(&t);
+    schema s;
+    assert_true(snapshot_parse(index_body, "x/schema.snapshot", &s, NULL, &t.d));
+    assert_string_equal(tu_diag_text(&t), "");
+    const stable *posts = schema_table(&s, "posts");
+    assert_int_equal(posts->nindexes, 5);
+    const sindex *hash = stable_index(posts, "posts_body_idx");
+    assert_non_null(hash);
+    assert_string_equal(hash->method, "hash");
+    assert_false(hash->unique);
+    assert_int_equal(hash->ncols, 1);
+    assert_null(hash->language);
+    assert_null(hash->predicate);
+    assert_null(hash->search_function);
+    const sindex *fts = stable_index(posts, "posts_title_body_fts_idx");
+    assert_string_equal(fts->method, "gin");
+    assert_int_equal(fts->ncols, 2);
+    assert_string_equal(fts->cols[0], "title");
+    assert_string_equal(fts->cols[1], "body");
+    assert_string_equal(fts->language, "english");
+    assert_string_equal(fts->search_function, "posts_title_body_search");
+    assert_string_equal(fts->predicate, "title <> ''\nAND body !~ '\\s'");
+    const sindex *gist = stable_index(posts, "posts_title_fts_idx");
+    assert_string_equal(gist->language, "simple");
+    assert_null(gist->search_function);
+    assert_null(gist->predicate);
+    const sindex *uniq = stable_index(posts, "posts_title_id_idx");
+    assert_true(uniq->unique);
+    assert_string_equal(uniq->method, "btree");
+    assert_string_equal(uniq->predicate, "id > 0");
+    assert_null(uniq->language);
+    /* the same lines again */
+    char *again = snapshot_body(&s);
+    assert_string_equal(again, index_body);
+    free(again);
+    /* the definition CREATE INDEX gets */
+    char *def = sindex_definition(fts);
+    assert_string_equal(def, "USING gin ((to_tsvector('english'::regconfig, coalesce(title, '') || ' ' || "
+                             "coalesce(body, '')))) WHERE (title <> ''\nAND body !~ '\\s')");
+    free(def);
+    def = sindex_definition(uniq);
+    assert_string_equal(def, "USING btree (title, id) WHERE (id > 0)");
+    free(def);
+    /* a copy is the same schema */
+    schema c;
+    schema_copy(&s, &c);
+    again = snapshot_body(&c);
+    assert_string_equal(again, index_body);
+    free(again);
+    assert_true(sindex_same(stable_index(schema_table(&c, "posts"), "posts_title_body_fts_idx"), fts));
+    assert_false(sindex_same(uniq, fts));
+    schema_free(&c);
+    schema_free(&s);
+    tu_diag_close(&t);
+}
+
+/* Indexes are written sorted by name, whatever their order in the
+ * schema; reading does not sort (nor needs to). */
+static void test_index_sorted(void **state)
+{
+    (void)state;
+    schema s;
+    schema_init(&s);
+    stable *t = schema_add_table(&s, "t");
+    stable_add_column(t, "a")->type = xstrdup("text");
+    sindex *x = stable_add_index(t, "t_z_idx", "btree");
+    sindex_add_col(x, "a");
+    x = stable_add_index(t, "t_a_idx", "hash");
+    sindex_add_col(x, "a");
+    x = stable_add_index(t, "t_m_idx", "btree");
+    x->unique = true;
+    sindex_add_col(x, "a");
+    x->predicate = xstrdup("a IS NOT NULL");
+    const char *want = "table t\n"
+                       "  column a text\n"
+                       "  index t_a_idx hash (a)\n"
+                       "  index t_m_idx btree unique (a) where a IS NOT NULL\n"
+                       "  index t_z_idx btree (a)\n";
+    char *body = snapshot_body(&s);
+    assert_string_equal(body, want);
+    /* the schema itself keeps its order */
+    assert_string_equal(t->indexes[0].name, "t_z_idx");
+    tu_diag d;
+    tu_diag_open(&d);
+    schema r;
+    const char *unsorted = "table t\n  column a text\n  index t_z_idx btree (a)\n  index t_a_idx hash (a)\n"
+                           "  index t_m_idx btree unique (a) where a IS NOT NULL\n";
+    assert_true(snapshot_parse(unsorted, "s.snapshot", &r, NULL, &d.d));
+    assert_string_equal(r.tables[0].indexes[0].name, "t_z_idx");
+    char *again = snapshot_body(&r);
+    assert_string_equal(again, want);
+    free(again);
+    schema_free(&r);
+    tu_diag_close(&d);
+    /* stable_remove_index keeps the others in order */
+    stable_remove_index(t, 0);
+    assert_int_equal(t->nindexes, 2);
+    assert_string_equal(t->indexes[0].name, "t_a_idx");
+    assert_string_equal(t->indexes[1].name, "t_m_idx");
+    assert_null(stable_index(t, "t_z_idx"));
+    free(body);
+    schema_free(&s);
+}
+
+/* The index lines of a model: names from the table and columns (fts_idx
+ * for full text), the language in lower case, the predicate escaped, the
+ * search function on a multi-tenant table whose only policy is the
+ * tenant policy. */
+static void test_index_from_model(void **state)
+{
+    static const char text[] =
+        "@prefix db: <http://example.org/db/> .\n"
+        "@prefix mt: <http://example.org/multi-tenancy/> .\n"
+        "@prefix idx: <http://example.org/indexing/> .\n"
+        "mt:T a mt:Pattern ; mt:isolationLevel \"row-level\" ; mt:storageStrategy \"shared-database\" .\n"
+        "db:NotesTable a db:Table ; db:multiTenant true ; db:tenantIdColumn \"org\" ;\n"
+        "  db:columns ( [ db:name \"id\" ; db:type \"serial\" ; db:primaryKey true ]\n"
+        "               [ db:name \"org\" ; db:type \"uuid\" ; db:nullable false ]\n"
+        "               [ db:name \"title\" ; db:type \"varchar(80)\" ]\n"
+        "               [ db:name \"body\" ; db:type \"text\" ] ) .\n"
+        "db:PagesTable a db:Table ;\n"
+        "  db:columns ( [ db:name \"id\" ; db:type \"integer\" ; db:primaryKey true ]\n"
+        "               [ db:name \"body\" ; db:type \"text\" ] ) .\n"
+        "idx:A a idx:Index ; idx:table db:NotesTable ; idx:columns (\"title\" \"body\") ;\n"
+        "  idx:type \"GIN\" ; idx:language \"English\" .\n"
+        "idx:B a idx:Index ; idx:table db:NotesTable ; idx:columns (\"org\" \"title\") ; idx:unique true ;\n"
+        "  idx:partialPredicate \"\"\"title <> ''\nAND body !~ '\\\\d'\"\"\" .\n"
+        "idx:C a idx:Index ; idx:table db:PagesTable ; idx:columns (\"body\") ; idx:type \"gist\" ;\n"
+        "  idx:language \"simple\" .\n"
+        "idx:D a idx:Index ; idx:table db:PagesTable ; idx:columns (\"id\") ; idx:type \"brin\" .\n";
+    tu_loaded l;
+    tu_load_text(&l, *state, "ix.ttl", text);
+    if (!l.check_ok)
+        fail_msg("diagnostics:\n%s", l.text);
+    schema s;
+    schema_from_model(&l.m, &s);
+    char *body = snapshot_body(&s);
+    const char *notes = strstr(body, "table notes\n"), *pages = strstr(body, "table pages\n");
+    if (!notes || !pages)
+        fail_msg("body:\n%s", body);
+    assert_non_null(strstr(notes, "  grant app_user\n"
+                                  "  index notes_org_title_idx btree unique (org, title) where title <> ''\\nAND "
+                                  "body !~ '\\\\d'\n"
+                                  "  index notes_title_body_fts_idx gin (title, body) language english "
+                                  "search-function notes_title_body_search\n"
+                                  "\n"));
+    /* pages has no tenancy (the application role may use all of it):
+     * its search is an ordinary statement */
+    assert_string_equal(pages, "table pages\n"
+                               "  column id integer not-null\n"
+                               "  column body text\n"
+                               "  primary-key pages_pkey (id)\n"
+                               "  grant app_user\n"
+                               "  index pages_body_fts_idx gist (body) language simple\n"
+                               "  index pages_id_idx brin (id)\n");
+    /* and read back, the same */
+    tu_diag t;
+    tu_diag_open(&t);
+    schema r;
+    assert_true(snapshot_parse(body, "s.snapshot", &r, NULL, &t.d));
+    char *again = snapshot_body(&r);
+    assert_string_equal(again, body);
+    assert_string_equal(stable_index(schema_table(&r, "notes"), "notes_org_title_idx")->predicate,
+                        "title <> ''\nAND body !~ '\\d'");
+    free(again);
+    schema_free(&r);
+    tu_diag_close(&t);
+    free(body);
+    schema_free(&s);
+    tu_unload(&l);
+}
+
+/* Malformed index lines, each reported at its line. */
+static void test_index_malformed(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        const char *error;
+    } cases[] = {
+        {"table t\n  column a text\n  index x\n", "s.snapshot:3:1: error: malformed snapshot line: index needs a "
+                                                 "name, a method and its columns"},
+        {"table t\n  column a text\n  index x btree\n", "s.snapshot:3:1: error: malformed snapshot line: index "
+                                                       "needs a name, a method and its columns"},
+        {"table t\n  column a text\n  index x;y btree (a)\n", "s.snapshot:3:1: error: malformed snapshot line: "
+                                                             "index needs a name, a method and its columns"},
+        {"table t\n  column a text\n  index x btree a\n", "s.snapshot:3:1: error: malformed snapshot line: index "
+                                                         "without its column list"},
+        {"table t\n  column a text\n  index x btree (a\n", "s.snapshot:3:1: error: malformed snapshot line: index "
+                                                          "without its column list"},
+        {"table t\n  column a text\n  index x btree ()\n", "s.snapshot:3:1: error: malformed snapshot line: index "
+                                                          "without its column list"},
+        {"table t\n  column a text\n  index x btree (a,b)\n", "s.snapshot:3:1: error: malformed snapshot line: "
+                                                             "index without its column list"},
+        {"table t\n  column a text\n  index x gin (a) language\n", "s.snapshot:3:1: error: malformed snapshot "
+                                                                  "line: unexpected text after an index's columns"},
+        {"table t\n  column a text\n  index x gin (a) language (en)\n", "s.snapshot:3:1: error: malformed "
+                                                                       "snapshot line: index language without "
+                                                                       "a name"},
+        {"table t\n  column a text\n  index x gin (a) language english search-function \n",
+         "s.snapshot:3:1: error: malformed snapshot line: index search-function without a name"},
+        /* the optional parts in their order only */
+        {"table t\n  column a text\n  index x gin (a) search-function f language english\n",
+         "s.snapshot:3:1: error: malformed snapshot line: unexpected text after an index's columns"},
+        {"table t\n  column a text\n  index x btree (a) unique\n", "s.snapshot:3:1: error: malformed snapshot "
+                                                                  "line: unexpected text after an index's columns"},
+        {"table t\n  column a text\n  index x btree (a) WHERE a > 0\n", "s.snapshot:3:1: error: malformed "
+                                                                       "snapshot line: unexpected text after an "
+                                                                       "index's columns"},
+        {"table t\n  column a text\n  index x btree (a)\n  index x hash (a)\n", "s.snapshot:4:1: error: malformed "
+                                                                              "snapshot line: index given twice"},
+        {"  index x btree (a)\ntable t\n", "s.snapshot:1:1: error: malformed snapshot line: a line outside any "
+                                          "table"},
+        {"table t\n  column a text\n index x btree (a)\n", "s.snapshot:3:1: error: malformed snapshot line: "
+                                                          "unknown line"},
+        /* what follows "where " is the predicate, whatever it holds */
+        {"table t\n  column a text\n  index x btree (a) where a > 0 language english\n", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tu_diag t;
+        tu_diag_open(&t);
+        schema s;
+        bool ok = snapshot_parse(cases[i].text, "s.snapshot", &s, NULL, &t.d);
+        char got[512];
+        snprintf(got, sizeof got, "%s", tu_diag_text(&t));
+        if (!cases[i].error && ok)
+            assert_string_equal(s.tables[0].indexes[0].predicate, "a > 0 language english");
+        schema_free(&s);
+        tu_diag_close(&t);
+        if (!cases[i].error) {
+            if (!ok)
+                fail_msg("case %zu: %s", i, got);
+            continue;
+        }
+        if (ok)
+            fail_msg("case %zu accepted", i);
+        if (strncmp(got, cases[i].error, strlen(cases[i].error)) != 0)
+            fail_msg("case %zu: got '%s', want '%s...'", i, got, cases[i].error);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +488,10 @@ int main(void)
         cmocka_unit_test(test_file_and_parse),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_tenancy_round_trip),
+        cmocka_unit_test(test_index_round_trip),
+        cmocka_unit_test(test_index_sorted),
+        cmocka_unit_test_setup_teardown(test_index_from_model, tu_setup_tmpdir, tu_teardown_tmpdir),
+        cmocka_unit_test(test_index_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,8 @@
  * mt:Pattern, cache:CacheStrategy, cache:Pattern, shard:Strategy and
  * idx:Index.  The ontology is the reference design's snippets
  * (ADVANCED_DATABASE_PATTERNS.md) made valid Turtle, with the tables and
- * queries they name.  Also vocab.c's lookups on their own.
+ * queries they name (and posts' primary key widened to include created_at,
+ * its partition key, as PostgreSQL requires of a partitioned table).  Also vocab.c's lookups on their own.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -68,14 +69,14 @@ static const char *const ontology[] = {
     /* 44 */ "",
     /* 45 */ "db:PostsTable a db:Table ;",
     /* 46 */ "  db:columns (",
-    /* 47 */ "    [ db:name \"id\" ; db:type \"bigserial\" ; db:primaryKey true ]",
+    /* 47 */ "    [ db:name \"id\" ; db:type \"bigserial\" ]",
     /* 48 */ "    [ db:name \"user_id\" ; db:type \"uuid\" ; db:nullable false ; db:references db:UsersTable ;",
     /* 49 */ "      db:onDelete \"cascade\" ]",
     /* 50 */ "    [ db:name \"title\" ; db:type \"text\" ; db:nullable false ]",
     /* 51 */ "    [ db:name \"content\" ; db:type \"text\" ]",
     /* 52 */ "    [ db:name \"is_published\" ; db:type \"boolean\" ; db:default \"false\" ]",
-    /* 53 */ "    [ db:name \"created_at\" ; db:type \"timestamp\" ; db:default \"now()\" ]",
-    /* 54 */ "  ) .",
+    /* 53 */ "    [ db:name \"created_at\" ; db:type \"timestamp\" ; db:nullable false ; db:default \"now()\" ]",
+    /* 54 */ "  ) ; db:primaryKey (\"id\" \"created_at\") .", /* posts is partitioned by created_at */
     /* 55 */ "",
     /* 56 */ "db:UserQuery a db:Query ;",
     /* 57 */ "  db:from db:UsersTable ;",

@@ -3,11 +3,14 @@
 -- schema; rows and values that 0001_blog.sql dropped are not restored.
 --
 -- Changes:
+--   drop search function posts_title_content_search
 --   drop table posts
 --   drop table users
 --   drop table organizations
 --   drop tenant function current_user_org_id()
 --   drop tenant function current_org_id()
+
+DROP FUNCTION IF EXISTS posts_title_content_search(text, bigint);
 
 -- DESTRUCTIVE: destroys table posts and every row in it
 DROP TABLE posts;

@@ -5,6 +5,7 @@
 --
 -- Changes:
 --   application role app_user (created when missing; must not bypass row-level security)
+--   search role app_user_search (NOLOGIN BYPASSRLS, created when missing): owns the full-text search functions
 --   tenant function current_org_id() reads app.current_org_id
 --   tenant function current_user_org_id(), the reference design's other name
 --   create table organizations
@@ -23,6 +24,13 @@
 --   grant app_user the rows of organizations
 --   grant app_user the rows of users
 --   grant app_user the rows of posts
+--   search function posts_title_content_search() on posts, using index posts_title_content_fts_idx
+--   its search_path: this schema, then pg_temp
+--   grant app_user_search the rows of posts
+--   app_user_search owns posts_title_content_search()
+--   only app_user may execute posts_title_content_search()
+--   create index posts_organization_id_user_id_created_at_idx on posts
+--   create index posts_title_content_fts_idx on posts
 
 DO $dbont$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'app_user') THEN
@@ -39,6 +47,25 @@ DO $dbont$ BEGIN
     RAISE EXCEPTION 'role app_user owns tables, or is a member of a role that does: the application role must own nothing';
   END IF;
   EXECUTE format('GRANT USAGE ON SCHEMA %I TO app_user', current_schema());
+END $dbont$;
+
+DO $dbont$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'app_user_search') THEN
+    BEGIN
+      CREATE ROLE app_user_search NOLOGIN BYPASSRLS;
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN
+      NULL;
+    WHEN insufficient_privilege THEN
+      RAISE EXCEPTION 'creating role app_user_search (NOLOGIN BYPASSRLS, the owner of the full-text search functions) takes a superuser: run this migration as one, or have one run CREATE ROLE app_user_search NOLOGIN BYPASSRLS; GRANT app_user_search TO %I;', current_user;
+    END;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'app_user_search' AND rolbypassrls AND NOT rolcanlogin) THEN
+    RAISE EXCEPTION 'role app_user_search must be NOLOGIN BYPASSRLS: it owns the full-text search functions';
+  END IF;
+  IF pg_catalog.pg_has_role('app_user', 'app_user_search', 'MEMBER') THEN
+    RAISE EXCEPTION 'the application role app_user is a member of app_user_search, which bypasses row-level security';
+  END IF;
+  EXECUTE format('GRANT USAGE, CREATE ON SCHEMA %I TO app_user_search', current_schema());
 END $dbont$;
 
 CREATE OR REPLACE FUNCTION current_org_id() RETURNS pg_catalog.uuid LANGUAGE sql STABLE AS $dbont$ SELECT NULLIF(pg_catalog.current_setting('app.current_org_id', true), '')::pg_catalog.uuid $dbont$;
@@ -104,4 +131,27 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON organizations TO app_user;
 GRANT SELECT, INSERT, UPDATE, DELETE ON users TO app_user;
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON posts TO app_user;
+
+CREATE FUNCTION posts_title_content_search(text, bigint) RETURNS TABLE (id uuid, organization_id uuid, user_id uuid, title text, content text, is_published boolean, views bigint, created_at timestamp, rank real) LANGUAGE sql STABLE SECURITY DEFINER AS $dbont$
+  SELECT t.id, t.organization_id, t.user_id, t.title, t.content, t.is_published, t.views, t.created_at, ts_rank(to_tsvector('english'::regconfig, coalesce(t.title, '') || ' ' || coalesce(t.content, '')), websearch_to_tsquery('english'::regconfig, $1))
+  FROM posts t
+  WHERE (organization_id = current_org_id()) AND to_tsvector('english'::regconfig, coalesce(t.title, '') || ' ' || coalesce(t.content, '')) @@ websearch_to_tsquery('english'::regconfig, $1)
+  ORDER BY 9 DESC, t.id
+  LIMIT $2
+$dbont$;
+
+DO $dbont$ BEGIN
+  EXECUTE format('ALTER FUNCTION posts_title_content_search(text, bigint) SET search_path = %I, pg_temp', current_schema());
+END $dbont$;
+
+GRANT SELECT ON posts TO app_user_search;
+
+ALTER FUNCTION posts_title_content_search(text, bigint) OWNER TO app_user_search;
+
+REVOKE ALL ON FUNCTION posts_title_content_search(text, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION posts_title_content_search(text, bigint) TO app_user;
+
+CREATE INDEX posts_organization_id_user_id_created_at_idx ON posts USING btree (organization_id, user_id, created_at);
+
+CREATE INDEX posts_title_content_fts_idx ON posts USING gin ((to_tsvector('english'::regconfig, coalesce(title, '') || ' ' || coalesce(content, ''))));
 
