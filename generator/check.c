@@ -1040,7 +1040,7 @@ static dpos key_place(const table *t, const size_t *cols, size_t n, bool primary
  * partitioned table to include the partition key (0A000): say so at the
  * key, with the fix. */
 static void need_key_in(diag *d, const table *t, const shard_strategy *s, const size_t *cols, size_t n,
-                        const char *what, dpos where)
+                        const char *what, const char *term, dpos where)
 {
     for (size_t k = 0; k < n; k++)
         if (cols[k] == s->key_col)
@@ -1050,8 +1050,8 @@ static void need_key_in(diag *d, const table *t, const shard_strategy *s, const 
     for (size_t k = 0; k < n; k++)
         buf_printf(&list, "\"%s\" ", t->cols[cols[k]].name.v);
     diag_error(d, where, "table '%s' is partitioned by range of '%s', and PostgreSQL requires its %s to include "
-                         "the partition key: make it (%s\"%s\")",
-               t->name, s->key.v, what, list.data, s->key.v);
+                         "the partition key: make it %s (%s\"%s\")",
+               t->name, s->key.v, what, term, list.data, s->key.v);
     diag_note(d, s->key.pos, "the partition key is set here");
     buf_free(&list);
 }
@@ -1091,14 +1091,17 @@ static void check_range_partition(diag *d, model *m, shard_strategy *s, table *t
     s->ahead = s->periods_ahead.set ? s->periods_ahead.v : 3;
     t->range_partition = s;
     if (t->npk)
-        need_key_in(d, t, s, t->pk, t->npk, "primary key", key_place(t, t->pk, t->npk, true));
+        need_key_in(d, t, s, t->pk, t->npk, "primary key",
+                    t->primary_key.set ? "db:primaryKey" : "the table's db:primaryKey",
+                    key_place(t, t->pk, t->npk, true));
     for (size_t u = 0; u < t->nunique_sets; u++)
         need_key_in(d, t, s, t->unique_sets[u], t->unique_sizes[u], "unique constraint",
+                    t->unique_sizes[u] == 1 ? "the table's db:unique" : "db:unique",
                     key_place(t, t->unique_sets[u], t->unique_sizes[u], false));
     for (size_t i = 0; i < m->nindexes; i++) {
         index_def *x = m->indexes[i];
         if (x->tbl == t && x->cols && x->unique.set && x->unique.v)
-            need_key_in(d, t, s, x->cols, x->columns.n, "unique index", x->unique.pos);
+            need_key_in(d, t, s, x->cols, x->columns.n, "unique index", "idx:columns", x->unique.pos);
     }
 }
 

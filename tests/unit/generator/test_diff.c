@@ -1087,6 +1087,140 @@ static void test_search_table_renamed(void **state)
     done(&r);
 }
 
+/* ---- range partitions ------------------------------------------------------------ */
+
+#define EVENTS_BODY "  column id bigint not-null\n  column at timestamptz not-null\n  column kind text\n" \
+                    "  primary-key events_pkey (id, at)\n"
+#define EVENTS_P EVENTS_BODY "  partition-by range at monthly hot-days 30 periods-ahead 2\n"
+
+/* A new partitioned table: the registry and the function first, the table
+ * PARTITION BY RANGE, its default partition, its settings, and one call
+ * that makes the partitions; the down drops all of it. */
+static void test_partition_new_table(void **state)
+{
+    (void)state;
+    result r;
+    run(&r, "", "table events\n" EVENTS_P, NULL);
+    assert_true(r.ok);
+    assert_non_null(strstr(r.text, "CREATE TABLE IF NOT EXISTS dbont_partitioned ("));
+    assert_non_null(strstr(r.text, "CREATE OR REPLACE FUNCTION dbont_maintain_partitions(at timestamptz"));
+    const char *create = strstr(r.text, "CREATE TABLE events (");
+    const char *deflt = strstr(r.text, "CREATE TABLE events_default PARTITION OF events DEFAULT\n");
+    const char *reg = strstr(r.text, "INSERT INTO dbont_partitioned (table_name, key_column, range_size, hot_days, "
+                                     "periods_ahead) VALUES ('events', 'at', 'monthly', 30, 2)");
+    const char *make = strstr(r.text, "SELECT count(*) FROM dbont_maintain_partitions()\n");
+    assert_true(create && deflt && reg && make && create < deflt && deflt < reg && reg < make);
+    char *sql = changes_sql(&r.up);
+    assert_non_null(strstr(sql, "PRIMARY KEY (id, at)) PARTITION BY RANGE (at);\n"));
+    free(sql);
+    assert_string_equal(schema_table(&r.after, "events")->partition_range, "monthly");
+    char *down = down_of(&r, NULL);
+    assert_non_null(strstr(down, "DROP TABLE events\n"));
+    assert_non_null(strstr(down, "DROP FUNCTION dbont_maintain_partitions(timestamptz)\n"));
+    assert_non_null(strstr(down, "DROP TABLE dbont_partitioned\n"));
+    assert_null(strstr(down, "DELETE FROM dbont_partitioned")); /* the registry goes as a whole */
+    free(down);
+    done(&r);
+}
+
+/* The hot window and the periods ahead may change: new settings, and the
+ * partitions they need now. */
+static void test_partition_settings(void **state)
+{
+    (void)state;
+    expect("table events\n" EVENTS_P,
+           "table events\n" EVENTS_BODY "  partition-by range at monthly hot-days 90 periods-ahead 4\n", NULL,
+           "INSERT INTO dbont_partitioned (table_name, key_column, range_size, hot_days, periods_ahead) VALUES "
+           "('events', 'at', 'monthly', 90, 4) ON CONFLICT (table_name) DO UPDATE SET key_column = "
+           "EXCLUDED.key_column, range_size = EXCLUDED.range_size, hot_days = EXCLUDED.hot_days, periods_ahead = "
+           "EXCLUDED.periods_ahead\n"
+           "SELECT count(*) FROM dbont_maintain_partitions()\n");
+}
+
+/* What PostgreSQL fixes when it creates the table cannot change later. */
+static void test_partition_refusals(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *from, *to, *says;
+    } cases[] = {
+        {"table events\n" EVENTS_BODY, "table events\n" EVENTS_P, "cannot become or stop being range-partitioned"},
+        {"table events\n" EVENTS_P, "table events\n" EVENTS_BODY, "cannot become or stop being range-partitioned"},
+        {"table events\n" EVENTS_P, "table events\n" EVENTS_BODY "  partition-by range at daily hot-days 30 periods-ahead 2\n",
+         "shard:rangeSize of table 'events' cannot change"},
+        {"table events\n" EVENTS_P,
+         "table events\n  column id bigint not-null\n  column at timestamptz not-null\n  column kind text\n"
+         "  column at2 timestamptz not-null\n  primary-key events_pkey (id, at2)\n"
+         "  partition-by range at2 monthly hot-days 30 periods-ahead 2\n",
+         "partition key of table 'events' cannot change"},
+        {"table events\n" EVENTS_P,
+         "table events\n  column id bigint not-null\n  column at timestamp not-null\n  column kind text\n"
+         "  primary-key events_pkey (id, at)\n  partition-by range at monthly hot-days 30 periods-ahead 2\n",
+         "cannot change type"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        result r;
+        run(&r, cases[i].from, cases[i].to, NULL);
+        if (r.ok || !strstr(r.diags, cases[i].says))
+            fail_msg("case %zu: ok=%d, diagnostics:\n%s", i, r.ok, r.diags);
+        done(&r);
+    }
+    static const char *const hint[] = {"happenings", "events", NULL};
+    result r;
+    run(&r, "table events\n" EVENTS_P,
+        "table happenings\n" EVENTS_BODY "  partition-by range at monthly hot-days 30 periods-ahead 2\n", hint);
+    assert_false(r.ok);
+    assert_non_null(strstr(r.diags, "range-partitioned table 'happenings' cannot be renamed"));
+    done(&r);
+}
+
+/* An index added to a partitioned table that exists: ON ONLY the parent in
+ * the transaction, then the step that builds it on each partition; its
+ * drop is a plain DROP INDEX (none CONCURRENTLY for a partitioned index). */
+static void test_partition_index(void **state)
+{
+    (void)state;
+    result r;
+    run(&r, "table events\n" EVENTS_P, "table events\n" EVENTS_P "  index events_kind_idx btree (kind)\n", NULL);
+    assert_true(r.ok);
+    assert_int_equal(r.up.n, 2);
+    assert_string_equal(r.up.v[0].sql, "CREATE INDEX IF NOT EXISTS events_kind_idx ON ONLY events USING btree (kind)");
+    assert_false(r.up.v[0].no_transaction);
+    assert_true(r.up.v[1].no_transaction && r.up.v[1].partition_indexes);
+    assert_null(r.up.v[1].sql);
+    assert_string_equal(r.up.v[1].index_name, "events_kind_idx");
+    assert_string_equal(r.up.v[1].table, "events");
+    char *sql = changes_sql(&r.up); /* the check server gets the parent's only */
+    assert_string_equal(sql, "CREATE INDEX IF NOT EXISTS events_kind_idx ON ONLY events USING btree (kind);\n");
+    free(sql);
+    char *down = down_of(&r, NULL);
+    assert_string_equal(down, "DROP INDEX IF EXISTS events_kind_idx\n");
+    free(down);
+    done(&r);
+}
+
+/* Dropping one of two partitioned tables forgets it; dropping the last
+ * one drops the registry and the function. */
+static void test_partition_drop(void **state)
+{
+    (void)state;
+    result r;
+    run(&r, "table events\n" EVENTS_P "\ntable logs\n  column at date not-null\n"
+            "  partition-by range at daily hot-days 0 periods-ahead 3\n",
+        "table events\n" EVENTS_P, NULL);
+    assert_true(r.ok);
+    assert_non_null(strstr(r.text, "DELETE FROM dbont_partitioned WHERE table_name = 'logs'\n"));
+    assert_non_null(strstr(r.text, "DROP TABLE logs\n"));
+    assert_null(strstr(r.text, "DROP FUNCTION"));
+    done(&r);
+    run(&r, "table events\n" EVENTS_P, "", NULL);
+    assert_true(r.ok);
+    assert_null(strstr(r.text, "DELETE FROM dbont_partitioned"));
+    const char *tbl = strstr(r.text, "DROP TABLE events\n"), *fn = strstr(r.text, "DROP FUNCTION dbont_maintain");
+    assert_true(tbl && fn && tbl < fn);
+    done(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1103,6 +1237,9 @@ int main(void)
         cmocka_unit_test(test_index_column_dropped), cmocka_unit_test(test_search_added),
         cmocka_unit_test(test_search_replaced), cmocka_unit_test(test_search_removed),
         cmocka_unit_test(test_search_app_role_changed), cmocka_unit_test(test_search_table_renamed),
+        cmocka_unit_test(test_partition_new_table), cmocka_unit_test(test_partition_settings),
+        cmocka_unit_test(test_partition_refusals), cmocka_unit_test(test_partition_index),
+        cmocka_unit_test(test_partition_drop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -480,6 +480,48 @@ static void test_index_malformed(void **state)
     }
 }
 
+/* "  partition-by range KEY SIZE hot-days N periods-ahead N": read back
+ * as written, and refused in any other shape. */
+static void test_partition_line(void **state)
+{
+    (void)state;
+    const char *text = "table events\n  column at date not-null\n"
+                       "  partition-by range at daily hot-days 3 periods-ahead 5\n";
+    tu_diag t;
+    tu_diag_open(&t);
+    schema s;
+    assert_true(snapshot_parse(text, "s.snapshot", &s, NULL, &t.d));
+    const stable *e = schema_table(&s, "events");
+    assert_string_equal(e->partition_key, "at");
+    assert_string_equal(e->partition_range, "daily");
+    assert_int_equal(e->hot_days, 3);
+    assert_int_equal(e->periods_ahead, 5);
+    char *body = snapshot_body(&s);
+    assert_string_equal(body, text);
+    free(body);
+    schema_free(&s);
+    tu_diag_close(&t);
+    static const char *const bad[] = {
+        "  partition-by range at weekly hot-days 3 periods-ahead 5\n",
+        "  partition-by range at daily hot-days 3\n",
+        "  partition-by range at daily hot-days 3 periods-ahead 5 extra\n",
+        "  partition-by range (at) daily hot-days 3 periods-ahead 5\n",
+        "  partition-by range at daily hot-days 3 periods-ahead 5\n  partition-by range at daily hot-days 3 "
+        "periods-ahead 5\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *one = xasprintf("table events\n  column at date not-null\n%s", bad[i]);
+        tu_diag_open(&t);
+        bool ok = snapshot_parse(one, "s.snapshot", &s, NULL, &t.d);
+        if (ok || !strstr(tu_diag_text(&t), "partition-by needs 'range KEY daily|monthly|yearly hot-days N "
+                                            "periods-ahead N', once"))
+            fail_msg("case %zu: ok=%d: %s", i, ok, tu_diag_text(&t));
+        schema_free(&s);
+        tu_diag_close(&t);
+        free(one);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -491,7 +533,7 @@ int main(void)
         cmocka_unit_test(test_index_round_trip),
         cmocka_unit_test(test_index_sorted),
         cmocka_unit_test_setup_teardown(test_index_from_model, tu_setup_tmpdir, tu_teardown_tmpdir),
-        cmocka_unit_test(test_index_malformed),
+        cmocka_unit_test(test_index_malformed), cmocka_unit_test(test_partition_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
