@@ -913,6 +913,29 @@ static void read_queries(dbont_conn *c, int t)
         iso_posts_by_title_query_rows_free(&rows);
     }
 
+    /* The full-text search (a SECURITY DEFINER function that bypasses
+     * RLS and filters by the tenant itself): words every tenant has, and
+     * each other tenant's secret words. */
+    {
+        iso_posts_title_body_search_rows rows = {0};
+        long want = t >= 0 ? own_long("SELECT count(*) FROM posts WHERE organization_id = $1 AND to_tsvector("
+                                      "'english', coalesce(title, '') || ' ' || coalesce(body, '')) @@ "
+                                      "websearch_to_tsquery('english', 'hello')",
+                                      t)
+                           : 0;
+        if (op_ok(iso_posts_title_body_search(c, "hello", 1000, &rows, &err), &err, "posts search"))
+            SEE_ROWS(rows, organization_id, t, want, "posts search");
+        iso_posts_title_body_search_rows_free(&rows);
+        for (int j = 0; j < NT; j++) {
+            if (j == t)
+                continue;
+            op_empty(iso_posts_title_body_search(c, fmt(plan, sizeof plan, "secret-t%d", j), 1000, &rows, &err),
+                     &err, rows.count, "posts search for another tenant's words");
+            SEE_ROWS(rows, organization_id, t, -1, "posts search");
+            iso_posts_title_body_search_rows_free(&rows);
+        }
+    }
+
     /* UsersOfOrg: the tenant id is a parameter; only the session's gives
      * rows. */
     for (int j = 0; j < NT; j++) {

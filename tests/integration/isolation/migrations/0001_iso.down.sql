@@ -3,6 +3,7 @@
 -- schema; rows and values that 0001_iso.sql dropped are not restored.
 --
 -- Changes:
+--   drop search function posts_title_body_search
 --   drop table comments
 --   drop table posts
 --   drop table notes
@@ -10,6 +11,8 @@
 --   drop table organizations
 --   drop tenant function current_user_org_id()
 --   drop tenant function current_org_id()
+
+DROP FUNCTION IF EXISTS posts_title_body_search(text, bigint);
 
 -- DESTRUCTIVE: destroys table comments and every row in it
 DROP TABLE comments;

@@ -5,6 +5,7 @@
 --
 -- Changes:
 --   application role iso_app (created when missing; must not bypass row-level security)
+--   search role iso_app_search (NOLOGIN BYPASSRLS, created when missing): owns the full-text search functions
 --   tenant function current_org_id() reads app.current_org_id
 --   tenant function current_user_org_id(), the reference design's other name
 --   create table organizations
@@ -38,6 +39,12 @@
 --   grant iso_app the rows of comments
 --   grant iso_app the sequence of comments.id
 --   grant iso_app the rows of notes
+--   search function posts_title_body_search() on posts, using index posts_title_body_fts_idx
+--   its search_path: this schema, then pg_temp
+--   grant iso_app_search the rows of posts
+--   iso_app_search owns posts_title_body_search()
+--   only iso_app may execute posts_title_body_search()
+--   create index posts_title_body_fts_idx on posts
 
 DO $dbont$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'iso_app') THEN
@@ -54,6 +61,25 @@ DO $dbont$ BEGIN
     RAISE EXCEPTION 'role iso_app owns tables, or is a member of a role that does: the application role must own nothing';
   END IF;
   EXECUTE format('GRANT USAGE ON SCHEMA %I TO iso_app', current_schema());
+END $dbont$;
+
+DO $dbont$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'iso_app_search') THEN
+    BEGIN
+      CREATE ROLE iso_app_search NOLOGIN BYPASSRLS;
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN
+      NULL;
+    WHEN insufficient_privilege THEN
+      RAISE EXCEPTION 'creating role iso_app_search (NOLOGIN BYPASSRLS, the owner of the full-text search functions) takes a superuser: run this migration as one, or have one run CREATE ROLE iso_app_search NOLOGIN BYPASSRLS; GRANT iso_app_search TO %I;', current_user;
+    END;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'iso_app_search' AND rolbypassrls AND NOT rolcanlogin) THEN
+    RAISE EXCEPTION 'role iso_app_search must be NOLOGIN BYPASSRLS: it owns the full-text search functions';
+  END IF;
+  IF pg_catalog.pg_has_role('iso_app', 'iso_app_search', 'MEMBER') THEN
+    RAISE EXCEPTION 'the application role iso_app is a member of iso_app_search, which bypasses row-level security';
+  END IF;
+  EXECUTE format('GRANT USAGE, CREATE ON SCHEMA %I TO iso_app_search', current_schema());
 END $dbont$;
 
 CREATE OR REPLACE FUNCTION current_org_id() RETURNS pg_catalog.uuid LANGUAGE sql STABLE AS $dbont$ SELECT NULLIF(pg_catalog.current_setting('app.current_org_id', true), '')::pg_catalog.uuid $dbont$;
@@ -167,4 +193,25 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON comments TO iso_app;
 DO $dbont$ DECLARE s text := pg_catalog.pg_get_serial_sequence('comments', 'id'); BEGIN IF s IS NOT NULL THEN EXECUTE format('GRANT USAGE, SELECT ON SEQUENCE %s TO iso_app', s); END IF; END $dbont$;
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON notes TO iso_app;
+
+CREATE FUNCTION posts_title_body_search(text, bigint) RETURNS TABLE (id uuid, organization_id uuid, user_id uuid, title text, body text, published boolean, rank real) LANGUAGE sql STABLE SECURITY DEFINER AS $dbont$
+  SELECT t.id, t.organization_id, t.user_id, t.title, t.body, t.published, ts_rank(to_tsvector('english'::regconfig, coalesce(t.title, '') || ' ' || coalesce(t.body, '')), websearch_to_tsquery('english'::regconfig, $1))
+  FROM posts t
+  WHERE (organization_id = current_org_id()) AND to_tsvector('english'::regconfig, coalesce(t.title, '') || ' ' || coalesce(t.body, '')) @@ websearch_to_tsquery('english'::regconfig, $1)
+  ORDER BY 7 DESC, t.id
+  LIMIT $2
+$dbont$;
+
+DO $dbont$ BEGIN
+  EXECUTE format('ALTER FUNCTION posts_title_body_search(text, bigint) SET search_path = %I, pg_temp', current_schema());
+END $dbont$;
+
+GRANT SELECT ON posts TO iso_app_search;
+
+ALTER FUNCTION posts_title_body_search(text, bigint) OWNER TO iso_app_search;
+
+REVOKE ALL ON FUNCTION posts_title_body_search(text, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION posts_title_body_search(text, bigint) TO iso_app;
+
+CREATE INDEX posts_title_body_fts_idx ON posts USING gin ((to_tsvector('english'::regconfig, coalesce(title, '') || ' ' || coalesce(body, ''))));
 
