@@ -36,49 +36,15 @@ ttl=$work/notes.ttl
 mdir=$work/migrations
 mkdir "$mdir"
 
-for candidate in "${PG_BINDIR:-}/psql" /usr/bin/psql /usr/lib/postgresql/15/bin/psql; do
-    if [[ -x $candidate ]]; then
-        PSQL=$candidate
-        break
-    fi
-done
+# shellcheck source=../../pg/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../pg/checks.sh"
 
-passed=0
-failed=0
-check() { # check DESCRIPTION COMMAND...
-    local desc=$1
-    shift
-    if "$@"; then
-        passed=$((passed + 1))
-        echo "ok $desc"
-    else
-        failed=$((failed + 1))
-        echo "FAIL $desc"
-    fi
-}
-
-owner() { "$PSQL" -X -q -At -F '|' -v ON_ERROR_STOP=1 -d "$DATABASE_URL" -c "$1"; }
 # app TENANT SQL: SQL as the application role, in a transaction whose tenant
 # is TENANT ('' for none), set as dbont does it.
 app() {
     "$PSQL" -X -q -At -F '|' -v ON_ERROR_STOP=1 -d "$APP_URL" \
         -c "BEGIN" -c "DO \$\$ BEGIN PERFORM set_config('app.current_org_id', '$1', true); END \$\$" \
         -c "$2" -c "COMMIT"
-}
-is() { # is WANT COMMAND...: the command's output is WANT
-    local got
-    got=$("${@:2}" 2>&1)
-    [[ $got == "$1" ]] && return 0
-    echo "  wanted: $1"
-    echo "  got:    $got"
-    return 1
-}
-fails_with() { # fails_with TEXT COMMAND...: the command fails, its output holding TEXT
-    local out
-    out=$("${@:2}" 2>&1) && { echo "  succeeded: $out"; return 1; }
-    [[ $out == *"$1"* ]] && return 0
-    echo "  $out"
-    return 1
 }
 generate() { # generate [--allow-destructive]: dbont-gen on the ontology
     "$gen" -o "$work/out" --migrations-dir "$mdir" "$@" "$ttl" 2>&1
@@ -249,5 +215,4 @@ check "down 1: reverted" down
 check "down 1: nothing left but the history" is "dbont_migrations" owner \
     "SELECT string_agg(relname, ' ') FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'"
 
-echo "$passed passed, $failed failed"
-[[ $failed == 0 ]]
+checks_summary
