@@ -4,10 +4,12 @@
  *
  *   dbont-migrate [--dsn DSN] --dir DIR [--lock-timeout SECONDS]
  *                 up | down [N] | status | verify
+ *   dbont-migrate [--dsn DSN] [--dir DIR] partitions [--at TIMESTAMPTZ]
  *
- * A thin front end over dbont/migrate.h: it parses the command line,
- * connects, calls dbont_migrate_up, dbont_migrate_down,
- * dbont_migrate_status or dbont_migrate_verify and prints the report.
+ * A thin front end over dbont/migrate.h and dbont/partitions.h: it parses
+ * the command line, connects, calls dbont_migrate_up, dbont_migrate_down,
+ * dbont_migrate_status, dbont_migrate_verify or dbont_partitions_maintain
+ * and prints the report.
  * Exit status: 0 success, 1 failure, 2 usage error.
  */
 #include <errno.h>
@@ -19,6 +21,7 @@
 #include <string.h>
 
 #include "dbont/dbont.h"
+#include "dbont/partitions.h"
 
 enum { EXIT_USAGE = 2 };
 
@@ -28,12 +31,14 @@ typedef struct options {
     const char *command;
     size_t count;       /* down N: how many versions to revert */
     double lock_timeout_s;
+    const char *at;     /* partitions --at: "now" for the maintenance; NULL: now() */
 } options;
 
 static void print_usage(FILE *out)
 {
     fputs("usage: dbont-migrate [--dsn DSN] --dir DIR [--lock-timeout SECONDS]\n"
           "                     up | down [N] | status | verify\n"
+          "       dbont-migrate [--dsn DSN] [--dir DIR] partitions [--at TIMESTAMPTZ]\n"
           "\n"
           "  up       apply every pending migration of DIR, in version order, each in\n"
           "           its own transaction (or step by step, for a file with\n"
@@ -47,12 +52,20 @@ static void print_usage(FILE *out)
           "           file), pending, out of order, changed, missing or PARTIAL\n"
           "  verify   check, read-only, that every file is applied unchanged, nothing\n"
           "           is pending or partial and no index is INVALID\n"
+          "  partitions\n"
+          "           make the range partitions each partitioned table needs now (see\n"
+          "           docs/partitions.md; run it regularly, as the tables' owner), move\n"
+          "           rows waiting in a default partition into their new partition, and\n"
+          "           report per table what was made and what is left in the default\n"
+          "           partition; DIR is not read\n"
           "\n"
           "  --dsn DSN               libpq connection string or URI (default: $DATABASE_URL)\n"
           "  --dir DIR               folder of NNNN_name.sql files and their\n"
           "                          NNNN_name.down.sql reverses\n"
           "  --lock-timeout SECONDS  how long up and down wait for another migrator\n"
           "                          (default 60)\n"
+          "  --at TIMESTAMPTZ        partitions: maintain as if it were that time\n"
+          "                          (default: the server's now())\n"
           "  --help, --version\n"
           "\n"
           "Exit status: 0 success, 1 failure, 2 usage error.\n",
@@ -142,6 +155,8 @@ static int parse_args(int argc, char **argv, options *opt)
             opt->dsn = value;
         } else if ((value = option_value(argc, argv, &i, "--dir", &missing))) {
             opt->dir = value;
+        } else if ((value = option_value(argc, argv, &i, "--at", &missing))) {
+            opt->at = value;
         } else if ((value = option_value(argc, argv, &i, "--lock-timeout", &missing))) {
             if (!parse_seconds(value, &opt->lock_timeout_s))
                 return usage_error("--lock-timeout needs a number of seconds >= 0, not '%s'",
@@ -162,12 +177,17 @@ static int parse_args(int argc, char **argv, options *opt)
         }
     }
     if (!opt->command)
-        return usage_error("no command: give up, down, status or verify");
+        return usage_error("no command: give up, down, status, verify or partitions");
+    bool partitions = strcmp(opt->command, "partitions") == 0;
     if (strcmp(opt->command, "up") != 0 && strcmp(opt->command, "down") != 0 &&
-        strcmp(opt->command, "status") != 0 && strcmp(opt->command, "verify") != 0)
-        return usage_error("unknown command '%s' (expected up, down, status or verify)",
+        strcmp(opt->command, "status") != 0 && strcmp(opt->command, "verify") != 0 &&
+        !partitions)
+        return usage_error("unknown command '%s' (expected up, down, status, verify or "
+                           "partitions)",
                            opt->command);
-    if (!opt->dir)
+    if (opt->at && !partitions)
+        return usage_error("--at is for partitions only, not for %s", opt->command);
+    if (!opt->dir && !partitions)
         return usage_error("--dir DIR is required");
     return -1;
 }
@@ -510,7 +530,14 @@ static void print_entry_problem(const dbont_migration *m, const dbont_migration 
 
 static void print_invalid_index(const dbont_migrate_invalid_index *x, const char *dir)
 {
-    if (x->partitioned && x->unattached[0])
+    if (x->partitioned && x->unattached[0] && x->rebuilt_by)
+        printf("%s:%d: error: index %s on table %s is INVALID: it is a partitioned index, "
+               "and no index of partition%s %s is attached to it yet; the next up builds "
+               "and attaches %s\n",
+               x->rebuilt_by, x->rebuilt_by_line, x->name, x->table,
+               strchr(x->unattached, ',') ? "s" : "", x->unattached,
+               strchr(x->unattached, ',') ? "them" : "it");
+    else if (x->partitioned && x->unattached[0])
         printf("%s: error: index %s on table %s is INVALID: it is a partitioned index, and "
                "no index of partition%s %s is attached to it yet (ALTER INDEX %s ATTACH "
                "PARTITION ...)\n",
@@ -518,7 +545,10 @@ static void print_invalid_index(const dbont_migrate_invalid_index *x, const char
                x->name);
     else if (x->partitioned)
         printf("%s: error: index %s on table %s is INVALID: it is a partitioned index, and "
-               "an index attached to it is itself invalid\n",
+               "although each partition has an index attached to it, one of those is itself "
+               "invalid, or a partition without one was dropped or detached (PostgreSQL "
+               "marks it valid only when an index is attached to it): drop it and make it "
+               "again\n",
                dir, x->name, x->table);
     else if (x->rebuilt_by)
         printf("%s:%d: error: index %s on table %s is INVALID (left by an interrupted or "
@@ -554,6 +584,53 @@ static int run_verify(dbont_conn *conn, const options *opt)
     return status;
 }
 
+/* "1 row", "2 rows". */
+static const char *plural(long long n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
+/* partitions: one block of lines per table, then a summary line. */
+static int run_partitions(dbont_conn *conn, const options *opt)
+{
+    dbont_partition_report report = { 0 };
+    dbont_error err;
+    if (dbont_partitions_maintain(conn, opt->at, &report, &err) != DBONT_OK) {
+        fprintf(stderr, "dbont-migrate: error: %s %s\n", err.sqlstate, err.message);
+        dbont_partition_report_free(&report);
+        return 1;
+    }
+    long long created = 0, moved = 0, in_default = 0;
+    for (size_t i = 0; i < report.count; i++) {
+        const dbont_partition_table *t = &report.tables[i];
+        printf("%s: created", t->table_name);
+        if (t->ncreated == 0)
+            printf(" nothing");
+        for (size_t k = 0; k < t->ncreated; k++)
+            printf(" %s", t->created[k]);
+        printf("\n");
+        if (t->moved_rows > 0)
+            printf("%s: moved %lld %s from %s_default into %s\n", t->table_name,
+                   t->moved_rows, plural(t->moved_rows, "row", "rows"), t->table_name,
+                   plural(t->moved_rows, "its new partition", "their new partitions"));
+        printf("%s: %lld %s in %s_default\n", t->table_name, t->default_rows,
+               plural(t->default_rows, "row", "rows"), t->table_name);
+        if (t->default_rows > 0)
+            printf("  (rows there found no partition: a date outside the window, or "
+                   "maintenance ran too rarely; docs/partitions.md)\n");
+        created += (long long)t->ncreated;
+        moved += t->moved_rows;
+        in_default += t->default_rows;
+    }
+    printf("partitions: %zu %s, %lld %s created, %lld %s moved, %lld %s in default "
+           "partitions\n",
+           report.count, report.count == 1 ? "table" : "tables", created,
+           plural(created, "partition", "partitions"), moved, plural(moved, "row", "rows"),
+           in_default, plural(in_default, "row", "rows"));
+    dbont_partition_report_free(&report);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     options opt = { .lock_timeout_s = 60.0 };
@@ -575,6 +652,8 @@ int main(int argc, char **argv)
         status = run_down(conn, &opt);
     else if (strcmp(opt.command, "verify") == 0)
         status = run_verify(conn, &opt);
+    else if (strcmp(opt.command, "partitions") == 0)
+        status = run_partitions(conn, &opt);
     else
         status = run_status(conn, &opt);
     dbont_close(conn);

@@ -1715,6 +1715,409 @@ static dbont_status repair_invalid_index(const run_ctx *ctx, dbont_migration *m,
     return DBONT_OK;
 }
 
+/* ------------------------------------------------------------------ */
+/* partition-indexes steps                                             */
+/* ------------------------------------------------------------------ */
+
+/* The partitioned index of a partition-indexes step, in current_schema():
+ * its oid and relkind, its table's oid and name, its quoted name, its
+ * definition, the start of the definition up to "USING " as
+ * pg_get_indexdef writes it, and whether it is unique. */
+#define PARENT_INDEX_SQL                                                           \
+    "SELECT c.oid, c.relkind, t.oid, t.relname,"                                  \
+    " pg_catalog.format('%I.%I', n.nspname, c.relname),"                          \
+    " pg_catalog.pg_get_indexdef(c.oid),"                                         \
+    " pg_catalog.format('CREATE %sINDEX %I ON ONLY %I.%I ',"                      \
+    "   CASE WHEN x.indisunique THEN 'UNIQUE ' ELSE '' END,"                      \
+    "   c.relname, tn.nspname, t.relname),"                                       \
+    " x.indisunique"                                                              \
+    " FROM pg_catalog.pg_class c"                                                 \
+    " JOIN pg_catalog.pg_index x ON x.indexrelid = c.oid"                         \
+    " JOIN pg_catalog.pg_class t ON t.oid = x.indrelid"                           \
+    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"                   \
+    " JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace"                 \
+    " WHERE c.relname = $1 AND n.nspname = pg_catalog.current_schema()"
+
+/* The direct partitions of table $1 that have no index attached to the
+ * partitioned index $2, by name: name, quoted qualified name, schema,
+ * relkind, oid. */
+#define UNATTACHED_PARTITIONS_SQL                                                  \
+    "SELECT p.relname, pg_catalog.format('%I.%I', pn.nspname, p.relname),"        \
+    " pn.nspname, p.relkind, p.oid"                                               \
+    " FROM pg_catalog.pg_inherits i"                                              \
+    " JOIN pg_catalog.pg_class p ON p.oid = i.inhrelid"                           \
+    " JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace"                 \
+    " WHERE i.inhparent = $1::pg_catalog.oid"                                     \
+    " AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits ii"                      \
+    "   JOIN pg_catalog.pg_index px ON px.indexrelid = ii.inhrelid"               \
+    "   WHERE ii.inhparent = $2::pg_catalog.oid AND px.indrelid = p.oid)"         \
+    " ORDER BY p.relname"
+
+/* A relation named $1 in schema $2: whether it is an index of the table
+ * $3, whether that index is valid, and its quoted qualified name. */
+#define CHILD_INDEX_SQL                                                            \
+    "SELECT x.indrelid IS NOT DISTINCT FROM $3::pg_catalog.oid,"                  \
+    " COALESCE(x.indisvalid, false),"                                             \
+    " pg_catalog.format('%I.%I', n.nspname, c.relname)"                           \
+    " FROM pg_catalog.pg_class c"                                                 \
+    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"                   \
+    " LEFT JOIN pg_catalog.pg_index x ON x.indexrelid = c.oid"                    \
+    " WHERE c.relname = $1 AND n.nspname = $2"
+
+/* What a partition-indexes step knows about its partitioned index. */
+typedef struct parent_index {
+    char oid[16];
+    char table_oid[16];
+    char table[DBONT_MIGRATE_NAME_SIZE];
+    char qualified[2 * 64 * 2 + 8];
+    /* "CREATE [UNIQUE] INDEX CONCURRENTLY IF NOT EXISTS " goes before the
+     * child's name; "USING ..." (the rest of the definition) after
+     * " ON partition ". */
+    bool unique;
+    char *using_clause;   /* owned: free it */
+} parent_index;
+
+/* How a child index's name is taken in a partition's schema. */
+typedef enum child_state {
+    CHILD_NONE,      /* no relation of that name */
+    CHILD_VALID,     /* a valid index of the partition */
+    CHILD_INVALID,   /* an INVALID index of the partition */
+    CHILD_OTHER      /* another relation: an index of another table, a table */
+} child_state;
+
+/* One partition that needs its index, from UNATTACHED_PARTITIONS_SQL. */
+typedef struct partition_child {
+    const char *name;        /* the partition, as pg_class.relname */
+    const char *qualified;   /* quoted schema.name */
+    const char *schema;
+    const char *oid;
+    char index[DBONT_MIGRATE_NAME_SIZE];   /* the child index's name */
+} partition_child;
+
+/* Fills err for a failed query of a step that the runner composed (not
+ * the file's text): at FILE:LINE of the step, the server's SQLSTATE,
+ * message and details, then note when not NULL.  Any position the server
+ * gives is in the composed statement, not in the file, so it is not used. */
+static dbont_status step_failed(dbont_error *err, const sql_file *f,
+                                const dbont_migration_step *step, PGresult *res, PGconn *pg,
+                                const char *note)
+{
+    char where[4096];
+    step_where(f, step, where, sizeof where);
+    char text[DBONT_ERROR_MESSAGE_MAX];
+    failure_message(res, pg, text, sizeof text);
+    msgbuf msg = { .len = 0 };
+    msg_line(&msg, "%s: error: %s %s", where, failure_state(res), text);
+    add_server_details(&msg, res);
+    if (note)
+        msg_line(&msg, "%s: note: %s", where, note);
+    dbont_status st = dbont_error_set(err, failure_state(res), "%s", msg.text);
+    PQclear(res);
+    return st;
+}
+
+/* Runs a composed statement with text parameters; NULL (err filled, at
+ * the step's line, with note) on failure. */
+static PGresult *step_query(const run_ctx *ctx, const sql_file *f,
+                            const dbont_migration_step *step, const char *sql, int nparams,
+                            const char *const *params, const char *note, dbont_error *err)
+{
+    PGresult *res = PQexecParams(ctx->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+    if (result_ok(res))
+        return res;
+    step_failed(err, f, step, res, ctx->pg, note);
+    return NULL;
+}
+
+/* Step 1 of a partition-indexes step: find its partitioned index. */
+static dbont_status find_parent_index(const run_ctx *ctx, const sql_file *f,
+                                      const dbont_migration_step *step, parent_index *pi,
+                                      dbont_error *err)
+{
+    memset(pi, 0, sizeof *pi);
+    const char *params[] = { step->partition_index };
+    PGresult *res = step_query(ctx, f, step, PARENT_INDEX_SQL, 1, params,
+                               "while looking for the partitioned index", err);
+    if (!res)
+        return DBONT_ERROR;
+    char where[4096];
+    step_where(f, step, where, sizeof where);
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return dbont_error_set(err, "42704",
+                               "%s: error: 42704 index %s does not exist in the current "
+                               "schema; a partition-indexes step builds the partitions' "
+                               "indexes of an index that an earlier step made ON ONLY the "
+                               "partitioned table (CREATE INDEX IF NOT EXISTS %s ON ONLY ...)",
+                               where, step->partition_index, step->partition_index);
+    }
+    if (PQgetvalue(res, 0, 1)[0] != 'I') {
+        dbont_status st =
+            dbont_error_set(err, "42809",
+                            "%s: error: 42809 index %s on table %s is not a partitioned "
+                            "index: a partition-indexes step needs an index made ON ONLY a "
+                            "partitioned table",
+                            where, step->partition_index, PQgetvalue(res, 0, 3));
+        PQclear(res);
+        return st;
+    }
+    snprintf(pi->oid, sizeof pi->oid, "%s", PQgetvalue(res, 0, 0));
+    snprintf(pi->table_oid, sizeof pi->table_oid, "%s", PQgetvalue(res, 0, 2));
+    snprintf(pi->table, sizeof pi->table, "%s", PQgetvalue(res, 0, 3));
+    snprintf(pi->qualified, sizeof pi->qualified, "%s", PQgetvalue(res, 0, 4));
+    pi->unique = PQgetvalue(res, 0, 7)[0] == 't';
+
+    /* The definition reads "CREATE [UNIQUE] INDEX name ON ONLY
+     * schema.table USING method (...) ...": what follows the known start
+     * is taken verbatim.  Should a server write the start differently,
+     * the first " USING " is the way in. */
+    const char *def = PQgetvalue(res, 0, 5);
+    const char *start = PQgetvalue(res, 0, 6);
+    const char *rest = NULL;
+    if (strncmp(def, start, strlen(start)) == 0 &&
+        strncmp(def + strlen(start), "USING ", 6) == 0)
+        rest = def + strlen(start);
+    else if ((rest = strstr(def, " USING ")) != NULL)
+        rest++;
+    if (!rest) {
+        dbont_status st = dbont_error_set(err, "XX000",
+                                          "%s: error: XX000 cannot read the definition of "
+                                          "index %s: '%s'",
+                                          where, step->partition_index, def);
+        PQclear(res);
+        return st;
+    }
+    pi->using_clause = copy_string(rest);
+    PQclear(res);
+    if (!pi->using_clause)
+        return dbont_error_set(err, STATE_NO_MEMORY, "%s: error: out of memory", f->path);
+    return DBONT_OK;
+}
+
+/* What the name of a partition's index stands for in its schema. */
+static dbont_status child_index_state(const run_ctx *ctx, const sql_file *f,
+                                      const dbont_migration_step *step,
+                                      const partition_child *p, child_state *state,
+                                      char *qualified, size_t size, dbont_error *err)
+{
+    const char *params[] = { p->index, p->schema, p->oid };
+    PGresult *res = step_query(ctx, f, step, CHILD_INDEX_SQL, 3, params,
+                               "while looking for a partition's index", err);
+    if (!res)
+        return DBONT_ERROR;
+    *state = CHILD_NONE;
+    if (PQntuples(res) == 1) {
+        snprintf(qualified, size, "%s", PQgetvalue(res, 0, 2));
+        if (PQgetvalue(res, 0, 0)[0] != 't')
+            *state = CHILD_OTHER;
+        else
+            *state = PQgetvalue(res, 0, 1)[0] == 't' ? CHILD_VALID : CHILD_INVALID;
+    }
+    PQclear(res);
+    return DBONT_OK;
+}
+
+/* Steps 2b-2d for one partition: drop an INVALID leftover (reported as a
+ * repair), build the index concurrently, attach it. */
+static dbont_status build_partition_index(const run_ctx *ctx, dbont_migration *m,
+                                          const sql_file *f, const dbont_migration_step *step,
+                                          const parent_index *pi, const partition_child *p,
+                                          dbont_error *err)
+{
+    char where[4096];
+    step_where(f, step, where, sizeof where);
+    char note[1200];
+    child_state state;
+    char qualified[2 * 64 * 2 + 8] = "";
+    if (child_index_state(ctx, f, step, p, &state, qualified, sizeof qualified, err) !=
+        DBONT_OK)
+        return DBONT_ERROR;
+    if (state == CHILD_OTHER)
+        return dbont_error_set(err, "42P07",
+                               "%s: error: 42P07 relation %s already exists and is not an "
+                               "index of partition %s; it is the name of that partition's "
+                               "index of %s: rename or drop it",
+                               where, qualified, p->name, step->partition_index);
+    if (state == CHILD_INVALID) {
+        const dbont_migrate_repair *r =
+            add_repair(ctx->report, p->index, m->version, f->path, step->statement_line);
+        if (!r)
+            return dbont_error_set(err, STATE_NO_MEMORY, "%s: error: out of memory", f->path);
+        if (ctx->options->on_repair)
+            ctx->options->on_repair(r, ctx->options->user);
+        char sql[512];
+        snprintf(sql, sizeof sql, "DROP INDEX CONCURRENTLY IF EXISTS %s", qualified);
+        snprintf(note, sizeof note, "while dropping the invalid index %s of partition %s",
+                 p->index, p->name);
+        PGresult *res = step_query(ctx, f, step, sql, 0, NULL, note, err);
+        if (!res)
+            return DBONT_ERROR;
+        PQclear(res);
+    }
+
+    /* Identifiers the catalog gave are quoted here, whatever they hold. */
+    char *index = PQescapeIdentifier(ctx->pg, p->index, strlen(p->index));
+    if (!index)
+        return dbont_error_set(err, STATE_NO_MEMORY, "%s: error: out of memory", f->path);
+    size_t size = strlen(index) + strlen(p->qualified) + strlen(pi->using_clause) + 128;
+    char *sql = malloc(size);
+    if (!sql) {
+        PQfreemem(index);
+        return dbont_error_set(err, STATE_NO_MEMORY, "%s: error: out of memory", f->path);
+    }
+    snprintf(sql, size, "CREATE %sINDEX CONCURRENTLY IF NOT EXISTS %s ON %s %s",
+             pi->unique ? "UNIQUE " : "", index, p->qualified, pi->using_clause);
+    /* A valid index left by a run that stopped before attaching it is
+     * attached as it is (IF NOT EXISTS would only add a NOTICE). */
+    PGresult *res = state == CHILD_VALID ? NULL : PQexec(ctx->pg, sql);
+    if (state != CHILD_VALID && !result_ok(res)) {
+        /* A failed concurrent build leaves its index behind, INVALID. */
+        child_state after = CHILD_NONE;
+        char ignored[sizeof qualified];
+        dbont_error lookup_err;
+        if (PQtransactionStatus(ctx->pg) == PQTRANS_IDLE)
+            child_index_state(ctx, f, step, p, &after, ignored, sizeof ignored, &lookup_err);
+        if (after == CHILD_INVALID)
+            snprintf(note, sizeof note,
+                     "the failed build left index %s of partition %s INVALID; the next %s "
+                     "drops and rebuilds it",
+                     p->index, p->name, ctx->down ? "down" : "up");
+        else
+            snprintf(note, sizeof note, "while building index %s of partition %s: %.900s",
+                     p->index, p->name, sql);
+        free(sql);
+        PQfreemem(index);
+        return step_failed(err, f, step, res, ctx->pg, note);
+    }
+    PQclear(res);
+    free(sql);
+
+    /* The index is in its partition's schema. */
+    char *schema = PQescapeIdentifier(ctx->pg, p->schema, strlen(p->schema));
+    if (!schema) {
+        PQfreemem(index);
+        return dbont_error_set(err, STATE_NO_MEMORY, "%s: error: out of memory", f->path);
+    }
+    char attach[1024];
+    snprintf(attach, sizeof attach, "ALTER INDEX %s ATTACH PARTITION %s.%s", pi->qualified,
+             schema, index);
+    PQfreemem(schema);
+    PQfreemem(index);
+    snprintf(note, sizeof note, "while attaching index %s of partition %s to %s", p->index,
+             p->name, step->partition_index);
+    res = step_query(ctx, f, step, attach, 0, NULL, note, err);
+    if (!res)
+        return DBONT_ERROR;
+    PQclear(res);
+    return DBONT_OK;
+}
+
+/* The partitioned index's validity, and its attached indexes that are
+ * INVALID (", "-separated). */
+#define PARENT_VALID_SQL                                                           \
+    "SELECT x.indisvalid, (SELECT pg_catalog.string_agg(c.relname::text, ', '"    \
+    "                      ORDER BY c.relname)"                                   \
+    "   FROM pg_catalog.pg_inherits i"                                            \
+    "   JOIN pg_catalog.pg_index cx ON cx.indexrelid = i.inhrelid"                \
+    "   JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid"                         \
+    "   WHERE i.inhparent = x.indexrelid AND NOT cx.indisvalid)"                  \
+    " FROM pg_catalog.pg_index x WHERE x.indexrelid = $1::pg_catalog.oid"
+
+/* After every partition has its index attached: the partitioned index
+ * must be valid.  It is not when an attached index is itself INVALID, or
+ * when a partition that had no index attached was dropped or detached
+ * after an earlier run: PostgreSQL checks a partitioned index only when an
+ * index is attached to it, so nothing the step can do makes it valid. */
+static dbont_status check_parent_valid(const run_ctx *ctx, const sql_file *f,
+                                       const dbont_migration_step *step,
+                                       const parent_index *pi, dbont_error *err)
+{
+    const char *oid[] = { pi->oid };
+    PGresult *res = step_query(ctx, f, step, PARENT_VALID_SQL, 1, oid,
+                               "while checking the partitioned index", err);
+    if (!res)
+        return DBONT_ERROR;
+    if (PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't') {
+        PQclear(res);
+        return DBONT_OK;
+    }
+    char where[4096];
+    step_where(f, step, where, sizeof where);
+    char why[600];
+    const char *invalid = PQntuples(res) == 1 ? PQgetvalue(res, 0, 1) : "";
+    if (invalid[0])
+        snprintf(why, sizeof why, "the index%s %.400s attached to it %s INVALID",
+                 strchr(invalid, ',') ? "es" : "", invalid, strchr(invalid, ',') ? "are" : "is");
+    else
+        snprintf(why, sizeof why,
+                 "a partition that had no index attached to it was dropped or detached since "
+                 "an earlier run");
+    PQclear(res);
+    return dbont_error_set(err, "55000",
+                           "%s: error: 55000 index %s is still INVALID, although every "
+                           "partition of %s has an index attached to it: %s; PostgreSQL marks "
+                           "a partitioned index valid only when an index is attached to it, so "
+                           "drop it (DROP INDEX %s, which drops the partitions' indexes too), "
+                           "make it again as the earlier step of this file does (CREATE INDEX "
+                           "... ON ONLY %s ...) and run the step again",
+                           where, step->partition_index, pi->table, why,
+                           step->partition_index, pi->table);
+}
+
+/*
+ * A "no-transaction partition-indexes NAME" step: for each partition of
+ * NAME's table without an index attached to NAME, build one concurrently
+ * and attach it, each statement alone (autocommit); then NAME must be
+ * valid.  Partitions already done are skipped, so the step can run again.
+ * *duration_ms is how long it took.
+ */
+static dbont_status run_partition_indexes(const run_ctx *ctx, dbont_migration *m,
+                                          const sql_file *f, const dbont_migration_step *step,
+                                          double *duration_ms, dbont_error *err)
+{
+    double start = now_ms();
+    parent_index pi;
+    dbont_status st = find_parent_index(ctx, f, step, &pi, err);
+    if (st != DBONT_OK) {
+        *duration_ms = now_ms() - start;
+        return st;
+    }
+    const char *params[] = { pi.table_oid, pi.oid };
+    PGresult *parts = step_query(ctx, f, step, UNATTACHED_PARTITIONS_SQL, 2, params,
+                                 "while listing the partitions", err);
+    if (!parts)
+        st = DBONT_ERROR;
+    char where[4096];
+    step_where(f, step, where, sizeof where);
+    for (int row = 0; parts && row < PQntuples(parts) && st == DBONT_OK; row++) {
+        partition_child p = {
+            .name = PQgetvalue(parts, row, 0),
+            .qualified = PQgetvalue(parts, row, 1),
+            .schema = PQgetvalue(parts, row, 2),
+            .oid = PQgetvalue(parts, row, 4),
+        };
+        if (PQgetvalue(parts, row, 3)[0] == 'p') {
+            st = dbont_error_set(err, "0A000",
+                                 "%s: error: 0A000 partition %s of %s is itself partitioned; "
+                                 "a partition-indexes step builds the indexes of one level of "
+                                 "partitions only",
+                                 where, p.name, pi.table);
+            break;
+        }
+        dbont_migrate_partition_index_name(p.name, pi.table, step->partition_index, p.index);
+        st = build_partition_index(ctx, m, f, step, &pi, &p, err);
+    }
+    PQclear(parts);
+    free(pi.using_clause);
+
+    /* PostgreSQL marks the partitioned index valid when the last
+     * partition's index is attached, and only then. */
+    if (st == DBONT_OK)
+        st = check_parent_valid(ctx, f, step, &pi, err);
+    *duration_ms = now_ms() - start;
+    return st;
+}
+
 /*
  * A no-transaction step k of f: its one statement alone (autocommit),
  * then its progress row (autocommit), or on the last step the history
@@ -1730,7 +2133,9 @@ static dbont_status run_alone(const run_ctx *ctx, dbont_migration *m, const sql_
         return DBONT_ERROR;
 
     double duration = 0;
-    dbont_status st = run_text(ctx, f, step, &duration, err);
+    dbont_status st = step->partition_index[0]
+                          ? run_partition_indexes(ctx, m, f, step, &duration, err)
+                          : run_text(ctx, f, step, &duration, err);
     *elapsed_ms += duration;
     if (st == DBONT_OK && PQtransactionStatus(ctx->pg) != PQTRANS_IDLE) {
         char where[4096];
@@ -1814,7 +2219,8 @@ dbont_status dbont_migrate_status(dbont_conn *conn, const char *dir,
 }
 
 /* The INVALID indexes of current_schema(); for a partitioned one, the
- * partitions that have no index attached to it. */
+ * partitions that have no index attached to it; for an index of a
+ * partition, the partitioned table (NULL otherwise). */
 #define INVALID_INDEXES_SQL                                                        \
     "SELECT c.relname, t.relname, c.relkind = 'I',"                               \
     " CASE WHEN c.relkind = 'I' THEN COALESCE(("                       \
@@ -1823,7 +2229,10 @@ dbont_status dbont_migrate_status(dbont_conn *conn, const char *dir,
     "   FROM pg_catalog.pg_inherits p WHERE p.inhparent = t.oid"                  \
     "   AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits ip"                    \
     "     JOIN pg_catalog.pg_index px ON px.indexrelid = ip.inhrelid"             \
-    "     WHERE ip.inhparent = c.oid AND px.indrelid = p.inhrelid)), '') END"     \
+    "     WHERE ip.inhparent = c.oid AND px.indrelid = p.inhrelid)), '') END,"    \
+    " (SELECT pt.relname FROM pg_catalog.pg_inherits i"                           \
+    "  JOIN pg_catalog.pg_class pt ON pt.oid = i.inhparent"                       \
+    "  WHERE i.inhrelid = t.oid AND pt.relkind = 'p')"                            \
     " FROM pg_catalog.pg_index x"                                                 \
     " JOIN pg_catalog.pg_class c ON c.oid = x.indexrelid"                         \
     " JOIN pg_catalog.pg_class t ON t.oid = x.indrelid"                           \
@@ -1831,10 +2240,29 @@ dbont_status dbont_migrate_status(dbont_conn *conn, const char *dir,
     " WHERE NOT x.indisvalid AND n.nspname = pg_catalog.current_schema()"         \
     " ORDER BY c.relname"
 
-/* The step that the next up runs to build index name, if any: in a
- * pending file (from its first step) or a partly applied one (from the
- * step it resumes at). */
-static void find_rebuilder(const dbont_migrate_report *report, const char *name,
+/* Whether step builds the index x: an "index NAME" step names it; a
+ * "partition-indexes NAME" step builds a partitioned index NAME, and
+ * drops and rebuilds the index of each of its table's partitions that has
+ * the name dbont_migrate_partition_index_name gives it (parent_table is
+ * the table x's table is a partition of, "" when none). */
+static bool step_builds(const dbont_migration_step *step, const dbont_migrate_invalid_index *x,
+                        const char *parent_table)
+{
+    if (!step->partition_index[0])
+        return !x->partitioned && strcmp(step->index_name, x->name) == 0;
+    if (x->partitioned)
+        return strcmp(step->partition_index, x->name) == 0;
+    if (!parent_table[0])
+        return false;
+    char child[DBONT_MIGRATE_NAME_SIZE];
+    dbont_migrate_partition_index_name(x->table, parent_table, step->partition_index, child);
+    return strcmp(child, x->name) == 0;
+}
+
+/* The step that the next up runs to build index x, if any: in a pending
+ * file (from its first step) or a partly applied one (from the step it
+ * resumes at). */
+static void find_rebuilder(const dbont_migrate_report *report, const char *parent_table,
                            dbont_migrate_invalid_index *x)
 {
     for (size_t i = 0; i < report->count; i++) {
@@ -1843,7 +2271,7 @@ static void find_rebuilder(const dbont_migrate_report *report, const char *name,
             continue;
         size_t first = m->partial == DBONT_MIGRATION_PARTIAL_UP ? m->steps_done : 0;
         for (size_t k = first; k < m->step_count; k++) {
-            if (strcmp(m->steps[k].index_name, name) == 0) {
+            if (step_builds(&m->steps[k], x, parent_table)) {
                 x->rebuilt_by = copy_string(m->path);
                 x->rebuilt_by_line = m->steps[k].statement_line;
                 return;
@@ -1861,8 +2289,8 @@ static bool add_invalid_index(dbont_migrate_report *report, PGresult *res, int r
     x->partitioned = PQgetvalue(res, row, 2)[0] == 't';
     if (x->partitioned)
         x->unattached = copy_string(PQgetvalue(res, row, 3));
-    if (x->name && !x->partitioned)
-        find_rebuilder(report, x->name, x);
+    if (x->name && x->table)
+        find_rebuilder(report, PQgetvalue(res, row, 4), x);
     return x->name && x->table && (!x->partitioned || x->unattached);
 }
 

@@ -11,9 +11,12 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "sha256.h"
 
 /* ------------------------------------------------------------------ */
 /* Positions                                                           */
@@ -228,6 +231,48 @@ void dbont_migsteps_count_statements(const char *s, size_t len,
 }
 
 /* ------------------------------------------------------------------ */
+/* The index of a partition                                            */
+/* ------------------------------------------------------------------ */
+
+/* What is kept of a name that is too long, and the hash digits after it. */
+#define KEPT_BYTES 54
+#define HASH_DIGITS 8
+
+void dbont_migrate_partition_index_name(const char *partition, const char *table,
+                                        const char *parent_index,
+                                        char out[DBONT_MIGRATE_NAME_SIZE])
+{
+    /* The parent index's name without "<table>_", unless that is all of it. */
+    const char *suffix = parent_index;
+    size_t t = strlen(table);
+    if (t > 0 && strncmp(parent_index, table, t) == 0 && parent_index[t] == '_' &&
+        parent_index[t + 1] != '\0')
+        suffix = parent_index + t + 1;
+
+    /* Names come from the catalog (at most 63 bytes each); the full name
+     * is only hashed, never sent. */
+    char full[2 * DBONT_MIGRATE_NAME_SIZE + 2];
+    int n = snprintf(full, sizeof full, "%s_%s", partition, suffix);
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof full ? (size_t)n : sizeof full - 1;
+    if (len < DBONT_MIGRATE_NAME_SIZE) {
+        memcpy(out, full, len + 1);
+        return;
+    }
+    uint8_t digest[DBONT_SHA256_DIGEST_SIZE];
+    char hex[DBONT_SHA256_HEX_SIZE];
+    dbont_sha256 ctx;
+    dbont_sha256_init(&ctx);
+    dbont_sha256_update(&ctx, full, len);
+    dbont_sha256_final(&ctx, digest);
+    dbont_sha256_hex(digest, hex);
+    /* Back to the start of a UTF-8 character, so the name stays valid. */
+    size_t keep = KEPT_BYTES;
+    while (keep > 0 && ((unsigned char)full[keep] & 0xc0) == 0x80)
+        keep--;
+    snprintf(out, DBONT_MIGRATE_NAME_SIZE, "%.*s_%.*s", (int)keep, full, HASH_DIGITS, hex);
+}
+
+/* ------------------------------------------------------------------ */
 /* Markers                                                             */
 /* ------------------------------------------------------------------ */
 
@@ -271,8 +316,9 @@ static bool valid_index_name(const char *s, size_t n)
 }
 
 #define MARKER_FORMS                                                               \
-    "expected '-- dbont:step transaction', '-- dbont:step no-transaction' or "     \
-    "'-- dbont:step no-transaction index NAME' alone on the line"
+    "expected '-- dbont:step transaction', '-- dbont:step no-transaction', "       \
+    "'-- dbont:step no-transaction index NAME' or '-- dbont:step no-transaction "  \
+    "partition-indexes NAME' alone on the line"
 
 /*
  * Reads the words of the marker line [start, end) into step.  The words
@@ -308,15 +354,18 @@ static dbont_migsteps_result parse_marker(const char *s, size_t start, size_t en
         step->no_transaction = true;
         if (nwords == 1)
             return DBONT_MIGSTEPS_OK;
-        if (nwords == 3 && word_eq(word[1], word_len[1], "index")) {
+        bool index = nwords == 3 && word_eq(word[1], word_len[1], "index");
+        bool partitions = nwords == 3 && word_eq(word[1], word_len[1], "partition-indexes");
+        if (index || partitions) {
             if (!valid_index_name(word[2], word_len[2]))
                 return problem_at(problem, line, (int)(word[2] - (s + start)) + 1,
                                   "invalid index name '%.*s' in a step marker: expected an "
                                   "unquoted lower-case SQL identifier ([a-z_][a-z0-9_]*, at "
                                   "most 63 bytes)",
                                   (int)word_len[2], word[2]);
-            memcpy(step->index_name, word[2], word_len[2]);
-            step->index_name[word_len[2]] = '\0';
+            char *name = index ? step->index_name : step->partition_index;
+            memcpy(name, word[2], word_len[2]);
+            name[word_len[2]] = '\0';
             return DBONT_MIGSTEPS_OK;
         }
     }
@@ -337,6 +386,19 @@ static dbont_migsteps_result check_step(const char *s, dbont_migration_step *ste
     } else {
         dbont_migsteps_line_col(s, step->offset + st.first, &line, &col);
         step->statement_line = line;
+    }
+    if (step->partition_index[0]) {
+        /* The runner builds the partitions' indexes itself; a statement
+         * here would be silently ignored, so it is refused. */
+        if (st.count == 0)
+            return DBONT_MIGSTEPS_OK;
+        dbont_migsteps_line_col(s, step->offset + st.first, &line, &col);
+        return problem_at(problem, line, col,
+                          "an SQL statement in step %zu, a partition-indexes step (marker at "
+                          "line %d); such a step holds only comments: dbont-migrate builds "
+                          "index %s on each partition itself and attaches it, so put the "
+                          "statement in a step of its own",
+                          number, step->marker_line, step->partition_index);
     }
     if (!step->no_transaction || st.count == 1)
         return DBONT_MIGSTEPS_OK;

@@ -3,7 +3,8 @@
  *
  * A file is a sequence of steps separated by marker lines
  * ("-- dbont:step transaction", "-- dbont:step no-transaction",
- * "-- dbont:step no-transaction index NAME"); the text before the first
+ * "-- dbont:step no-transaction index NAME", "-- dbont:step no-transaction
+ * partition-indexes NAME"); the text before the first
  * marker is step 1, a transactional step.  The contract is described in
  * dbont/migrate.h; this file only does the text work (no database), so
  * that it can be tested on its own: finding the markers, checking them,
@@ -44,8 +45,9 @@ typedef struct dbont_migsteps_problem {
  * (free it with free()); on any other result *steps is NULL and *count 0.
  * A file is refused (DBONT_MIGSTEPS_INVALID) when a marker line is
  * malformed, when an index name is not a lower-case unquoted identifier of
- * at most 63 bytes, or when a no-transaction step does not hold exactly
- * one SQL statement.
+ * at most 63 bytes, when a no-transaction step does not hold exactly one
+ * SQL statement, or when a partition-indexes step holds any (it holds only
+ * comments: the runner builds the partitions' indexes).
  */
 dbont_migsteps_result dbont_migsteps_parse(const char *text, size_t len,
                                            dbont_migration_step **steps, size_t *count,

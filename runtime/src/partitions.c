@@ -55,8 +55,11 @@ dbont_status dbont_partitions_maintain(dbont_conn *conn, const char *at, dbont_p
     PGresult *r = PQexecParams(pg, maintain_sql, 1, NULL, values, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        const char *primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
         dbont_status st;
-        if (state && !strcmp(state, "42883"))
+        /* 42883 about the function itself, not one raised inside it. */
+        if (state && !strcmp(state, "42883") && primary &&
+            strstr(primary, "dbont_maintain_partitions"))
             st = dbont_error_set(err, "42883", "this database has no range-partitioned table: the function "
                                                "dbont_maintain_partitions() is missing (apply the migrations first)");
         else

@@ -6,6 +6,9 @@
 #   has TEXT COMMAND...        COMMAND succeeds and prints TEXT somewhere
 #   fails_with TEXT COMMAND... COMMAND fails and prints TEXT somewhere
 #   owner SQL                  SQL as the owner ($DATABASE_URL), values only
+#   app TENANT SQL             SQL as the application role ($APP_URL) in a
+#                              transaction whose tenant is TENANT ('' for
+#                              none), set as dbont does it
 #   checks_summary             "N passed, N failed"; its status is 1 on failure
 #
 # A failed is/has/fails_with says what it got, indented, under the FAIL line.
@@ -54,6 +57,11 @@ fails_with() {
     return 1
 }
 owner() { "$PSQL" -X -q -At -F '|' -v ON_ERROR_STOP=1 -d "$DATABASE_URL" -c "$1"; }
+app() {
+    "$PSQL" -X -q -At -F '|' -v ON_ERROR_STOP=1 -d "$APP_URL" \
+        -c "BEGIN" -c "DO \$\$ BEGIN PERFORM set_config('app.current_org_id', '$1', true); END \$\$" \
+        -c "$2" -c "COMMIT"
+}
 checks_summary() {
     echo "$passed passed, $failed failed"
     [[ $failed == 0 ]]

@@ -7,6 +7,7 @@
 #include "dbont/error.h"
 #include "dbont/filter.h"
 #include "dbont/migrate.h"
+#include "dbont/partitions.h"
 #include "dbont/pool.h"
 #include "dbont/query.h"
 #include "dbont/result.h"

@@ -48,10 +48,11 @@
  *   -- dbont:step transaction
  *   -- dbont:step no-transaction
  *   -- dbont:step no-transaction index NAME
+ *   -- dbont:step no-transaction partition-indexes NAME
  *
  * Markers are found line by line, without regard to SQL quoting.  A line
  * that starts with "-- dbont:step" followed by a blank or the end of the
- * line and is none of the three is an error, and so is a NAME that is not
+ * line and is none of the four is an error, and so is a NAME that is not
  * an unquoted lower-case identifier ([a-z_][a-z0-9_]*, at most 63 bytes).
  *   - A transactional step is sent with one PQexec inside a transaction of
  *     its own (several statements are fine), together with its progress
@@ -70,6 +71,23 @@
  *     (report->repairs, options->on_repair) and dropped with DROP INDEX
  *     CONCURRENTLY IF EXISTS, so that the step's IF NOT EXISTS does not keep
  *     the broken index.
+ *   - A "no-transaction partition-indexes NAME" step holds only comments
+ *     (a statement in it makes the file invalid).  NAME is a partitioned
+ *     index of current_schema() (made ON ONLY its table by an earlier
+ *     step; missing: 42704, not partitioned: 42809, at the step's line).
+ *     For each direct partition P of its table, by name, that has no
+ *     index attached to NAME yet, the runner builds the child index C:
+ *     P's name, '_', and NAME without a leading "<table>_"; when that is
+ *     longer than 63 bytes, its first 54 bytes (fewer rather than cut a
+ *     UTF-8 character), '_' and the first 8 hex digits of the SHA-256 of
+ *     the full name (dbont_migrate_partition_index_name).  An INVALID C
+ *     on P is reported and dropped like an "index NAME" step's index;
+ *     then "CREATE [UNIQUE] INDEX CONCURRENTLY IF NOT EXISTS C ON P
+ *     USING ..." (the rest of pg_get_indexdef(NAME)) and "ALTER INDEX
+ *     NAME ATTACH PARTITION C" are sent, each alone outside any
+ *     transaction.  Once every partition's index is attached, PostgreSQL
+ *     marks NAME valid (the step fails if it is not).  Partitions already
+ *     attached are skipped, so the step may run again.
  *
  * Progress.  A file of several steps can stop half-way (a step fails, or
  * the process dies).  Its progress is kept in
@@ -108,14 +126,19 @@
  * taken in time, 22023 for an invalid folder or request (bad name,
  * duplicate version, down file without its up file, malformed step marker
  * or index name, a no-transaction step without exactly one statement,
- * changed or missing applied file, pending file older than the newest
- * applied one, a file that runs COMMIT itself or a no-transaction step
- * that leaves a transaction open, a version to revert without a down file,
- * more versions to revert than are applied, a partial run of the other
- * direction, a partial run whose file has changed or is gone, a stale
+ * a statement in a partition-indexes step, changed or missing applied
+ * file, pending file older than the newest applied one, a file that runs
+ * COMMIT itself or a no-transaction step that leaves a transaction open,
+ * a version to revert without a down file, more versions to revert than
+ * are applied, a partial run of the other direction, a partial run whose file has changed or is gone, a stale
  * progress row), 58030 when a file cannot be read, 0A000 for COPY FROM
  * STDIN / TO STDOUT in a file, and 25001 when the connection is already
- * inside a transaction.
+ * inside a transaction.  A partition-indexes step fails at its line with
+ * the server's SQLSTATE, or 42704 when its index is missing, 42809 when
+ * that index is not partitioned, 42P07 when the name of a partition's
+ * index is taken by another relation, 0A000 for a partition that is
+ * itself partitioned, and 55000 when the index is still invalid after
+ * every partition's index was attached.
  *
  * Ownership: a dbont_migrate_report is a caller-owned value (usually on
  * the stack) whose contents the functions below allocate; release them with
@@ -173,6 +196,20 @@ void dbont_migration_checksum(const void *data, size_t len,
 /* The longest index name PostgreSQL keeps (NAMEDATALEN - 1), plus NUL. */
 #define DBONT_MIGRATE_NAME_SIZE 64
 
+/*
+ * The name of the index a "partition-indexes" step builds on a partition
+ * (see "Steps" above): partition, '_', and parent_index without a leading
+ * "<table>_" (kept whole when it has no such prefix, or is nothing more);
+ * a name longer than 63 bytes becomes its first 54 bytes (fewer when the
+ * 54th byte is inside a UTF-8 character), '_', and the first 8 lower-case
+ * hex digits of the SHA-256 of the full name.  For example
+ * events_tenant_id_kind_idx of events on events_2026_11 is
+ * events_2026_11_tenant_id_kind_idx.  Writes out, NUL-terminated.
+ */
+void dbont_migrate_partition_index_name(const char *partition, const char *table,
+                                        const char *parent_index,
+                                        char out[DBONT_MIGRATE_NAME_SIZE]);
+
 /* One step of a file (see "Steps" above). */
 typedef struct dbont_migration_step {
     /* true for "-- dbont:step no-transaction [index NAME]"; false for
@@ -180,6 +217,10 @@ typedef struct dbont_migration_step {
     bool no_transaction;
     /* NAME of "no-transaction index NAME"; "" otherwise. */
     char index_name[DBONT_MIGRATE_NAME_SIZE];
+    /* PARENT_INDEX of "no-transaction partition-indexes PARENT_INDEX"
+     * (such a step holds only comments: dbont-migrate builds the index on
+     * each partition and attaches it, see "Steps" above); "" otherwise. */
+    char partition_index[DBONT_MIGRATE_NAME_SIZE];
     /* The step's text: len bytes at offset in the file's text (sql or
      * down_sql), from the line after its marker up to the next marker. */
     size_t offset;
@@ -297,8 +338,12 @@ typedef struct dbont_migrate_invalid_index {
     char *unattached;
     /* The step of a pending or partly applied up file that builds this
      * index ("no-transaction index NAME"), so that the next up drops and
-     * rebuilds it: its file's path (owned by the report) and its
-     * statement's line; NULL and 0 when no such step will run. */
+     * rebuilds it, or, for a partitioned index, the "partition-indexes
+     * NAME" step that builds and attaches its partitions' indexes, and
+     * for an index of a partition, the one that drops and rebuilds it
+     * under its name (dbont_migrate_partition_index_name): its file's path
+     * (owned by the report) and its statement's line; NULL and 0 when no
+     * such step will run. */
     char *rebuilt_by;
     int rebuilt_by_line;
 } dbont_migrate_invalid_index;
@@ -356,7 +401,8 @@ typedef struct dbont_migrate_options {
  * version, when a down file has no up file with its NNNN_name, when a file
  * cannot be read (58030), or when a file's steps are malformed (a bad
  * marker or index name, a no-transaction step without exactly one
- * statement: "DIR/FILE:LINE:COL: error: ..."); the message lists every
+ * statement, a statement in a partition-indexes step:
+ * "DIR/FILE:LINE:COL: error: ..."); the message lists every
  * such problem (up to the message size).  report is overwritten, not
  * freed.
  */

@@ -10,7 +10,7 @@
 # Cases: cli apply status changed sql_error duplicate lock concurrent
 #        down down_no_file down_sql_error down_too_many out_of_order down_lock
 #        steps invalid_index resume down_steps partial_refusals concurrent_index
-#        verify one_statement
+#        verify one_statement partition_indexes
 set -uo pipefail
 
 if [[ $# != 2 ]]; then
@@ -293,12 +293,32 @@ case_cli() {
     expect_status 2 "verify takes no number"
     expect_in "unexpected argument '1'" "$err" "the number after verify is named"
     migrate --dir "$dir" frob
-    expect_in "expected up, down, status or verify" "$err" "the usage error lists verify"
+    expect_in "expected up, down, status, verify or partitions" "$err" \
+        "the usage error lists verify and partitions"
     migrate verify
     expect_status 2 "verify without --dir is a usage error"
     migrate --dsn "host=$work/no-server port=1 connect_timeout=2" --dir "$dir" verify
     expect_status 1 "verify against an unreachable server is a failure"
     expect_in "dbont-migrate: error: cannot connect" "$err" "verify reports the connection error"
+
+    # partitions [--at TIMESTAMPTZ]: --dir is optional
+    migrate --help
+    expect_in "dbont-migrate [--dsn DSN] [--dir DIR] partitions [--at TIMESTAMPTZ]" "$out" \
+        "--help gives the partitions form"
+    expect_in "  --at TIMESTAMPTZ" "$out" "--help describes --at"
+    migrate --dsn "host=$work/no-server port=1 connect_timeout=2" partitions
+    expect_status 1 "partitions needs no --dir (it reaches the connection, and fails there)"
+    expect_in "dbont-migrate: error: cannot connect" "$err" "partitions reports the connection error"
+    migrate --dsn "host=$work/no-server port=1 connect_timeout=2" partitions --at "2027-01-01 00:00+00"
+    expect_status 1 "partitions --at TIMESTAMPTZ reaches the connection"
+    migrate partitions --at
+    expect_status 2 "--at without a value is a usage error"
+    migrate --dir "$dir" --at "2027-01-01" up
+    expect_status 2 "--at with up is a usage error"
+    expect_in "--at is for partitions only, not for up" "$err" "the misplaced --at is named"
+    migrate partitions 2027
+    expect_status 2 "partitions takes no other argument"
+    expect_in "unexpected argument '2027'" "$err" "the stray argument is named"
 }
 
 case_apply() {
@@ -1402,14 +1422,17 @@ EOF
     "$tool" --dir "$dir" --lock-timeout 60 up >"$work/out2" 2>"$work/err2" &
     local p2=$!
     background_pids+=("$p1" "$p2")
-    # While they work, no session of this database sits in an open
-    # transaction: the waiter polls with single statements.
+    # While they work, the waiter never sits in an open transaction: it
+    # polls with single statements.  (The lock holder is left out: between
+    # the statements of a transactional step it is idle in a transaction
+    # for a moment, which is no harm to anyone.)
     local idle_in_tx=0 samples=0
     while kill -0 "$p1" 2>/dev/null || kill -0 "$p2" 2>/dev/null; do
         local n
         n=$(sql "SELECT count(*) FROM pg_stat_activity
                  WHERE datname = current_database() AND pid <> pg_backend_pid()
-                 AND state LIKE 'idle in transaction%'" 2>/dev/null)
+                 AND state LIKE 'idle in transaction%'
+                 AND pid NOT IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)" 2>/dev/null)
         [[ $n =~ ^[0-9]+$ ]] && idle_in_tx=$((idle_in_tx + n))
         samples=$((samples + 1))
         sleep 0.05
@@ -1430,7 +1453,7 @@ EOF
         fail "they took $(elapsed "$start" "$end") s"
     fi
     if [[ $samples -gt 0 && $idle_in_tx == 0 ]]; then
-        pass "no session sat idle in a transaction while they ran ($samples samples)"
+        pass "the waiting migrator never sat idle in a transaction ($samples samples)"
     else
         fail "sessions idle in a transaction: $idle_in_tx over $samples samples"
     fi
@@ -1601,11 +1624,228 @@ EOF
     expect_index a_x_idx "t" "the index is valid"
 }
 
+# ---- partition-indexes steps -------------------------------------------------
+
+# "index:partition:valid,..." for each index attached to the partitioned
+# index $1, by partition name ("" when none).
+attached() {
+    sql "SELECT coalesce(string_agg(c.relname || ':' || t.relname || ':' || x.indisvalid, ','
+                                    ORDER BY t.relname), '')
+         FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+         JOIN pg_index x ON x.indexrelid = c.oid JOIN pg_class t ON t.oid = x.indrelid
+         WHERE i.inhparent = '$1'::regclass"
+}
+
+expect_attached() {
+    local got
+    got=$(attached "$1" 2>&1)
+    if [[ $got == "$2" ]]; then
+        pass "$3"
+    else
+        fail "$3: expected attached '$2', got '$got'"
+    fi
+}
+
+case_partition_indexes() {
+    local long=measures_of_march_2026_with_a_name_long_enough_to_need_a_hash
+    # The names dbont-migrate gives the partitions' indexes: partition,
+    # '_', the parent index without "measures_"; over 63 bytes, the first
+    # 54, '_' and 8 hex digits of the full name's SHA-256.
+    local long_v long_k
+    long_v=${long:0:54}_$(printf %s "${long}_v_idx" | sha256sum | cut -c1-8)
+    long_k=${long:0:54}_$(printf %s "${long}_k_day_key" | sha256sum | cut -c1-8)
+
+    # A partition-indexes step needs its partitioned index.
+    local other=$work/other
+    mkdir "$other"
+    printf -- '-- dbont:step no-transaction partition-indexes no_such_idx\n-- nothing here\n' \
+        >"$other/0001_missing.sql"
+    migrate --dir "$other" up
+    expect_status 1 "a partition-indexes step without its index fails"
+    expect_in "$other/0001_missing.sql:1: error: 42704 index no_such_idx does not exist in the current schema" \
+        "$err" "the error is at the step's line, with the SQLSTATE"
+    sql "CREATE TABLE plain (x int); CREATE INDEX plain_x_idx ON plain (x)" >/dev/null
+    printf -- '-- dbont:step no-transaction partition-indexes plain_x_idx\n' >"$other/0001_missing.sql"
+    migrate --dir "$other" up
+    expect_status 1 "a partition-indexes step on an ordinary index fails"
+    expect_in "$other/0001_missing.sql:1: error: 42809 index plain_x_idx on table plain is not a partitioned index" \
+        "$err" "the error says the index is not partitioned"
+    printf -- '-- dbont:step no-transaction partition-indexes plain_x_idx\nDROP TABLE plain;\n' \
+        >"$other/0001_missing.sql"
+    migrate --dir "$other" up
+    expect_status 1 "a statement in a partition-indexes step makes the folder invalid"
+    expect_in "$other/0001_missing.sql:2:1: error: an SQL statement in step 1, a partition-indexes step (marker at line 1); such a step holds only comments" \
+        "$err" "the error points at the statement"
+    sql "DROP TABLE plain" >/dev/null
+    expect_history "" "nothing was applied"
+
+    # A partition without an index attached that goes away after a failed
+    # run leaves the partitioned index INVALID for good (PostgreSQL checks
+    # it only when an index is attached): the step says so, and the way out.
+    rm "$other/0001_missing.sql"
+    cat >"$other/0001_s.sql" <<'EOF'
+CREATE TABLE s (id int, k int) PARTITION BY RANGE (id);
+CREATE TABLE s_1 PARTITION OF s FOR VALUES FROM (0) TO (10);
+CREATE TABLE s_2 PARTITION OF s FOR VALUES FROM (10) TO (20) PARTITION BY RANGE (id);
+CREATE INDEX IF NOT EXISTS s_k_idx ON ONLY s (k);
+-- dbont:step no-transaction partition-indexes s_k_idx
+EOF
+    migrate --dir "$other" up
+    expect_status 1 "a sub-partitioned partition stops the step"
+    expect_in "$other/0001_s.sql:5: error: 0A000 partition s_2 of s is itself partitioned" "$err" \
+        "the error names the partition"
+    sql "DROP TABLE s_2" >/dev/null
+    migrate --dir "$other" up
+    expect_status 1 "the partitioned index cannot become valid any more"
+    expect_in "$other/0001_s.sql:5: error: 55000 index s_k_idx is still INVALID, although every partition of s has an index attached to it: a partition that had no index attached to it was dropped or detached since an earlier run; PostgreSQL marks a partitioned index valid only when an index is attached to it, so drop it (DROP INDEX s_k_idx" \
+        "$err" "the error says why and what to do"
+    migrate --dir "$other" verify
+    expect_in "index s_k_idx on table s is INVALID: it is a partitioned index, and although each partition has an index attached to it" \
+        "$out" "verify says it too"
+    sql "DROP INDEX s_k_idx; CREATE INDEX s_k_idx ON ONLY s (k)" >/dev/null
+    migrate --dir "$other" up
+    expect_status 0 "with the index made again the step finishes"
+    expect_index s_k_idx "t" "the partitioned index is valid"
+    sql "DROP TABLE s; DELETE FROM dbont_migrations" >/dev/null
+
+    cat >"$dir/0001_measures.sql" <<EOF
+CREATE TABLE measures (id int NOT NULL, day date NOT NULL, k text NOT NULL, v int)
+    PARTITION BY RANGE (day);
+CREATE TABLE measures_2026_01 PARTITION OF measures FOR VALUES FROM ('2026-01-01') TO ('2026-02-01');
+CREATE TABLE measures_2026_02 PARTITION OF measures FOR VALUES FROM ('2026-02-01') TO ('2026-03-01');
+CREATE TABLE $long PARTITION OF measures FOR VALUES FROM ('2026-03-01') TO ('2026-04-01');
+CREATE TABLE measures_default PARTITION OF measures DEFAULT;
+-- January to April: rows in each partition (April's in the default one)
+INSERT INTO measures SELECT g, date '2026-01-01' + (g % 120), 'k' || g, g % 50
+    FROM generate_series(1, 600) g;
+EOF
+    cat >"$dir/0002_measures_v_idx.sql" <<'EOF'
+CREATE INDEX IF NOT EXISTS measures_v_idx ON ONLY measures USING btree (v);
+-- dbont:step no-transaction partition-indexes measures_v_idx
+-- (dbont-migrate builds measures_v_idx CONCURRENTLY on each partition of measures, then attaches it)
+-- dbont:step transaction
+CREATE TABLE IF NOT EXISTS after_v_idx (id int);
+EOF
+    local f2=$dir/0002_measures_v_idx.sql
+    migrate --dir "$dir" up
+    expect_status 0 "up builds the partitions' indexes"
+    expect_in "applied 0002_measures_v_idx.sql (" "$out" "the file is applied"
+    expect_not_in "NOTICE" "$err" "no notice on stderr"
+    expect_not_in "note:" "$err" "no repair note"
+    expect_sql "SELECT string_agg(n::text, ',' ORDER BY t) FROM (SELECT tableoid::regclass::text t, count(*) n
+                FROM measures GROUP BY 1) c" \
+        "155,140,150,155" "rows in each partition, the default one too"
+    expect_index measures_v_idx "t" "the partitioned index is valid"
+    expect_attached measures_v_idx \
+        "measures_2026_01_v_idx:measures_2026_01:true,measures_2026_02_v_idx:measures_2026_02:true,measures_default_v_idx:measures_default:true,$long_v:$long:true" \
+        "each partition has its index attached, named after the partition (hashed when too long)"
+    expect_sql "SELECT pg_get_indexdef('measures_2026_02_v_idx'::regclass)" \
+        "CREATE INDEX measures_2026_02_v_idx ON public.measures_2026_02 USING btree (v)" \
+        "a partition's index has the parent's definition"
+    expect_sql "SELECT octet_length('$long_v')" "63" "the hashed name is 63 bytes"
+    expect_sql "SELECT to_regclass('after_v_idx') IS NOT NULL" "t" "the step after it ran"
+    expect_progress "" "no progress row remains"
+    migrate --dir "$dir" verify
+    expect_status 0 "verify passes"
+
+    # As if the process had died after the step, before its progress was
+    # recorded: the step runs again, harmlessly.
+    sql "DELETE FROM dbont_migrations WHERE version = 2;
+         INSERT INTO dbont_migration_progress (version, direction, checksum, steps_done, steps)
+         VALUES (2, 'up', '$(sha "$f2")', 1, 3)" >/dev/null
+    migrate --dir "$dir" up
+    expect_status 0 "the step runs again"
+    expect_in "applied 0002_measures_v_idx.sql (resumed at step 2 of 3; " "$out" "from step 2"
+    expect_not_in "note:" "$err" "nothing to repair"
+    expect_not_in "measures_" "$err" "no notice about the partitions' indexes"
+    expect_index measures_v_idx "t" "the partitioned index is still valid"
+    expect_sql "SELECT string_agg(n::text, ',') FROM (SELECT count(*) n FROM pg_index x
+                  JOIN pg_inherits i ON i.inhrelid = x.indrelid
+                  WHERE i.inhparent = 'measures'::regclass GROUP BY x.indrelid) c" \
+        "1,1,1,1" "still one index per partition"
+    # A partition made later gets the parent's indexes from PostgreSQL.
+    sql "CREATE TABLE measures_2026_05 PARTITION OF measures FOR VALUES FROM ('2026-05-01') TO ('2026-06-01')" >/dev/null
+    expect_index measures_v_idx "t" "a new partition keeps the index valid"
+    expect_sql "SELECT count(*) FROM pg_inherits WHERE inhparent = 'measures_v_idx'::regclass" "5" \
+        "the new partition's index is attached"
+
+    # A unique index meets duplicates in one partition.
+    sql "INSERT INTO measures VALUES (1001, '2026-02-10', 'dup', 1), (1002, '2026-02-10', 'dup', 2)" >/dev/null
+    cat >"$dir/0003_measures_k_day_key.sql" <<'EOF'
+CREATE UNIQUE INDEX IF NOT EXISTS measures_k_day_key ON ONLY measures USING btree (k, day);
+-- dbont:step no-transaction partition-indexes measures_k_day_key
+-- (dbont-migrate builds measures_k_day_key CONCURRENTLY on each partition of measures, then attaches it)
+EOF
+    local f3=$dir/0003_measures_k_day_key.sql
+    migrate --dir "$dir" up
+    expect_status 1 "up fails on the duplicates"
+    expect_in "$f3:2: error: 23505 could not create unique index \"measures_2026_02_k_day_key\"" "$err" \
+        "the error is at the step's line, with the SQLSTATE"
+    expect_in "DETAIL: Key (k, day)=(dup, 2026-02-10) is duplicated." "$err" "the server's DETAIL"
+    expect_in "$f3:2: note: the failed build left index measures_2026_02_k_day_key of partition measures_2026_02 INVALID; the next up drops and rebuilds it" \
+        "$err" "the output says which index was left INVALID"
+    expect_in "dbont-migrate: note: applying 0003_measures_k_day_key.sql stopped after step 1 of 2: it is not applied yet; fix the cause and run up again: it resumes at step 2 (line 2 of 0003_measures_k_day_key.sql)" \
+        "$err" "the output says where the next up resumes"
+    expect_index measures_2026_02_k_day_key "f" "the failed build left the child INVALID"
+    expect_index measures_k_day_key "f" "the partitioned index is INVALID"
+    expect_attached measures_k_day_key "measures_2026_01_k_day_key:measures_2026_01:true" \
+        "the partition before it has its index attached"
+    expect_progress "3:up:1/2" "step 1 is recorded as done"
+
+    migrate --dir "$dir" status
+    expect_status 1 "status fails while the file is partial"
+    expect_in "PARTIAL 0003_measures_k_day_key.sql: 1 of 2 steps done (up); the next up resumes at step 2 (line 2)" \
+        "$out" "status shows PARTIAL"
+    migrate --dir "$dir" verify
+    expect_status 1 "verify fails"
+    expect_in "$f3: error: PARTIAL: 1 of 2 steps done (up)" "$out" "verify names the partial file"
+    expect_in "$f3:2: error: index measures_2026_02_k_day_key on table measures_2026_02 is INVALID (left by an interrupted or failed concurrent build); the next up drops and rebuilds it" \
+        "$out" "verify names the invalid child and the step that rebuilds it"
+    expect_in "$f3:2: error: index measures_k_day_key on table measures is INVALID: it is a partitioned index, and no index of partitions measures_2026_02, measures_2026_05, measures_default, $long is attached to it yet; the next up builds and attaches them" \
+        "$out" "verify names the partitioned index, its partitions without an index, and the step"
+    expect_not_in "verified:" "$out" "verify does not claim success"
+
+    migrate --dir "$dir" up
+    expect_status 1 "up without fixing the data fails again"
+    expect_in "$f3:2: note: index measures_2026_02_k_day_key was left INVALID by an interrupted build; dropping and rebuilding it" \
+        "$err" "up reports dropping the invalid child"
+    expect_in "$f3:2: error: 23505" "$err" "and fails on the duplicates again"
+    expect_sql "SELECT count(*) FROM pg_class WHERE relname LIKE 'measures_2026_02_k%'" "1" \
+        "there is still one such index"
+
+    # An index built but not attached yet (as a run that died between the
+    # two would leave it) is attached as it is.
+    sql "CREATE UNIQUE INDEX measures_2026_05_k_day_key ON measures_2026_05 USING btree (k, day)" >/dev/null
+    sql "DELETE FROM measures WHERE id = 1002" >/dev/null
+    migrate --dir "$dir" up
+    expect_status 0 "after the duplicate is gone up finishes the file"
+    expect_in "$f3:2: note: index measures_2026_02_k_day_key was left INVALID by an interrupted build; dropping and rebuilding it" \
+        "$err" "up reports the repair"
+    expect_in "applied 0003_measures_k_day_key.sql (resumed at step 2 of 2; " "$out" "it resumed at step 2"
+    expect_not_in "already exists" "$err" "the index built before is not built again"
+    expect_index measures_k_day_key "t" "the partitioned unique index is valid"
+    expect_attached measures_k_day_key \
+        "measures_2026_01_k_day_key:measures_2026_01:true,measures_2026_02_k_day_key:measures_2026_02:true,measures_2026_05_k_day_key:measures_2026_05:true,measures_default_k_day_key:measures_default:true,$long_k:$long:true" \
+        "every partition has its unique index attached"
+    expect_sql "SELECT indisunique FROM pg_index WHERE indexrelid = 'measures_2026_02_k_day_key'::regclass" \
+        "t" "the rebuilt index is unique"
+    expect_sql "SELECT count(*) FROM pg_index WHERE NOT indisvalid" "0" "no index is INVALID"
+    expect_sql "SELECT count(*) FROM pg_index WHERE indrelid = 'measures_2026_02'::regclass" "2" \
+        "measures_2026_02 has exactly its two indexes"
+    expect_sql "SELECT count(*) FROM pg_index WHERE indrelid = 'measures_2026_05'::regclass" "2" \
+        "and measures_2026_05 too"
+    expect_progress "" "the progress row is gone"
+    expect_history "1:measures,2:measures_v_idx,3:measures_k_day_key" "the history has the three files"
+    migrate --dir "$dir" verify
+    expect_status 0 "verify passes after the repair"
+    expect_in "verified: 3 applied, $VERIFIED" "$out" "verify prints its summary line"
+}
+
 case "$case_name" in
 cli | apply | status | changed | sql_error | duplicate | lock | concurrent) ;;
 down | down_no_file | down_sql_error | down_too_many | out_of_order | down_lock) ;;
 steps | invalid_index | resume | down_steps | partial_refusals | concurrent_index) ;;
-verify | one_statement) ;;
+verify | one_statement | partition_indexes) ;;
 *)
     echo "migrate_test.sh: unknown case '$case_name'" >&2
     exit 2

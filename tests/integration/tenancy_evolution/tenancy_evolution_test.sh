@@ -39,13 +39,6 @@ mkdir "$mdir"
 # shellcheck source=../../pg/checks.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../pg/checks.sh"
 
-# app TENANT SQL: SQL as the application role, in a transaction whose tenant
-# is TENANT ('' for none), set as dbont does it.
-app() {
-    "$PSQL" -X -q -At -F '|' -v ON_ERROR_STOP=1 -d "$APP_URL" \
-        -c "BEGIN" -c "DO \$\$ BEGIN PERFORM set_config('app.current_org_id', '$1', true); END \$\$" \
-        -c "$2" -c "COMMIT"
-}
 generate() { # generate [--allow-destructive]: dbont-gen on the ontology
     "$gen" -o "$work/out" --migrations-dir "$mdir" "$@" "$ttl" 2>&1
 }

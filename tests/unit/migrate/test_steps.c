@@ -3,8 +3,9 @@
  * any database: where steps start and end, their kinds and index names,
  * the lines messages give, malformed markers, the one-statement rule of
  * no-transaction steps, and the statement counter's knowledge of
- * comments, quotes and dollar quotes.  Also dbont_migrate_scan on a folder
- * whose file has a malformed step.
+ * comments, quotes and dollar quotes; partition-indexes steps (only
+ * comments) and the names of the partitions' indexes they build.  Also
+ * dbont_migrate_scan on a folder whose file has a malformed step.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -255,6 +256,137 @@ static void test_one_statement_rule(void **state)
     free(steps);
 }
 
+/* "-- dbont:step no-transaction partition-indexes NAME": a no-transaction
+ * step of comments only, whose NAME is checked like an index step's. */
+static void test_partition_indexes_step(void **state)
+{
+    (void)state;
+    const char *text =
+        "-- 0002_index_events.sql\n"                                                 /* 1 */
+        "CREATE INDEX IF NOT EXISTS events_kind_idx ON ONLY events USING btree (kind);\n" /* 2 */
+        "-- dbont:step no-transaction partition-indexes events_kind_idx\n"          /* 3 */
+        "-- (dbont-migrate builds events_kind_idx CONCURRENTLY on each partition)\n" /* 4 */
+        "\n"                                                                         /* 5 */
+        "-- dbont:step\tno-transaction  partition-indexes   readings_value_idx \r\n"  /* 6 */
+        "/* a block comment; with a semicolon */\n"                                  /* 7 */
+        "-- dbont:step transaction\n"                                                /* 8 */
+        "SELECT 1;\n";                                                               /* 9 */
+    size_t count;
+    dbont_migration_step *steps = parse_ok(text, &count);
+    assert_int_equal(count, 4);
+    assert_false(steps[0].no_transaction);
+    assert_string_equal(steps[0].partition_index, "");
+
+    assert_true(steps[1].no_transaction);
+    assert_string_equal(steps[1].partition_index, "events_kind_idx");
+    assert_string_equal(steps[1].index_name, "");
+    assert_int_equal(steps[1].marker_line, 3);
+    /* No statement: messages give the marker's line. */
+    assert_int_equal(steps[1].statement_line, 3);
+    assert_step_text(text, &steps[1],
+                     "-- (dbont-migrate builds events_kind_idx CONCURRENTLY on each "
+                     "partition)\n\n");
+
+    assert_true(steps[2].no_transaction);
+    assert_string_equal(steps[2].partition_index, "readings_value_idx");
+    assert_int_equal(steps[2].marker_line, 6);
+    assert_int_equal(steps[2].statement_line, 6);
+
+    assert_false(steps[3].no_transaction);
+    assert_string_equal(steps[3].partition_index, "");
+    assert_int_equal(steps[3].statement_line, 9);
+    free(steps);
+
+    /* Alone in the file, on its first line, without even a comment. */
+    steps = parse_ok("-- dbont:step no-transaction partition-indexes a_idx", &count);
+    assert_int_equal(count, 1);
+    assert_true(steps[0].no_transaction);
+    assert_string_equal(steps[0].partition_index, "a_idx");
+    assert_int_equal(steps[0].len, 0);
+    assert_int_equal(steps[0].statement_line, 1);
+    free(steps);
+}
+
+static void test_partition_indexes_problems(void **state)
+{
+    (void)state;
+    /* A statement in the step is refused at its line and column. */
+    assert_problem("SELECT 1;\n"
+                   "-- dbont:step no-transaction partition-indexes a_idx\n"
+                   "-- a comment\n"
+                   "  CREATE INDEX CONCURRENTLY IF NOT EXISTS p1_a_idx ON p1 (x);\n",
+                   4, 3,
+                   "an SQL statement in step 2, a partition-indexes step (marker at line 2); "
+                   "such a step holds only comments: dbont-migrate builds index a_idx on each "
+                   "partition itself");
+    assert_problem("-- dbont:step no-transaction partition-indexes a_idx\n;; VACUUM;\n", 2, 4,
+                   "a partition-indexes step");
+    /* The name, like an index step's. */
+    assert_problem("-- dbont:step no-transaction partition-indexes Events_idx\n", 1, 48,
+                   "invalid index name 'Events_idx'");
+    assert_problem("-- dbont:step no-transaction partition-indexes \"a_idx\"\n", 1, 48,
+                   "invalid index name");
+    assert_problem("-- dbont:step no-transaction partition-indexes 9_idx\n", 1, 48,
+                   "invalid index name");
+    char text[200];
+    snprintf(text, sizeof text, "-- dbont:step no-transaction partition-indexes %.64s\n",
+             "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij");
+    assert_problem(text, 1, 48, "at most 63 bytes");
+    snprintf(text, sizeof text, "-- dbont:step no-transaction partition-indexes %.63s\n",
+             "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij");
+    size_t count;
+    dbont_migration_step *steps = parse_ok(text, &count);
+    assert_int_equal(strlen(steps[0].partition_index), 63);
+    free(steps);
+    /* The marker's other forms. */
+    assert_problem("-- dbont:step no-transaction partition-indexes\n", 1, 15,
+                   "malformed step marker");
+    assert_problem("-- dbont:step no-transaction partition-indexes a_idx b_idx\n", 1, 15,
+                   "malformed step marker");
+    assert_problem("-- dbont:step transaction partition-indexes a_idx\n", 1, 15,
+                   "malformed step marker");
+    assert_problem("-- dbont:step no-transaction partition-index a_idx\n", 1, 15,
+                   "'-- dbont:step no-transaction partition-indexes NAME'");
+    assert_problem("-- dbont:step partition-indexes a_idx\n", 1, 15, "malformed step marker");
+}
+
+static void assert_child_name(const char *partition, const char *table, const char *index,
+                              const char *expected)
+{
+    char out[DBONT_MIGRATE_NAME_SIZE];
+    memset(out, 'x', sizeof out);
+    dbont_migrate_partition_index_name(partition, table, index, out);
+    if (strcmp(out, expected) != 0)
+        fail_msg("%s, %s, %s: expected '%s', got '%s'", partition, table, index, expected, out);
+    assert_true(strlen(out) <= 63);
+}
+
+static void test_partition_index_names(void **state)
+{
+    (void)state;
+    assert_child_name("events_2026_11", "events", "events_tenant_id_kind_idx",
+                      "events_2026_11_tenant_id_kind_idx");
+    assert_child_name("events_default", "events", "events_tenant_id_kind_idx",
+                      "events_default_tenant_id_kind_idx");
+    /* No "<table>_" to remove: the whole name. */
+    assert_child_name("events_2026_11", "events", "by_kind", "events_2026_11_by_kind");
+    assert_child_name("events_2026_11", "events", "eventsx_idx", "events_2026_11_eventsx_idx");
+    assert_child_name("events_2026_11", "events", "events_", "events_2026_11_events_");
+    /* 63 bytes fit; 64 are hashed: 54 bytes, '_', 8 hex digits of the
+     * SHA-256 of the full name. */
+    assert_child_name("ppppppppppppppppppppppppppppppppppppppppppppppppppppppppp", "t", "x_idx",
+                      "ppppppppppppppppppppppppppppppppppppppppppppppppppppppppp_x_idx");
+    assert_child_name("pppppppppppppppppppppppppppppppppppppppppppppppppppppppppp", "t", "x_idx",
+                      "pppppppppppppppppppppppppppppppppppppppppppppppppppppp_eadaf4b5");
+    assert_child_name("measures_of_march_2026_with_a_name_long_enough_to_need_a_hash",
+                      "measures", "measures_v_idx",
+                      "measures_of_march_2026_with_a_name_long_enough_to_need_0f23636a");
+    /* A character is not cut: 'é' takes bytes 54 and 55, so 53 are kept. */
+    assert_child_name("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9" "bbbbb", "t",
+                      "some_long_index_idx",
+                      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa_846e6278");
+}
+
 static size_t statements(const char *sql)
 {
     dbont_migsteps_statements st;
@@ -387,6 +519,9 @@ int main(void)
         cmocka_unit_test(test_not_markers),
         cmocka_unit_test(test_malformed_markers),
         cmocka_unit_test(test_one_statement_rule),
+        cmocka_unit_test(test_partition_indexes_step),
+        cmocka_unit_test(test_partition_indexes_problems),
+        cmocka_unit_test(test_partition_index_names),
         cmocka_unit_test(test_statement_counter),
         cmocka_unit_test(test_line_col),
         cmocka_unit_test(test_scan),
