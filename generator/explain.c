@@ -7,269 +7,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "json.h"
 #include "naming.h"
 #include "query_types.h"
 #include "scratch.h"
 #include "util.h"
 #include "vocab.h"
-
-/* ---- a small JSON reader -------------------------------------------------------------
- *
- * EXPLAIN (FORMAT JSON) is read into a tree of values.  Only what the
- * server writes needs to be understood, but the reader follows the JSON
- * grammar (RFC 8259) rather than the layout PostgreSQL happens to use, so
- * another indentation or key order reads the same.  The nesting is
- * limited, since plans nest with the query's joins and subqueries and
- * nothing reasonable goes deeper. */
-
-typedef enum jkind { J_NULL, J_FALSE, J_TRUE, J_NUMBER, J_STRING, J_ARRAY, J_OBJECT } jkind;
-
-typedef struct jval {
-    jkind kind;
-    char *text;         /* J_STRING: decoded; J_NUMBER: as written */
-    struct jval *items; /* J_ARRAY: the elements; J_OBJECT: the values */
-    char **keys;        /* J_OBJECT: the keys (decoded) */
-    size_t n, cap;
-} jval;
-
-enum { JSON_MAX_DEPTH = 256 };
-
-static void jfree(jval *v)
-{
-    for (size_t i = 0; i < v->n; i++) {
-        jfree(&v->items[i]);
-        if (v->keys)
-            free(v->keys[i]);
-    }
-    free(v->items);
-    free(v->keys);
-    free(v->text);
-    memset(v, 0, sizeof *v);
-}
-
-static void jskip_ws(const char **s)
-{
-    while (**s == ' ' || **s == '\t' || **s == '\n' || **s == '\r')
-        (*s)++;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-static bool read_hex4(const char *s, unsigned *out)
-{
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        int h = hexval(s[i]);
-        if (h < 0)
-            return false;
-        v = v * 16 + (unsigned)h;
-    }
-    *out = v;
-    return true;
-}
-
-static void add_utf8(buf *b, unsigned cp)
-{
-    if (cp < 0x80) {
-        buf_addc(b, (char)cp);
-    } else if (cp < 0x800) {
-        buf_addc(b, (char)(0xC0 | (cp >> 6)));
-        buf_addc(b, (char)(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-        buf_addc(b, (char)(0xE0 | (cp >> 12)));
-        buf_addc(b, (char)(0x80 | ((cp >> 6) & 0x3F)));
-        buf_addc(b, (char)(0x80 | (cp & 0x3F)));
-    } else {
-        buf_addc(b, (char)(0xF0 | (cp >> 18)));
-        buf_addc(b, (char)(0x80 | ((cp >> 12) & 0x3F)));
-        buf_addc(b, (char)(0x80 | ((cp >> 6) & 0x3F)));
-        buf_addc(b, (char)(0x80 | (cp & 0x3F)));
-    }
-}
-
-/* A string at *s (on its opening quote), decoded. */
-static char *jparse_string(const char **s)
-{
-    const char *p = *s + 1;
-    buf b;
-    buf_init(&b);
-    for (;;) {
-        char c = *p;
-        if (c == '"')
-            break;
-        if (c == '\0' || (unsigned char)c < 0x20)
-            goto bad;
-        if (c != '\\') {
-            buf_addc(&b, c);
-            p++;
-            continue;
-        }
-        char e = p[1];
-        p += 2;
-        switch (e) {
-        case '"': buf_addc(&b, '"'); break;
-        case '\\': buf_addc(&b, '\\'); break;
-        case '/': buf_addc(&b, '/'); break;
-        case 'b': buf_addc(&b, '\b'); break;
-        case 'f': buf_addc(&b, '\f'); break;
-        case 'n': buf_addc(&b, '\n'); break;
-        case 'r': buf_addc(&b, '\r'); break;
-        case 't': buf_addc(&b, '\t'); break;
-        case 'u': {
-            unsigned cp, lo;
-            if (!read_hex4(p, &cp))
-                goto bad;
-            p += 4;
-            /* a character beyond the BMP comes as a surrogate pair */
-            if (cp >= 0xD800 && cp < 0xDC00 && p[0] == '\\' && p[1] == 'u' && read_hex4(p + 2, &lo) &&
-                lo >= 0xDC00 && lo < 0xE000) {
-                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                p += 6;
-            }
-            add_utf8(&b, cp);
-            break;
-        }
-        default: goto bad;
-        }
-    }
-    *s = p + 1;
-    return buf_take(&b);
-bad:
-    buf_free(&b);
-    return NULL;
-}
-
-static bool jparse_value(const char **s, jval *out, unsigned depth);
-
-/* The elements of an array or the members of an object, at *s (on '['
- * or '{'). */
-static bool jparse_container(const char **s, jval *out, unsigned depth)
-{
-    bool object = **s == '{';
-    char close = object ? '}' : ']';
-    out->kind = object ? J_OBJECT : J_ARRAY;
-    (*s)++;
-    jskip_ws(s);
-    if (**s == close) {
-        (*s)++;
-        return true;
-    }
-    for (;;) {
-        char *key = NULL;
-        if (object) {
-            jskip_ws(s);
-            if (**s != '"' || !(key = jparse_string(s)))
-                return false;
-            jskip_ws(s);
-            if (**s != ':') {
-                free(key);
-                return false;
-            }
-            (*s)++;
-        }
-        jval item;
-        memset(&item, 0, sizeof item);
-        if (!jparse_value(s, &item, depth + 1)) {
-            jfree(&item);
-            free(key);
-            return false;
-        }
-        GROW(out->items, out->cap, out->n);
-        if (object) {
-            out->keys = xrealloc(out->keys, out->cap * sizeof *out->keys);
-            out->keys[out->n] = key;
-        }
-        out->items[out->n++] = item;
-        jskip_ws(s);
-        if (**s == ',') {
-            (*s)++;
-            continue;
-        }
-        if (**s == close) {
-            (*s)++;
-            return true;
-        }
-        return false;
-    }
-}
-
-static bool jparse_value(const char **s, jval *out, unsigned depth)
-{
-    if (depth > JSON_MAX_DEPTH)
-        return false;
-    jskip_ws(s);
-    const char *p = *s;
-    if (*p == '{' || *p == '[')
-        return jparse_container(s, out, depth);
-    if (*p == '"') {
-        out->kind = J_STRING;
-        out->text = jparse_string(s);
-        return out->text != NULL;
-    }
-    static const struct {
-        const char *word;
-        jkind kind;
-    } words[] = {{"null", J_NULL}, {"false", J_FALSE}, {"true", J_TRUE}};
-    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
-        size_t n = strlen(words[i].word);
-        if (!strncmp(p, words[i].word, n)) {
-            out->kind = words[i].kind;
-            *s = p + n;
-            return true;
-        }
-    }
-    /* a number: kept as text, never needed as a value here */
-    const char *q = p;
-    if (*q == '-')
-        q++;
-    if (!isdigit((unsigned char)*q))
-        return false;
-    while (isdigit((unsigned char)*q) || *q == '.' || *q == 'e' || *q == 'E' || *q == '+' || *q == '-')
-        q++;
-    out->kind = J_NUMBER;
-    out->text = xstrndup(p, (size_t)(q - p));
-    *s = q;
-    return true;
-}
-
-/* The whole text as one value; false when it is not JSON. */
-static bool jparse(const char *text, jval *out)
-{
-    memset(out, 0, sizeof *out);
-    const char *s = text;
-    bool ok = jparse_value(&s, out, 0);
-    jskip_ws(&s);
-    if (ok && *s == '\0')
-        return true;
-    jfree(out);
-    return false;
-}
-
-static const jval *jget(const jval *obj, const char *key)
-{
-    if (!obj || obj->kind != J_OBJECT)
-        return NULL;
-    for (size_t i = 0; i < obj->n; i++)
-        if (!strcmp(obj->keys[i], key))
-            return &obj->items[i];
-    return NULL;
-}
-
-/* The string member key of obj, or NULL. */
-static const char *jstr(const jval *obj, const char *key)
-{
-    const jval *v = jget(obj, key);
-    return v && v->kind == J_STRING ? v->text : NULL;
-}
 
 /* ---- column references in the plan's expressions ---------------------------------------
  *
@@ -710,7 +453,7 @@ typedef struct scan {
 } scan;
 
 typedef struct sort_node {
-    const jval *keys; /* "Sort Key": an array of strings */
+    const json_value *keys; /* "Sort Key": an array of strings */
 } sort_node;
 
 typedef struct plan_facts {
@@ -730,38 +473,38 @@ static void facts_free(plan_facts *f)
     memset(f, 0, sizeof *f);
 }
 
-static void collect(const jval *node, const char *parent_type, plan_facts *f)
+static void collect(const json_value *node, const char *parent_type, plan_facts *f)
 {
-    const char *type = jstr(node, "Node Type");
+    const char *type = json_get_string(node, "Node Type");
     if (!type)
         return;
     static const char *const join_keys[] = {"Hash Cond", "Merge Cond", "Join Filter"};
     for (size_t i = 0; i < sizeof join_keys / sizeof join_keys[0]; i++) {
-        const char *cond = jstr(node, join_keys[i]);
+        const char *cond = json_get_string(node, join_keys[i]);
         if (cond) {
             GROW(f->join_conds, f->join_cap, f->njoin);
             f->join_conds[f->njoin++] = cond;
         }
     }
-    if (jstr(node, "Relation Name")) {
+    if (json_get_string(node, "Relation Name")) {
         GROW(f->scans, f->scans_cap, f->nscans);
         scan *s = &f->scans[f->nscans++];
         s->type = type;
-        s->relname = jstr(node, "Relation Name");
-        s->alias = jstr(node, "Alias") ? jstr(node, "Alias") : s->relname;
-        s->schema = jstr(node, "Schema");
-        s->index_name = jstr(node, "Index Name");
-        s->filter = jstr(node, "Filter");
-        s->index_cond = jstr(node, "Index Cond");
-        s->recheck = jstr(node, "Recheck Cond");
+        s->relname = json_get_string(node, "Relation Name");
+        s->alias = json_get_string(node, "Alias") ? json_get_string(node, "Alias") : s->relname;
+        s->schema = json_get_string(node, "Schema");
+        s->index_name = json_get_string(node, "Index Name");
+        s->filter = json_get_string(node, "Filter");
+        s->index_cond = json_get_string(node, "Index Cond");
+        s->recheck = json_get_string(node, "Recheck Cond");
     }
-    const jval *keys = jget(node, "Sort Key");
-    if (!strcmp(type, "Sort") && parent_type && !strcmp(parent_type, "Limit") && keys && keys->kind == J_ARRAY) {
+    const json_value *keys = json_get(node, "Sort Key");
+    if (!strcmp(type, "Sort") && parent_type && !strcmp(parent_type, "Limit") && keys && keys->kind == JSON_ARRAY) {
         GROW(f->sorts, f->sorts_cap, f->nsorts);
         f->sorts[f->nsorts++].keys = keys;
     }
-    const jval *plans = jget(node, "Plans");
-    if (plans && plans->kind == J_ARRAY)
+    const json_value *plans = json_get(node, "Plans");
+    if (plans && plans->kind == JSON_ARRAY)
         for (size_t i = 0; i < plans->n; i++)
             collect(&plans->items[i], type, f);
 }
@@ -1137,8 +880,8 @@ static void judge_sort(session *S, const qplan *p, const bound *b, const plan_fa
     buf_init(&text);
     bool plain = so->keys->n > 0;
     for (size_t i = 0; plain && i < so->keys->n; i++) {
-        const jval *k = &so->keys->items[i];
-        plain = k->kind == J_STRING && plain_sort_key(k->text, &alias, &col);
+        const json_value *k = &so->keys->items[i];
+        plain = k->kind == JSON_STRING && plain_sort_key(k->text, &alias, &col);
         if (!plain)
             break;
         if (i == 0) {
@@ -1232,8 +975,8 @@ static bool explain_one(session *S, qplan *p)
         bound_free(&b);
         return false;
     }
-    jval plan;
-    if (!jparse(PQgetvalue(r, 0, 0), &plan)) {
+    json_value plan;
+    if (!json_parse(PQgetvalue(r, 0, 0), &plan)) {
         diag_error(S->d, q->pos, "cannot read PostgreSQL's EXPLAIN (FORMAT JSON) output for query %s: it is "
                                  "not JSON",
                    qname);
@@ -1242,8 +985,8 @@ static bool explain_one(session *S, qplan *p)
         return false;
     }
     /* [ { "Plan": { "Node Type": ..., "Plans": [ ... ] } } ] */
-    const jval *root = plan.kind == J_ARRAY && plan.n == 1 ? jget(&plan.items[0], "Plan") : NULL;
-    if (!root || !jstr(root, "Node Type")) {
+    const json_value *root = plan.kind == JSON_ARRAY && plan.n == 1 ? json_get(&plan.items[0], "Plan") : NULL;
+    if (!root || !json_get_string(root, "Node Type")) {
         diag_error(S->d, q->pos, "cannot read PostgreSQL's EXPLAIN (FORMAT JSON) output for query %s: no plan "
                                  "in it",
                    qname);
@@ -1259,7 +1002,7 @@ static bool explain_one(session *S, qplan *p)
             judge_sort(S, p, &b, &f, &f.sorts[i], &rep);
         facts_free(&f);
     }
-    jfree(&plan);
+    json_free(&plan);
     PQclear(r);
     bound_free(&b);
     return ok;
