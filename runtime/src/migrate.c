@@ -12,7 +12,11 @@
  *      by step (a file without markers is one step: one transaction).
  * The steps of a file are found by migsteps.c; the progress of a file of
  * several steps is kept in dbont_migration_progress, so that a run that
- * stopped half-way is resumed where it stopped.
+ * stopped half-way is resumed where it stopped.  What is particular to
+ * indexes built concurrently (dropping an INVALID index a failed build
+ * left, partition-indexes steps, the invalid indexes verify lists) is in
+ * migindex.c; this file decides when it runs.  Messages are made the way
+ * migmsg.c makes them.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -21,13 +25,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "migindex.h"
+#include "migmsg.h"
 #include "migsteps.h"
 #include "sha256.h"
 
@@ -35,48 +40,10 @@
 #define STATE_IO "58030"
 #define STATE_LOCK "55P03"
 #define STATE_NO_MEMORY "53200"
-#define STATE_CONNECTION "08006"
 #define STATE_IN_TRANSACTION "25001"
 
 /* How often a waiting migrator asks for the lock again. */
 #define LOCK_POLL_MS 100
-
-/* ------------------------------------------------------------------ */
-/* Messages that may list several problems, one per line               */
-/* ------------------------------------------------------------------ */
-
-/*
- * Twice the size of a dbont_error message: whatever does not fit there is
- * cut by dbont_error_set, which also marks the cut, so lines past the end
- * of this buffer can be dropped silently.
- */
-typedef struct msgbuf {
-    char text[2 * DBONT_ERROR_MESSAGE_MAX];
-    size_t len;
-    int lines;
-} msgbuf;
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static void msg_line(msgbuf *m, const char *fmt, ...)
-{
-    size_t room = sizeof m->text - m->len;
-    m->lines++;
-    if (room <= 1)
-        return;
-    if (m->lines > 1) {
-        m->text[m->len++] = '\n';
-        m->text[m->len] = '\0';
-        room--;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(m->text + m->len, room, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        m->len += (size_t)n < room ? (size_t)n : room - 1;
-}
 
 static char *copy_string(const char *s)
 {
@@ -396,12 +363,12 @@ static void down_list_free(down_list *list)
  * into downs; bad names go to problems.  Returns false only when the
  * folder cannot be read or memory runs out (problems then says why). */
 static bool list_folder(const char *dir, dbont_migrate_report *report, down_list *downs,
-                        msgbuf *problems)
+                        dbont_msgbuf *problems)
 {
     DIR *d = opendir(dir);
     if (!d) {
-        msg_line(problems, "%s: error: cannot open the migrations folder: %s", dir,
-                 strerror(errno));
+        dbont_msg_line(problems, "%s: error: cannot open the migrations folder: %s", dir,
+                       strerror(errno));
         return false;
     }
     bool ok = true;
@@ -412,11 +379,11 @@ static bool list_folder(const char *dir, dbont_migrate_report *report, down_list
         case DBONT_MIGRATION_NAME_OTHER:
             break;
         case DBONT_MIGRATION_NAME_INVALID:
-            msg_line(problems,
-                     "%s%s%s: error: not a valid migration file name: expected "
-                     "NNNN_name.sql or NNNN_name.down.sql (4 or more digits up to "
-                     "2147483647, then a name of letters, digits and '_')",
-                     dir, path_separator(dir), e->d_name);
+            dbont_msg_line(problems,
+                           "%s%s%s: error: not a valid migration file name: expected "
+                           "NNNN_name.sql or NNNN_name.down.sql (4 or more digits up to "
+                           "2147483647, then a name of letters, digits and '_')",
+                           dir, path_separator(dir), e->d_name);
             break;
         case DBONT_MIGRATION_NAME_OK: {
             dbont_migration *m = report_add(report);
@@ -430,20 +397,21 @@ static bool list_folder(const char *dir, dbont_migrate_report *report, down_list
     }
     closedir(d);
     if (!ok)
-        msg_line(problems, "%s: error: out of memory", dir);
+        dbont_msg_line(problems, "%s: error: out of memory", dir);
     return ok;
 }
 
 /* After sorting, equal versions are neighbours. */
 static void find_duplicates(const dbont_migrate_report *report, const char *dir,
-                            msgbuf *problems)
+                            dbont_msgbuf *problems)
 {
     for (size_t i = 1; i < report->count; i++) {
         const dbont_migration *a = &report->migrations[i - 1];
         const dbont_migration *b = &report->migrations[i];
         if (a->version == b->version)
-            msg_line(problems, "%s: error: version %" PRId32 " is used by both %s and %s",
-                     dir, a->version, a->file_name, b->file_name);
+            dbont_msg_line(problems,
+                           "%s: error: version %" PRId32 " is used by both %s and %s", dir,
+                           a->version, a->file_name, b->file_name);
     }
 }
 
@@ -483,7 +451,7 @@ static bool is_down_file_of(const char *up, const char *down)
  * whose entries are all files.  Returns false when memory runs out.
  */
 static bool pair_down_files(dbont_migrate_report *report, down_list *downs, const char *dir,
-                            msgbuf *problems)
+                            dbont_msgbuf *problems)
 {
     const char *sep = path_separator(dir);
     size_t files = report->count;
@@ -508,17 +476,17 @@ static bool pair_down_files(dbont_migrate_report *report, down_list *downs, cons
             if (!up->down_path)
                 return false;
         } else if (first) {
-            msg_line(problems,
-                     "%s%s%s: error: down file without its up file: version %" PRId32
-                     " is %s, whose down file must be named %.*s" DOWN_SUFFIX,
-                     dir, sep, d->file_name, d->version, first->file_name,
-                     stem_length(first->file_name, UP_SUFFIX), first->file_name);
+            dbont_msg_line(problems,
+                           "%s%s%s: error: down file without its up file: version %" PRId32
+                           " is %s, whose down file must be named %.*s" DOWN_SUFFIX,
+                           dir, sep, d->file_name, d->version, first->file_name,
+                           stem_length(first->file_name, UP_SUFFIX), first->file_name);
         } else {
-            msg_line(problems,
-                     "%s%s%s: error: down file without its up file: there is no "
-                     "%.*s" UP_SUFFIX " (no up file has version %" PRId32 ")",
-                     dir, sep, d->file_name, stem_length(d->file_name, DOWN_SUFFIX),
-                     d->file_name, d->version);
+            dbont_msg_line(problems,
+                           "%s%s%s: error: down file without its up file: there is no "
+                           "%.*s" UP_SUFFIX " (no up file has version %" PRId32 ")",
+                           dir, sep, d->file_name, stem_length(d->file_name, DOWN_SUFFIX),
+                           d->file_name, d->version);
         }
     }
     return true;
@@ -564,20 +532,20 @@ static char *read_file(const char *path, size_t *len)
 /* Cuts a file's text into steps; a malformed marker or step is a problem
  * at its LINE:COL. */
 static bool load_steps(const char *path, const char *sql, size_t sql_len,
-                       dbont_migration_step **steps, size_t *count, msgbuf *problems)
+                       dbont_migration_step **steps, size_t *count, dbont_msgbuf *problems)
 {
     dbont_migsteps_problem problem;
     switch (dbont_migsteps_parse(sql, sql_len, steps, count, &problem)) {
     case DBONT_MIGSTEPS_OK:
         return true;
     case DBONT_MIGSTEPS_INVALID:
-        msg_line(problems, "%s:%d:%d: error: %s", path, problem.line, problem.col,
-                 problem.message);
+        dbont_msg_line(problems, "%s:%d:%d: error: %s", path, problem.line, problem.col,
+                       problem.message);
         return false;
     case DBONT_MIGSTEPS_NO_MEMORY:
         break;
     }
-    msg_line(problems, "%s: error: out of memory", path);
+    dbont_msg_line(problems, "%s: error: out of memory", path);
     return false;
 }
 
@@ -585,16 +553,16 @@ static bool load_steps(const char *path, const char *sql, size_t sql_len,
  * normalised for sending.  A NUL byte would silently end the text libpq
  * sends, so it is refused. */
 static bool load_text(const char *path, char **sql, size_t *sql_len,
-                      char checksum[DBONT_MIGRATE_CHECKSUM_SIZE], msgbuf *problems)
+                      char checksum[DBONT_MIGRATE_CHECKSUM_SIZE], dbont_msgbuf *problems)
 {
     size_t len = 0;
     char *text = read_file(path, &len);
     if (!text) {
-        msg_line(problems, "%s: error: cannot read: %s", path, strerror(errno));
+        dbont_msg_line(problems, "%s: error: cannot read: %s", path, strerror(errno));
         return false;
     }
     if (memchr(text, '\0', len)) {
-        msg_line(problems, "%s: error: the file contains a NUL byte", path);
+        dbont_msg_line(problems, "%s: error: the file contains a NUL byte", path);
         free(text);
         return false;
     }
@@ -607,7 +575,7 @@ static bool load_text(const char *path, char **sql, size_t *sql_len,
 /* Reads m's up file and its down file, if any, and cuts them into steps.
  * *io_failed is set when a file could not be read (as opposed to a file
  * whose steps are malformed). */
-static void load_texts(dbont_migration *m, msgbuf *problems, bool *io_failed)
+static void load_texts(dbont_migration *m, dbont_msgbuf *problems, bool *io_failed)
 {
     if (!load_text(m->path, &m->sql, &m->sql_len, m->checksum, problems))
         *io_failed = true;
@@ -626,14 +594,14 @@ dbont_status dbont_migrate_scan(const char *dir, dbont_migrate_report *report,
                                 dbont_error *err)
 {
     memset(report, 0, sizeof *report);
-    msgbuf problems = { .len = 0 };
+    dbont_msgbuf problems = { .len = 0 };
     down_list downs = { NULL, 0 };
     bool io_failed = !list_folder(dir, report, &downs, &problems);
     if (!io_failed) {
         sort_report(report);
         find_duplicates(report, dir, &problems);
         if (!pair_down_files(report, &downs, dir, &problems)) {
-            msg_line(&problems, "%s: error: out of memory", dir);
+            dbont_msg_line(&problems, "%s: error: out of memory", dir);
             io_failed = true;
         }
     }
@@ -651,76 +619,6 @@ dbont_status dbont_migrate_scan(const char *dir, dbont_migrate_report *report,
     }
     count_states(report);
     return DBONT_OK;
-}
-
-/* ------------------------------------------------------------------ */
-/* Talking to the server                                               */
-/* ------------------------------------------------------------------ */
-
-/* Appends the server's DETAIL, HINT and CONTEXT lines, as psql shows them. */
-static void add_server_details(msgbuf *m, const PGresult *res)
-{
-    static const struct { int field; const char *label; } extra[] = {
-        { PG_DIAG_MESSAGE_DETAIL, "DETAIL" },
-        { PG_DIAG_MESSAGE_HINT, "HINT" },
-        { PG_DIAG_CONTEXT, "CONTEXT" },
-    };
-    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) {
-        const char *text = res ? PQresultErrorField(res, extra[i].field) : NULL;
-        if (text)
-            msg_line(m, "%s: %s", extra[i].label, text);
-    }
-}
-
-/* The SQLSTATE and primary message of a failed result, or of the
- * connection when there is no result (out of memory, connection lost). */
-static const char *failure_state(const PGresult *res)
-{
-    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    return state ? state : STATE_CONNECTION;
-}
-
-static void failure_message(const PGresult *res, PGconn *pg, char *out, size_t size)
-{
-    const char *text = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    if (!text)
-        text = PQerrorMessage(pg);
-    snprintf(out, size, "%s", text);
-    size_t n = strlen(out);
-    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' '))
-        out[--n] = '\0';
-}
-
-/* Fills err for a failed query that is about the folder as a whole. */
-static dbont_status query_failed(dbont_error *err, const char *where,
-                                 const char *doing, PGresult *res, PGconn *pg)
-{
-    char text[DBONT_ERROR_MESSAGE_MAX];
-    failure_message(res, pg, text, sizeof text);
-    msgbuf m = { .len = 0 };
-    msg_line(&m, "%s: error: %s: %s %s", where, doing, failure_state(res), text);
-    add_server_details(&m, res);
-    dbont_status st = dbont_error_set(err, failure_state(res), "%s", m.text);
-    PQclear(res);
-    return st;
-}
-
-static bool result_ok(const PGresult *res)
-{
-    ExecStatusType s = PQresultStatus(res);
-    return res && (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK);
-}
-
-/* Runs a query with text parameters; on failure fills err and returns NULL. */
-static PGresult *run(PGconn *pg, const char *sql, int nparams,
-                     const char *const *params, const char *where,
-                     const char *doing, dbont_error *err)
-{
-    PGresult *res = PQexecParams(pg, sql, nparams, NULL, params, NULL, NULL, 0);
-    if (result_ok(res))
-        return res;
-    query_failed(err, where, doing, res, pg);
-    return NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -742,7 +640,8 @@ typedef struct history_table {
 static dbont_status find_history(PGconn *pg, const char *dir, history_table *table,
                                  dbont_error *err)
 {
-    PGresult *res = run(pg,
+    PGresult *res =
+        dbont_msg_query(pg,
                         "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname),"
                         " pg_catalog.format('%I.%I', n.nspname, '" PROGRESS_TABLE "'),"
                         " EXISTS (SELECT FROM pg_catalog.pg_class p"
@@ -784,8 +683,8 @@ static dbont_status ensure_progress(PGconn *pg, const char *dir, history_table *
              " steps integer NOT NULL,"
              " updated_at timestamptz NOT NULL DEFAULT now())",
              table->progress_name);
-    PGresult *res = run(pg, sql, 0, NULL, dir,
-                        "cannot create the " PROGRESS_TABLE " table", err);
+    PGresult *res = dbont_msg_query(pg, sql, 0, NULL, dir,
+                                    "cannot create the " PROGRESS_TABLE " table", err);
     if (!res)
         return DBONT_ERROR;
     PQclear(res);
@@ -802,7 +701,8 @@ static dbont_status ensure_history(PGconn *pg, const char *dir, history_table *t
         return DBONT_ERROR;
     if (table->exists)
         return DBONT_OK;
-    PGresult *res = run(pg,
+    PGresult *res =
+        dbont_msg_query(pg,
                         "CREATE TABLE dbont_migrations ("
                         " version integer PRIMARY KEY,"
                         " name text NOT NULL,"
@@ -859,7 +759,8 @@ static dbont_status merge_history(PGconn *pg, const char *dir, const history_tab
              "SELECT version, name, checksum, " APPLIED_AT_SQL ", duration_ms"
              " FROM %s ORDER BY version",
              table->sql_name);
-    PGresult *res = run(pg, sql, 0, NULL, dir, "cannot read the dbont_migrations table", err);
+    PGresult *res =
+        dbont_msg_query(pg, sql, 0, NULL, dir, "cannot read the dbont_migrations table", err);
     if (!res)
         return DBONT_ERROR;
 
@@ -921,8 +822,8 @@ static dbont_status merge_progress(PGconn *pg, const char *dir, const history_ta
              "SELECT version, direction, checksum, steps_done, steps FROM %s"
              " ORDER BY version",
              table->progress_name);
-    PGresult *res = run(pg, sql, 0, NULL, dir,
-                        "cannot read the " PROGRESS_TABLE " table", err);
+    PGresult *res = dbont_msg_query(pg, sql, 0, NULL, dir,
+                                    "cannot read the " PROGRESS_TABLE " table", err);
     if (!res)
         return DBONT_ERROR;
     for (int row = 0; row < PQntuples(res); row++) {
@@ -969,7 +870,7 @@ static void describe(const dbont_migration *m, char *out, size_t size)
 /* One line per pending file older than the newest version in the history,
  * each with a number it could have instead: above every version the
  * folder and the history know, one apart for each such file. */
-static void list_out_of_order(const dbont_migrate_report *report, msgbuf *m)
+static void list_out_of_order(const dbont_migrate_report *report, dbont_msgbuf *m)
 {
     const dbont_migration *newest = newest_in_history(report);
     if (!newest || report->out_of_order == 0)
@@ -999,11 +900,11 @@ static void list_out_of_order(const dbont_migrate_report *report, msgbuf *m)
                 suggestion[0] = '\0';   /* a name too long to suggest */
             next++;
         }
-        msg_line(m,
-                 "%s: error: this migration is not applied, but it is older than the "
-                 "newest applied migration, %s; probably merged from another branch: "
-                 "renumber it above %" PRId32 "%s",
-                 e->path, newest_text, newest->version, suggestion);
+        dbont_msg_line(m,
+                       "%s: error: this migration is not applied, but it is older than the "
+                       "newest applied migration, %s; probably merged from another branch: "
+                       "renumber it above %" PRId32 "%s",
+                       e->path, newest_text, newest->version, suggestion);
     }
 }
 
@@ -1027,7 +928,7 @@ static bool progress_fits(const dbont_migration *e, size_t file_steps)
 /* The problem, if any, with resuming e's partial run in the direction
  * of the call (up or down), as one line of m. */
 static void check_partial(const dbont_migrate_report *report, const dbont_migration *e,
-                          const char *dir, bool up, msgbuf *m)
+                          const char *dir, bool up, dbont_msgbuf *m)
 {
     char name[300];
     run_name(e, name, sizeof name);
@@ -1040,32 +941,32 @@ static void check_partial(const dbont_migrate_report *report, const dbont_migrat
     if (up != partial_up) {
         /* The documented refusals: finish the other direction first. */
         if (partial_up)
-            msg_line(m,
-                     "%s: error: applying %s stopped after step %zu of %zu: run "
-                     "`dbont-migrate up` to finish applying it",
-                     where, name, k, n);
+            dbont_msg_line(m,
+                           "%s: error: applying %s stopped after step %zu of %zu: run "
+                           "`dbont-migrate up` to finish applying it",
+                           where, name, k, n);
         else
-            msg_line(m,
-                     "%s: error: reverting %s stopped after step %zu of %zu: run "
-                     "`dbont-migrate down` to finish reverting it",
-                     where, name, k, n);
+            dbont_msg_line(m,
+                           "%s: error: reverting %s stopped after step %zu of %zu: run "
+                           "`dbont-migrate down` to finish reverting it",
+                           where, name, k, n);
         return;
     }
     const char *verb = up ? "applying" : "reverting";
     if (up ? in_history(e) : !in_history(e)) {
-        msg_line(m,
-                 "%s: error: " PROGRESS_TABLE " says %s %s stopped after step %zu of "
-                 "%zu, but dbont_migrations lists it as %s: the progress row is stale; "
-                 "delete it",
-                 where, verb, name, k, n, up ? "applied" : "not applied");
+        dbont_msg_line(m,
+                       "%s: error: " PROGRESS_TABLE " says %s %s stopped after step %zu of "
+                       "%zu, but dbont_migrations lists it as %s: the progress row is stale; "
+                       "delete it",
+                       where, verb, name, k, n, up ? "applied" : "not applied");
         return;
     }
     if (up && !e->file_name) {
-        msg_line(m,
-                 "%s: error: applying version %" PRId32 " stopped after step %zu of %zu, "
-                 "but no file in the folder has version %" PRId32 "; put the file back "
-                 "to finish applying it",
-                 dir, e->version, k, n, e->version);
+        dbont_msg_line(m,
+                       "%s: error: applying version %" PRId32 " stopped after step %zu of "
+                       "%zu, but no file in the folder has version %" PRId32 "; put the "
+                       "file back to finish applying it",
+                       dir, e->version, k, n, e->version);
         return;
     }
     if (!up) {
@@ -1075,44 +976,44 @@ static void check_partial(const dbont_migrate_report *report, const dbont_migrat
         if (newest != e) {
             char newest_name[300];
             describe(newest, newest_name, sizeof newest_name);
-            msg_line(m,
-                     "%s: error: reverting %s stopped after step %zu of %zu, but it is "
-                     "not the newest applied migration (%s is): versions are reverted "
-                     "newest first",
-                     where, name, k, n, newest_name);
+            dbont_msg_line(m,
+                           "%s: error: reverting %s stopped after step %zu of %zu, but it is "
+                           "not the newest applied migration (%s is): versions are reverted "
+                           "newest first",
+                           where, name, k, n, newest_name);
             return;
         }
         if (!e->down_path) {
-            msg_line(m,
-                     "%s: error: reverting this migration stopped after step %zu of %zu of "
-                     "its down file, which is gone (no %.*s" DOWN_SUFFIX " in the folder); "
-                     "put it back to finish reverting it",
-                     where, k, n, stem_length(e->file_name, UP_SUFFIX), e->file_name);
+            dbont_msg_line(m,
+                           "%s: error: reverting this migration stopped after step %zu of "
+                           "%zu of its down file, which is gone (no %.*s" DOWN_SUFFIX
+                           " in the folder); put it back to finish reverting it",
+                           where, k, n, stem_length(e->file_name, UP_SUFFIX), e->file_name);
             return;
         }
     }
     const char *checksum = up ? e->checksum : e->down_checksum;
     if (strcmp(checksum, e->progress_checksum) != 0) {
-        msg_line(m,
-                 "%s: error: %s this file stopped after step %zu of %zu, and the file has "
-                 "changed since: progress checksum %s, file checksum %s (put back the "
-                 "text it started with to finish %s it; or undo what its first %zu "
-                 "step%s did and delete its row from " PROGRESS_TABLE ")",
-                 where, verb, k, n, e->progress_checksum, checksum, verb, k,
-                 k == 1 ? "" : "s");
+        dbont_msg_line(m,
+                       "%s: error: %s this file stopped after step %zu of %zu, and the file "
+                       "has changed since: progress checksum %s, file checksum %s (put back "
+                       "the text it started with to finish %s it; or undo what its first %zu "
+                       "step%s did and delete its row from " PROGRESS_TABLE ")",
+                       where, verb, k, n, e->progress_checksum, checksum, verb, k,
+                       k == 1 ? "" : "s");
         return;
     }
     size_t file_steps = up ? e->step_count : e->down_step_count;
     if (!progress_fits(e, file_steps))
-        msg_line(m,
-                 "%s: error: " PROGRESS_TABLE " says step %zu of %zu of this file is done, "
-                 "but the file has %zu steps: the progress row does not fit it",
-                 where, k, n, file_steps);
+        dbont_msg_line(m,
+                       "%s: error: " PROGRESS_TABLE " says step %zu of %zu of this file is "
+                       "done, but the file has %zu steps: the progress row does not fit it",
+                       where, k, n, file_steps);
 }
 
 /* For up: pending files older than a partly applied one, which would be
  * out of order as soon as it is finished. */
-static void list_older_than_partial(const dbont_migrate_report *report, msgbuf *m)
+static void list_older_than_partial(const dbont_migrate_report *report, dbont_msgbuf *m)
 {
     const dbont_migration *partial = NULL;
     for (size_t i = report->count; i-- > 0;)
@@ -1125,12 +1026,12 @@ static void list_older_than_partial(const dbont_migrate_report *report, msgbuf *
         const dbont_migration *e = &report->migrations[i];
         if (e->version < partial->version && e->state == DBONT_MIGRATION_PENDING &&
             !e->out_of_order)
-            msg_line(m,
-                     "%s: error: this migration is not applied, but it is older than %s, "
-                     "which an earlier up stopped in the middle of (after step %zu of %zu); "
-                     "renumber it above %" PRId32,
-                     e->path, partial->file_name, partial->steps_done,
-                     partial->progress_steps, partial->version);
+            dbont_msg_line(m,
+                           "%s: error: this migration is not applied, but it is older than "
+                           "%s, which an earlier up stopped in the middle of (after step %zu "
+                           "of %zu); renumber it above %" PRId32,
+                           e->path, partial->file_name, partial->steps_done,
+                           partial->progress_steps, partial->version);
     }
 }
 
@@ -1140,20 +1041,20 @@ static void list_older_than_partial(const dbont_migrate_report *report, msgbuf *
 static dbont_status check_history(const dbont_migrate_report *report, const char *dir,
                                   bool up, dbont_error *err)
 {
-    msgbuf m = { .len = 0 };
+    dbont_msgbuf m = { .len = 0 };
     for (size_t i = 0; i < report->count; i++) {
         const dbont_migration *e = &report->migrations[i];
         if (e->state == DBONT_MIGRATION_CHANGED)
-            msg_line(&m,
-                     "%s: error: this migration was applied and has changed since: "
-                     "stored checksum %s, file checksum %s (put the applied text "
-                     "back and make the change in a new migration)",
-                     e->path, e->stored_checksum, e->checksum);
+            dbont_msg_line(&m,
+                           "%s: error: this migration was applied and has changed since: "
+                           "stored checksum %s, file checksum %s (put the applied text "
+                           "back and make the change in a new migration)",
+                           e->path, e->stored_checksum, e->checksum);
         else if (e->state == DBONT_MIGRATION_MISSING && e->applied_at)
-            msg_line(&m,
-                     "%s: error: migration %" PRId32 " '%s' was applied (%s) but no "
-                     "file in the folder has version %" PRId32,
-                     dir, e->version, e->name, e->applied_at, e->version);
+            dbont_msg_line(&m,
+                           "%s: error: migration %" PRId32 " '%s' was applied (%s) but no "
+                           "file in the folder has version %" PRId32,
+                           dir, e->version, e->name, e->applied_at, e->version);
     }
     if (up && report->out_of_order > 0)
         list_out_of_order(report, &m);
@@ -1164,7 +1065,7 @@ static dbont_status check_history(const dbont_migrate_report *report, const char
         list_older_than_partial(report, &m);
     if (m.lines == 0)
         return DBONT_OK;
-    msg_line(&m, "%s: error: nothing was %s", dir, up ? "applied" : "reverted");
+    dbont_msg_line(&m, "%s: error: nothing was %s", dir, up ? "applied" : "reverted");
     return dbont_error_set(err, STATE_INVALID_FOLDER, "%s", m.text);
 }
 
@@ -1231,7 +1132,8 @@ static dbont_status take_lock(PGconn *pg, const char *dir, double timeout_s, dbo
         timeout_s = 0;   /* negative or NaN: try once */
     double deadline = now_ms() + timeout_s * 1000.0;
     for (;;) {
-        PGresult *res = run(pg, sql, 0, NULL, dir, "cannot take the migration lock", err);
+        PGresult *res =
+            dbont_msg_query(pg, sql, 0, NULL, dir, "cannot take the migration lock", err);
         if (!res)
             return DBONT_ERROR;
         bool locked = PQgetvalue(res, 0, 0)[0] == 't';
@@ -1357,13 +1259,13 @@ static dbont_status file_failed(dbont_error *err, const sql_file *f,
         snprintf(where, sizeof where, "%s", f->path);
     }
     char text[DBONT_ERROR_MESSAGE_MAX];
-    failure_message(res, pg, text, sizeof text);
-    msgbuf msg = { .len = 0 };
-    msg_line(&msg, "%s: error: %s %s", where, failure_state(res), text);
-    add_server_details(&msg, res);
+    dbont_msg_failure_text(res, pg, text, sizeof text);
+    dbont_msgbuf msg = { .len = 0 };
+    dbont_msg_line(&msg, "%s: error: %s %s", where, dbont_msg_failure_state(res), text);
+    dbont_msg_server_details(&msg, res);
     if (note)
-        msg_line(&msg, "%s", note);
-    dbont_status st = dbont_error_set(err, failure_state(res), "%s", msg.text);
+        dbont_msg_line(&msg, "%s", note);
+    dbont_status st = dbont_error_set(err, dbont_msg_failure_state(res), "%s", msg.text);
     PQclear(res);
     return st;
 }
@@ -1387,31 +1289,6 @@ static void abandon_copy(PGconn *pg, PGresult *res)
     }
     while ((res = PQgetResult(pg)) != NULL)
         PQclear(res);
-}
-
-/* An ordinary index NAME of current_schema() that is INVALID: one row
- * with its schema-qualified, quoted name, or none.  A partitioned index
- * (relkind 'I') cannot be built or dropped concurrently, so it is never a
- * concurrent build's leftover. */
-#define INVALID_INDEX_SQL                                                          \
-    "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)"                     \
-    " FROM pg_catalog.pg_class c"                                                 \
-    " JOIN pg_catalog.pg_index x ON x.indexrelid = c.oid"                         \
-    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"                   \
-    " WHERE c.relname = $1 AND n.nspname = pg_catalog.current_schema()"           \
-    " AND c.relkind = 'i' AND NOT x.indisvalid"
-
-/* After a failed index build: whether it left the index INVALID.  Best
- * effort, for the message only. */
-static bool left_invalid(PGconn *pg, const char *index_name)
-{
-    if (PQtransactionStatus(pg) != PQTRANS_IDLE)
-        return false;
-    const char *params[] = { index_name };
-    PGresult *res = PQexecParams(pg, INVALID_INDEX_SQL, 1, NULL, params, NULL, NULL, 0);
-    bool invalid = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
-    PQclear(res);
-    return invalid;
 }
 
 /* The step's text as a string for PQexec: the file's own text for a step
@@ -1469,12 +1346,12 @@ static dbont_status run_text(const run_ctx *ctx, const sql_file *f,
     if (step->no_transaction) {
         char where[4096];
         step_where(f, step, where, sizeof where);
-        if (strcmp(failure_state(res), STATE_IN_TRANSACTION) == 0)
+        if (strcmp(dbont_msg_failure_state(res), STATE_IN_TRANSACTION) == 0)
             snprintf(note, sizeof note,
                      "%.900s: note: a no-transaction step must hold exactly one SQL "
                      "statement, which is sent alone outside any transaction",
                      where);
-        else if (step->index_name[0] && left_invalid(ctx->pg, step->index_name))
+        else if (step->index_name[0] && dbont_migindex_left_invalid(ctx->pg, step->index_name))
             snprintf(note, sizeof note,
                      "%.900s: note: the failed build left index %s INVALID; the next %s "
                      "drops and rebuilds it",
@@ -1497,8 +1374,8 @@ static dbont_status record_applied(PGconn *pg, const history_table *table,
     snprintf(version, sizeof version, "%" PRId32, m->version);
     snprintf(duration, sizeof duration, "%.3f", m->duration_ms);
     const char *params[] = { version, m->name, m->checksum, duration };
-    PGresult *res = run(pg, sql, 4, params, m->path,
-                        "cannot record it in the dbont_migrations table", err);
+    PGresult *res = dbont_msg_query(pg, sql, 4, params, m->path,
+                                    "cannot record it in the dbont_migrations table", err);
     if (!res)
         return DBONT_ERROR;
     m->applied_at = copy_string(PQgetvalue(res, 0, 0));
@@ -1518,7 +1395,8 @@ static dbont_status record_reverted(PGconn *pg, const history_table *table,
     snprintf(sql, sizeof sql, "DELETE FROM %s WHERE version = $1", table->sql_name);
     snprintf(version, sizeof version, "%" PRId32, m->version);
     const char *params[] = { version };
-    PGresult *res = run(pg, sql, 1, params, m->down_path,
+    PGresult *res =
+        dbont_msg_query(pg, sql, 1, params, m->down_path,
                         "cannot delete its row from the dbont_migrations table", err);
     if (!res)
         return DBONT_ERROR;
@@ -1549,7 +1427,8 @@ static dbont_status record_progress(const run_ctx *ctx, const dbont_migration *m
     snprintf(done, sizeof done, "%zu", k);
     snprintf(steps, sizeof steps, "%zu", f->step_count);
     const char *params[] = { version, ctx->down ? "down" : "up", f->checksum, done, steps };
-    PGresult *res = run(ctx->pg, sql, 5, params, f->path,
+    PGresult *res =
+        dbont_msg_query(ctx->pg, sql, 5, params, f->path,
                         "cannot record its progress in the " PROGRESS_TABLE " table", err);
     if (!res)
         return DBONT_ERROR;
@@ -1575,7 +1454,8 @@ static dbont_status record_done(const run_ctx *ctx, dbont_migration *m, const sq
     snprintf(sql, sizeof sql, "DELETE FROM %s WHERE version = $1", ctx->table->progress_name);
     snprintf(version, sizeof version, "%" PRId32, m->version);
     const char *params[] = { version };
-    PGresult *res = run(ctx->pg, sql, 1, params, f->path,
+    PGresult *res =
+        dbont_msg_query(ctx->pg, sql, 1, params, f->path,
                         "cannot delete its row from the " PROGRESS_TABLE " table", err);
     if (!res)
         return DBONT_ERROR;
@@ -1590,7 +1470,7 @@ static dbont_status transaction_command(PGconn *pg, const sql_file *f, const cha
 {
     char doing[32];
     snprintf(doing, sizeof doing, "%s failed", command);
-    PGresult *res = run(pg, command, 0, NULL, f->path, doing, err);
+    PGresult *res = dbont_msg_query(pg, command, 0, NULL, f->path, doing, err);
     if (!res)
         return DBONT_ERROR;
     PQclear(res);
@@ -1651,473 +1531,6 @@ static dbont_status run_in_transaction(const run_ctx *ctx, dbont_migration *m,
     return st;
 }
 
-/* Adds a repair to the report; NULL when out of memory. */
-static dbont_migrate_repair *add_repair(dbont_migrate_report *report, const char *index_name,
-                                        int32_t version, const char *path, int line)
-{
-    dbont_migrate_repair *grown =
-        realloc(report->repairs, (report->repair_count + 1) * sizeof *grown);
-    if (!grown)
-        return NULL;
-    report->repairs = grown;
-    dbont_migrate_repair *r = &grown[report->repair_count];
-    memset(r, 0, sizeof *r);
-    snprintf(r->index_name, sizeof r->index_name, "%s", index_name);
-    r->version = version;
-    r->line = line;
-    r->path = copy_string(path);
-    if (!r->path)
-        return NULL;
-    report->repair_count++;
-    return r;
-}
-
-/*
- * Before a "no-transaction index NAME" step: an INVALID index NAME, left
- * by an interrupted or failed concurrent build, would make the step's
- * CREATE INDEX CONCURRENTLY IF NOT EXISTS keep it as it is; it is reported
- * and dropped (concurrently, outside any transaction) so that the step
- * builds it again.
- */
-static dbont_status repair_invalid_index(const run_ctx *ctx, dbont_migration *m,
-                                         const sql_file *f,
-                                         const dbont_migration_step *step, dbont_error *err)
-{
-    char where[4096];
-    step_where(f, step, where, sizeof where);
-    const char *params[] = { step->index_name };
-    PGresult *res = run(ctx->pg, INVALID_INDEX_SQL, 1, params, where,
-                        "cannot look for an invalid index", err);
-    if (!res)
-        return DBONT_ERROR;
-    char qualified[2 * 64 * 2 + 8] = "";
-    if (PQntuples(res) == 1)
-        snprintf(qualified, sizeof qualified, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    if (!qualified[0])
-        return DBONT_OK;
-
-    const dbont_migrate_repair *r =
-        add_repair(ctx->report, step->index_name, m->version, f->path, step->statement_line);
-    if (!r)
-        return dbont_error_set(err, STATE_NO_MEMORY, "%s: error: out of memory", f->path);
-    if (ctx->options->on_repair)
-        ctx->options->on_repair(r, ctx->options->user);
-
-    char sql[512];
-    snprintf(sql, sizeof sql, "DROP INDEX CONCURRENTLY IF EXISTS %s", qualified);
-    char doing[160];
-    snprintf(doing, sizeof doing, "cannot drop the invalid index %s", step->index_name);
-    res = run(ctx->pg, sql, 0, NULL, where, doing, err);
-    if (!res)
-        return DBONT_ERROR;
-    PQclear(res);
-    return DBONT_OK;
-}
-
-/* ------------------------------------------------------------------ */
-/* partition-indexes steps                                             */
-/* ------------------------------------------------------------------ */
-
-/* The partitioned index of a partition-indexes step, in current_schema():
- * its oid and relkind, its table's oid and name, its quoted name, its
- * definition, the start of the definition up to "USING " as
- * pg_get_indexdef writes it, and whether it is unique. */
-#define PARENT_INDEX_SQL                                                           \
-    "SELECT c.oid, c.relkind, t.oid, t.relname,"                                  \
-    " pg_catalog.format('%I.%I', n.nspname, c.relname),"                          \
-    " pg_catalog.pg_get_indexdef(c.oid),"                                         \
-    " pg_catalog.format('CREATE %sINDEX %I ON ONLY %I.%I ',"                      \
-    "   CASE WHEN x.indisunique THEN 'UNIQUE ' ELSE '' END,"                      \
-    "   c.relname, tn.nspname, t.relname),"                                       \
-    " x.indisunique"                                                              \
-    " FROM pg_catalog.pg_class c"                                                 \
-    " JOIN pg_catalog.pg_index x ON x.indexrelid = c.oid"                         \
-    " JOIN pg_catalog.pg_class t ON t.oid = x.indrelid"                           \
-    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"                   \
-    " JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace"                 \
-    " WHERE c.relname = $1 AND n.nspname = pg_catalog.current_schema()"
-
-/* The direct partitions of table $1 that have no index attached to the
- * partitioned index $2, by name: name, quoted qualified name, schema,
- * relkind, oid. */
-#define UNATTACHED_PARTITIONS_SQL                                                  \
-    "SELECT p.relname, pg_catalog.format('%I.%I', pn.nspname, p.relname),"        \
-    " pn.nspname, p.relkind, p.oid"                                               \
-    " FROM pg_catalog.pg_inherits i"                                              \
-    " JOIN pg_catalog.pg_class p ON p.oid = i.inhrelid"                           \
-    " JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace"                 \
-    " WHERE i.inhparent = $1::pg_catalog.oid"                                     \
-    " AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits ii"                      \
-    "   JOIN pg_catalog.pg_index px ON px.indexrelid = ii.inhrelid"               \
-    "   WHERE ii.inhparent = $2::pg_catalog.oid AND px.indrelid = p.oid)"         \
-    " ORDER BY p.relname"
-
-/* A relation named $1 in schema $2: whether it is an index of the table
- * $3, whether that index is valid, and its quoted qualified name. */
-#define CHILD_INDEX_SQL                                                            \
-    "SELECT x.indrelid IS NOT DISTINCT FROM $3::pg_catalog.oid,"                  \
-    " COALESCE(x.indisvalid, false),"                                             \
-    " pg_catalog.format('%I.%I', n.nspname, c.relname)"                           \
-    " FROM pg_catalog.pg_class c"                                                 \
-    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"                   \
-    " LEFT JOIN pg_catalog.pg_index x ON x.indexrelid = c.oid"                    \
-    " WHERE c.relname = $1 AND n.nspname = $2"
-
-/* What a partition-indexes step knows about its partitioned index. */
-typedef struct parent_index {
-    char oid[16];
-    char table_oid[16];
-    char table[DBONT_MIGRATE_NAME_SIZE];
-    char qualified[2 * 64 * 2 + 8];
-    /* "CREATE [UNIQUE] INDEX CONCURRENTLY IF NOT EXISTS " goes before the
-     * child's name; "USING ..." (the rest of the definition) after
-     * " ON partition ". */
-    bool unique;
-    char *using_clause;   /* owned: free it */
-} parent_index;
-
-/* How a child index's name is taken in a partition's schema. */
-typedef enum child_state {
-    CHILD_NONE,      /* no relation of that name */
-    CHILD_VALID,     /* a valid index of the partition */
-    CHILD_INVALID,   /* an INVALID index of the partition */
-    CHILD_OTHER      /* another relation: an index of another table, a table */
-} child_state;
-
-/* One partition that needs its index, from UNATTACHED_PARTITIONS_SQL. */
-typedef struct partition_child {
-    const char *name;        /* the partition, as pg_class.relname */
-    const char *qualified;   /* quoted schema.name */
-    const char *schema;
-    const char *oid;
-    char index[DBONT_MIGRATE_NAME_SIZE];   /* the child index's name */
-} partition_child;
-
-/* Fills err for a failed query of a step that the runner composed (not
- * the file's text): at FILE:LINE of the step, the server's SQLSTATE,
- * message and details, then note when not NULL.  Any position the server
- * gives is in the composed statement, not in the file, so it is not used. */
-static dbont_status step_failed(dbont_error *err, const sql_file *f,
-                                const dbont_migration_step *step, PGresult *res, PGconn *pg,
-                                const char *note)
-{
-    char where[4096];
-    step_where(f, step, where, sizeof where);
-    char text[DBONT_ERROR_MESSAGE_MAX];
-    failure_message(res, pg, text, sizeof text);
-    msgbuf msg = { .len = 0 };
-    msg_line(&msg, "%s: error: %s %s", where, failure_state(res), text);
-    add_server_details(&msg, res);
-    if (note)
-        msg_line(&msg, "%s: note: %s", where, note);
-    dbont_status st = dbont_error_set(err, failure_state(res), "%s", msg.text);
-    PQclear(res);
-    return st;
-}
-
-/* Runs a composed statement with text parameters; NULL (err filled, at
- * the step's line, with note) on failure. */
-static PGresult *step_query(const run_ctx *ctx, const sql_file *f,
-                            const dbont_migration_step *step, const char *sql, int nparams,
-                            const char *const *params, const char *note, dbont_error *err)
-{
-    PGresult *res = PQexecParams(ctx->pg, sql, nparams, NULL, params, NULL, NULL, 0);
-    if (result_ok(res))
-        return res;
-    step_failed(err, f, step, res, ctx->pg, note);
-    return NULL;
-}
-
-/* Step 1 of a partition-indexes step: find its partitioned index. */
-static dbont_status find_parent_index(const run_ctx *ctx, const sql_file *f,
-                                      const dbont_migration_step *step, parent_index *pi,
-                                      dbont_error *err)
-{
-    memset(pi, 0, sizeof *pi);
-    const char *params[] = { step->partition_index };
-    PGresult *res = step_query(ctx, f, step, PARENT_INDEX_SQL, 1, params,
-                               "while looking for the partitioned index", err);
-    if (!res)
-        return DBONT_ERROR;
-    char where[4096];
-    step_where(f, step, where, sizeof where);
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        return dbont_error_set(err, "42704",
-                               "%s: error: 42704 index %s does not exist in the current "
-                               "schema; a partition-indexes step builds the partitions' "
-                               "indexes of an index that an earlier step made ON ONLY the "
-                               "partitioned table (CREATE INDEX IF NOT EXISTS %s ON ONLY ...)",
-                               where, step->partition_index, step->partition_index);
-    }
-    if (PQgetvalue(res, 0, 1)[0] != 'I') {
-        dbont_status st =
-            dbont_error_set(err, "42809",
-                            "%s: error: 42809 index %s on table %s is not a partitioned "
-                            "index: a partition-indexes step needs an index made ON ONLY a "
-                            "partitioned table",
-                            where, step->partition_index, PQgetvalue(res, 0, 3));
-        PQclear(res);
-        return st;
-    }
-    snprintf(pi->oid, sizeof pi->oid, "%s", PQgetvalue(res, 0, 0));
-    snprintf(pi->table_oid, sizeof pi->table_oid, "%s", PQgetvalue(res, 0, 2));
-    snprintf(pi->table, sizeof pi->table, "%s", PQgetvalue(res, 0, 3));
-    snprintf(pi->qualified, sizeof pi->qualified, "%s", PQgetvalue(res, 0, 4));
-    pi->unique = PQgetvalue(res, 0, 7)[0] == 't';
-
-    /* The definition reads "CREATE [UNIQUE] INDEX name ON ONLY
-     * schema.table USING method (...) ...": what follows the known start
-     * is taken verbatim.  Should a server write the start differently,
-     * the first " USING " is the way in. */
-    const char *def = PQgetvalue(res, 0, 5);
-    const char *start = PQgetvalue(res, 0, 6);
-    const char *rest = NULL;
-    if (strncmp(def, start, strlen(start)) == 0 &&
-        strncmp(def + strlen(start), "USING ", 6) == 0)
-        rest = def + strlen(start);
-    else if ((rest = strstr(def, " USING ")) != NULL)
-        rest++;
-    if (!rest) {
-        dbont_status st = dbont_error_set(err, "XX000",
-                                          "%s: error: XX000 cannot read the definition of "
-                                          "index %s: '%s'",
-                                          where, step->partition_index, def);
-        PQclear(res);
-        return st;
-    }
-    pi->using_clause = copy_string(rest);
-    PQclear(res);
-    if (!pi->using_clause)
-        return dbont_error_set(err, STATE_NO_MEMORY, "%s: error: out of memory", f->path);
-    return DBONT_OK;
-}
-
-/* What the name of a partition's index stands for in its schema. */
-static dbont_status child_index_state(const run_ctx *ctx, const sql_file *f,
-                                      const dbont_migration_step *step,
-                                      const partition_child *p, child_state *state,
-                                      char *qualified, size_t size, dbont_error *err)
-{
-    const char *params[] = { p->index, p->schema, p->oid };
-    PGresult *res = step_query(ctx, f, step, CHILD_INDEX_SQL, 3, params,
-                               "while looking for a partition's index", err);
-    if (!res)
-        return DBONT_ERROR;
-    *state = CHILD_NONE;
-    if (PQntuples(res) == 1) {
-        snprintf(qualified, size, "%s", PQgetvalue(res, 0, 2));
-        if (PQgetvalue(res, 0, 0)[0] != 't')
-            *state = CHILD_OTHER;
-        else
-            *state = PQgetvalue(res, 0, 1)[0] == 't' ? CHILD_VALID : CHILD_INVALID;
-    }
-    PQclear(res);
-    return DBONT_OK;
-}
-
-/* Steps 2b-2d for one partition: drop an INVALID leftover (reported as a
- * repair), build the index concurrently, attach it. */
-static dbont_status build_partition_index(const run_ctx *ctx, dbont_migration *m,
-                                          const sql_file *f, const dbont_migration_step *step,
-                                          const parent_index *pi, const partition_child *p,
-                                          dbont_error *err)
-{
-    char where[4096];
-    step_where(f, step, where, sizeof where);
-    char note[1200];
-    child_state state;
-    char qualified[2 * 64 * 2 + 8] = "";
-    if (child_index_state(ctx, f, step, p, &state, qualified, sizeof qualified, err) !=
-        DBONT_OK)
-        return DBONT_ERROR;
-    if (state == CHILD_OTHER)
-        return dbont_error_set(err, "42P07",
-                               "%s: error: 42P07 relation %s already exists and is not an "
-                               "index of partition %s; it is the name of that partition's "
-                               "index of %s: rename or drop it",
-                               where, qualified, p->name, step->partition_index);
-    if (state == CHILD_INVALID) {
-        const dbont_migrate_repair *r =
-            add_repair(ctx->report, p->index, m->version, f->path, step->statement_line);
-        if (!r)
-            return dbont_error_set(err, STATE_NO_MEMORY, "%s: error: out of memory", f->path);
-        if (ctx->options->on_repair)
-            ctx->options->on_repair(r, ctx->options->user);
-        char sql[512];
-        snprintf(sql, sizeof sql, "DROP INDEX CONCURRENTLY IF EXISTS %s", qualified);
-        snprintf(note, sizeof note, "while dropping the invalid index %s of partition %s",
-                 p->index, p->name);
-        PGresult *res = step_query(ctx, f, step, sql, 0, NULL, note, err);
-        if (!res)
-            return DBONT_ERROR;
-        PQclear(res);
-    }
-
-    /* Identifiers the catalog gave are quoted here, whatever they hold. */
-    char *index = PQescapeIdentifier(ctx->pg, p->index, strlen(p->index));
-    if (!index)
-        return dbont_error_set(err, STATE_NO_MEMORY, "%s: error: out of memory", f->path);
-    size_t size = strlen(index) + strlen(p->qualified) + strlen(pi->using_clause) + 128;
-    char *sql = malloc(size);
-    if (!sql) {
-        PQfreemem(index);
-        return dbont_error_set(err, STATE_NO_MEMORY, "%s: error: out of memory", f->path);
-    }
-    snprintf(sql, size, "CREATE %sINDEX CONCURRENTLY IF NOT EXISTS %s ON %s %s",
-             pi->unique ? "UNIQUE " : "", index, p->qualified, pi->using_clause);
-    /* A valid index left by a run that stopped before attaching it is
-     * attached as it is (IF NOT EXISTS would only add a NOTICE). */
-    PGresult *res = state == CHILD_VALID ? NULL : PQexec(ctx->pg, sql);
-    if (state != CHILD_VALID && !result_ok(res)) {
-        /* A failed concurrent build leaves its index behind, INVALID. */
-        child_state after = CHILD_NONE;
-        char ignored[sizeof qualified];
-        dbont_error lookup_err;
-        if (PQtransactionStatus(ctx->pg) == PQTRANS_IDLE)
-            child_index_state(ctx, f, step, p, &after, ignored, sizeof ignored, &lookup_err);
-        if (after == CHILD_INVALID)
-            snprintf(note, sizeof note,
-                     "the failed build left index %s of partition %s INVALID; the next %s "
-                     "drops and rebuilds it",
-                     p->index, p->name, ctx->down ? "down" : "up");
-        else
-            snprintf(note, sizeof note, "while building index %s of partition %s: %.900s",
-                     p->index, p->name, sql);
-        free(sql);
-        PQfreemem(index);
-        return step_failed(err, f, step, res, ctx->pg, note);
-    }
-    PQclear(res);
-    free(sql);
-
-    /* The index is in its partition's schema. */
-    char *schema = PQescapeIdentifier(ctx->pg, p->schema, strlen(p->schema));
-    if (!schema) {
-        PQfreemem(index);
-        return dbont_error_set(err, STATE_NO_MEMORY, "%s: error: out of memory", f->path);
-    }
-    char attach[1024];
-    snprintf(attach, sizeof attach, "ALTER INDEX %s ATTACH PARTITION %s.%s", pi->qualified,
-             schema, index);
-    PQfreemem(schema);
-    PQfreemem(index);
-    snprintf(note, sizeof note, "while attaching index %s of partition %s to %s", p->index,
-             p->name, step->partition_index);
-    res = step_query(ctx, f, step, attach, 0, NULL, note, err);
-    if (!res)
-        return DBONT_ERROR;
-    PQclear(res);
-    return DBONT_OK;
-}
-
-/* The partitioned index's validity, and its attached indexes that are
- * INVALID (", "-separated). */
-#define PARENT_VALID_SQL                                                           \
-    "SELECT x.indisvalid, (SELECT pg_catalog.string_agg(c.relname::text, ', '"    \
-    "                      ORDER BY c.relname)"                                   \
-    "   FROM pg_catalog.pg_inherits i"                                            \
-    "   JOIN pg_catalog.pg_index cx ON cx.indexrelid = i.inhrelid"                \
-    "   JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid"                         \
-    "   WHERE i.inhparent = x.indexrelid AND NOT cx.indisvalid)"                  \
-    " FROM pg_catalog.pg_index x WHERE x.indexrelid = $1::pg_catalog.oid"
-
-/* After every partition has its index attached: the partitioned index
- * must be valid.  It is not when an attached index is itself INVALID, or
- * when a partition that had no index attached was dropped or detached
- * after an earlier run: PostgreSQL checks a partitioned index only when an
- * index is attached to it, so nothing the step can do makes it valid. */
-static dbont_status check_parent_valid(const run_ctx *ctx, const sql_file *f,
-                                       const dbont_migration_step *step,
-                                       const parent_index *pi, dbont_error *err)
-{
-    const char *oid[] = { pi->oid };
-    PGresult *res = step_query(ctx, f, step, PARENT_VALID_SQL, 1, oid,
-                               "while checking the partitioned index", err);
-    if (!res)
-        return DBONT_ERROR;
-    if (PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't') {
-        PQclear(res);
-        return DBONT_OK;
-    }
-    char where[4096];
-    step_where(f, step, where, sizeof where);
-    char why[600];
-    const char *invalid = PQntuples(res) == 1 ? PQgetvalue(res, 0, 1) : "";
-    if (invalid[0])
-        snprintf(why, sizeof why, "the index%s %.400s attached to it %s INVALID",
-                 strchr(invalid, ',') ? "es" : "", invalid, strchr(invalid, ',') ? "are" : "is");
-    else
-        snprintf(why, sizeof why,
-                 "a partition that had no index attached to it was dropped or detached since "
-                 "an earlier run");
-    PQclear(res);
-    return dbont_error_set(err, "55000",
-                           "%s: error: 55000 index %s is still INVALID, although every "
-                           "partition of %s has an index attached to it: %s; PostgreSQL marks "
-                           "a partitioned index valid only when an index is attached to it, so "
-                           "drop it (DROP INDEX %s, which drops the partitions' indexes too), "
-                           "make it again as the earlier step of this file does (CREATE INDEX "
-                           "... ON ONLY %s ...) and run the step again",
-                           where, step->partition_index, pi->table, why,
-                           step->partition_index, pi->table);
-}
-
-/*
- * A "no-transaction partition-indexes NAME" step: for each partition of
- * NAME's table without an index attached to NAME, build one concurrently
- * and attach it, each statement alone (autocommit); then NAME must be
- * valid.  Partitions already done are skipped, so the step can run again.
- * *duration_ms is how long it took.
- */
-static dbont_status run_partition_indexes(const run_ctx *ctx, dbont_migration *m,
-                                          const sql_file *f, const dbont_migration_step *step,
-                                          double *duration_ms, dbont_error *err)
-{
-    double start = now_ms();
-    parent_index pi;
-    dbont_status st = find_parent_index(ctx, f, step, &pi, err);
-    if (st != DBONT_OK) {
-        *duration_ms = now_ms() - start;
-        return st;
-    }
-    const char *params[] = { pi.table_oid, pi.oid };
-    PGresult *parts = step_query(ctx, f, step, UNATTACHED_PARTITIONS_SQL, 2, params,
-                                 "while listing the partitions", err);
-    if (!parts)
-        st = DBONT_ERROR;
-    char where[4096];
-    step_where(f, step, where, sizeof where);
-    for (int row = 0; parts && row < PQntuples(parts) && st == DBONT_OK; row++) {
-        partition_child p = {
-            .name = PQgetvalue(parts, row, 0),
-            .qualified = PQgetvalue(parts, row, 1),
-            .schema = PQgetvalue(parts, row, 2),
-            .oid = PQgetvalue(parts, row, 4),
-        };
-        if (PQgetvalue(parts, row, 3)[0] == 'p') {
-            st = dbont_error_set(err, "0A000",
-                                 "%s: error: 0A000 partition %s of %s is itself partitioned; "
-                                 "a partition-indexes step builds the indexes of one level of "
-                                 "partitions only",
-                                 where, p.name, pi.table);
-            break;
-        }
-        dbont_migrate_partition_index_name(p.name, pi.table, step->partition_index, p.index);
-        st = build_partition_index(ctx, m, f, step, &pi, &p, err);
-    }
-    PQclear(parts);
-    free(pi.using_clause);
-
-    /* PostgreSQL marks the partitioned index valid when the last
-     * partition's index is attached, and only then. */
-    if (st == DBONT_OK)
-        st = check_parent_valid(ctx, f, step, &pi, err);
-    *duration_ms = now_ms() - start;
-    return st;
-}
-
 /*
  * A no-transaction step k of f: its one statement alone (autocommit),
  * then its progress row (autocommit), or on the last step the history
@@ -2129,17 +1542,32 @@ static dbont_status run_alone(const run_ctx *ctx, dbont_migration *m, const sql_
                               size_t k, double *elapsed_ms, dbont_error *err)
 {
     const dbont_migration_step *step = &f->steps[k - 1];
-    if (step->index_name[0] && repair_invalid_index(ctx, m, f, step, err) != DBONT_OK)
+    char where[4096];
+    step_where(f, step, where, sizeof where);
+    const dbont_migindex_step index_step = {
+        .pg = ctx->pg,
+        .path = f->path,
+        .version = m->version,
+        .step = step,
+        .where = where,
+        .down = ctx->down,
+        .report = ctx->report,
+        .options = ctx->options,
+    };
+    if (step->index_name[0] && dbont_migindex_repair(&index_step, err) != DBONT_OK)
         return DBONT_ERROR;
 
     double duration = 0;
-    dbont_status st = step->partition_index[0]
-                          ? run_partition_indexes(ctx, m, f, step, &duration, err)
-                          : run_text(ctx, f, step, &duration, err);
+    dbont_status st;
+    if (step->partition_index[0]) {
+        double start = now_ms();
+        st = dbont_migindex_partitions(&index_step, err);
+        duration = now_ms() - start;
+    } else {
+        st = run_text(ctx, f, step, &duration, err);
+    }
     *elapsed_ms += duration;
     if (st == DBONT_OK && PQtransactionStatus(ctx->pg) != PQTRANS_IDLE) {
-        char where[4096];
-        step_where(f, step, where, sizeof where);
         st = dbont_error_set(err, STATE_INVALID_FOLDER,
                              "%s: error: step %zu is a no-transaction step, but its "
                              "statement left a transaction open (BEGIN); it was rolled back",
@@ -2218,102 +1646,13 @@ dbont_status dbont_migrate_status(dbont_conn *conn, const char *dir,
     return DBONT_OK;
 }
 
-/* The INVALID indexes of current_schema(); for a partitioned one, the
- * partitions that have no index attached to it; for an index of a
- * partition, the partitioned table (NULL otherwise). */
-#define INVALID_INDEXES_SQL                                                        \
-    "SELECT c.relname, t.relname, c.relkind = 'I',"                               \
-    " CASE WHEN c.relkind = 'I' THEN COALESCE(("                       \
-    "   SELECT pg_catalog.string_agg(p.inhrelid::pg_catalog.regclass::text, ', '" \
-    "          ORDER BY p.inhrelid::pg_catalog.regclass::text)"                   \
-    "   FROM pg_catalog.pg_inherits p WHERE p.inhparent = t.oid"                  \
-    "   AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits ip"                    \
-    "     JOIN pg_catalog.pg_index px ON px.indexrelid = ip.inhrelid"             \
-    "     WHERE ip.inhparent = c.oid AND px.indrelid = p.inhrelid)), '') END,"    \
-    " (SELECT pt.relname FROM pg_catalog.pg_inherits i"                           \
-    "  JOIN pg_catalog.pg_class pt ON pt.oid = i.inhparent"                       \
-    "  WHERE i.inhrelid = t.oid AND pt.relkind = 'p')"                            \
-    " FROM pg_catalog.pg_index x"                                                 \
-    " JOIN pg_catalog.pg_class c ON c.oid = x.indexrelid"                         \
-    " JOIN pg_catalog.pg_class t ON t.oid = x.indrelid"                           \
-    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"                   \
-    " WHERE NOT x.indisvalid AND n.nspname = pg_catalog.current_schema()"         \
-    " ORDER BY c.relname"
-
-/* Whether step builds the index x: an "index NAME" step names it; a
- * "partition-indexes NAME" step builds a partitioned index NAME, and
- * drops and rebuilds the index of each of its table's partitions that has
- * the name dbont_migrate_partition_index_name gives it (parent_table is
- * the table x's table is a partition of, "" when none). */
-static bool step_builds(const dbont_migration_step *step, const dbont_migrate_invalid_index *x,
-                        const char *parent_table)
-{
-    if (!step->partition_index[0])
-        return !x->partitioned && strcmp(step->index_name, x->name) == 0;
-    if (x->partitioned)
-        return strcmp(step->partition_index, x->name) == 0;
-    if (!parent_table[0])
-        return false;
-    char child[DBONT_MIGRATE_NAME_SIZE];
-    dbont_migrate_partition_index_name(x->table, parent_table, step->partition_index, child);
-    return strcmp(child, x->name) == 0;
-}
-
-/* The step that the next up runs to build index x, if any: in a pending
- * file (from its first step) or a partly applied one (from the step it
- * resumes at). */
-static void find_rebuilder(const dbont_migrate_report *report, const char *parent_table,
-                           dbont_migrate_invalid_index *x)
-{
-    for (size_t i = 0; i < report->count; i++) {
-        const dbont_migration *m = &report->migrations[i];
-        if (m->state != DBONT_MIGRATION_PENDING || m->out_of_order)
-            continue;
-        size_t first = m->partial == DBONT_MIGRATION_PARTIAL_UP ? m->steps_done : 0;
-        for (size_t k = first; k < m->step_count; k++) {
-            if (step_builds(&m->steps[k], x, parent_table)) {
-                x->rebuilt_by = copy_string(m->path);
-                x->rebuilt_by_line = m->steps[k].statement_line;
-                return;
-            }
-        }
-    }
-}
-
-static bool add_invalid_index(dbont_migrate_report *report, PGresult *res, int row)
-{
-    dbont_migrate_invalid_index *x = &report->invalid_indexes[report->invalid_index_count++];
-    memset(x, 0, sizeof *x);
-    x->name = copy_string(PQgetvalue(res, row, 0));
-    x->table = copy_string(PQgetvalue(res, row, 1));
-    x->partitioned = PQgetvalue(res, row, 2)[0] == 't';
-    if (x->partitioned)
-        x->unattached = copy_string(PQgetvalue(res, row, 3));
-    if (x->name && x->table)
-        find_rebuilder(report, PQgetvalue(res, row, 4), x);
-    return x->name && x->table && (!x->partitioned || x->unattached);
-}
-
 dbont_status dbont_migrate_verify(dbont_conn *conn, const char *dir,
                                   dbont_migrate_report *report, dbont_error *err)
 {
     if (dbont_migrate_status(conn, dir, report, err) != DBONT_OK)
         return DBONT_ERROR;
-    PGresult *res = run(dbont_conn_pg(conn), INVALID_INDEXES_SQL, 0, NULL, dir,
-                        "cannot look for invalid indexes", err);
-    if (!res)
+    if (dbont_migindex_list_invalid(dbont_conn_pg(conn), dir, report, err) != DBONT_OK)
         return DBONT_ERROR;
-    bool ok = true;
-    int rows = PQntuples(res);
-    if (rows > 0) {
-        report->invalid_indexes = calloc((size_t)rows, sizeof *report->invalid_indexes);
-        ok = report->invalid_indexes != NULL;
-    }
-    for (int row = 0; ok && row < rows; row++)
-        ok = add_invalid_index(report, res, row);
-    PQclear(res);
-    if (!ok)
-        return dbont_error_set(err, STATE_NO_MEMORY, "%s: error: out of memory", dir);
 
     /* One problem per entry that is not simply applied, or has a partial
      * run, and one per invalid index. */
@@ -2390,7 +1729,7 @@ static dbont_status choose_reverts(const dbont_migrate_report *report, const cha
 {
     if (report->applied < n)
         return too_few_applied(report, dir, n, err);
-    msgbuf m = { .len = 0 };
+    dbont_msgbuf m = { .len = 0 };
     size_t taken = 0;
     for (size_t i = report->count; i-- > 0 && taken < n;) {
         const dbont_migration *e = &report->migrations[i];
@@ -2399,14 +1738,14 @@ static dbont_status choose_reverts(const dbont_migrate_report *report, const cha
         taken++;
         *oldest = i;
         if (!e->down_file_name)
-            msg_line(&m,
-                     "%s: error: this migration has no down migration (no %.*s" DOWN_SUFFIX
-                     " in the folder), so it cannot be reverted",
-                     e->path, stem_length(e->file_name, UP_SUFFIX), e->file_name);
+            dbont_msg_line(&m,
+                           "%s: error: this migration has no down migration (no %.*s"
+                           DOWN_SUFFIX " in the folder), so it cannot be reverted",
+                           e->path, stem_length(e->file_name, UP_SUFFIX), e->file_name);
     }
     if (m.lines == 0)
         return DBONT_OK;
-    msg_line(&m, "%s: error: nothing was reverted", dir);
+    dbont_msg_line(&m, "%s: error: nothing was reverted", dir);
     return dbont_error_set(err, STATE_INVALID_FOLDER, "%s", m.text);
 }
 
