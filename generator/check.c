@@ -808,11 +808,22 @@ static int by_index_iri(const void *a, const void *b)
     return strcmp((*(index_def *const *)a)->iri, (*(index_def *const *)b)->iri);
 }
 
+/* The name in a table's events: db:entityName in snake case ("User" ->
+ * "user"), else the table's name without a final "s" ("posts" -> "post"). */
+static char *event_entity(const table *t)
+{
+    if (t->entity_name.v)
+        return naming_snake_case(t->entity_name.v);
+    size_t n = strlen(t->name);
+    return xstrndup(t->name, n > 1 && t->name[n - 1] == 's' ? n - 1 : n);
+}
+
 static void name_constraints(model *m)
 {
     name_set taken = {0};
     for (size_t i = 0; i < m->ntables; i++) {
         table *t = m->tables[i];
+        t->event_entity = event_entity(t);
         if (t->npk)
             t->pk_name = constraint_name(&taken, t, NULL, 0, "pkey");
         t->unique_names = xcalloc(t->nunique_sets ? t->nunique_sets : 1, sizeof *t->unique_names);

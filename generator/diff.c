@@ -1263,6 +1263,91 @@ static void diff_indexes(differ *x, const pair *p)
     free(used);
 }
 
+/* ---- cache triggers (dbont/cache.h) ----------------------------------------------- */
+
+static bool has_cache_triggers(const schema *s)
+{
+    for (size_t i = 0; i < s->ntables; i++)
+        if (s->tables[i].cache_entity)
+            return true;
+    return false;
+}
+
+static char *trigger_name(const char *tbl)
+{
+    char *name = xasprintf("%s_dbont_cache", tbl);
+    char *q = naming_sql_ident(name);
+    free(name);
+    return q;
+}
+
+static void cache_trigger(differ *x, const stable *t, bool create, const char *tbl)
+{
+    char *trig = trigger_name(tbl), *qt = naming_sql_ident(tbl);
+    char *slug = xstrdup("cache_triggers");
+    dpos none = {0};
+    if (create) {
+        char *args = t->cache_tenant ? xasprintf("'%s', '%s'", t->cache_entity, t->cache_tenant)
+                                     : xasprintf("'%s'", t->cache_entity);
+        change_add(x, PH_GRANT, false, t->pos, slug,
+                   xasprintf("CREATE TRIGGER %s AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION "
+                             "dbont_cache_notify(%s)",
+                             trig, qt, args),
+                   NULL, "writes to %s notify the query cache (%s:created, :updated, :deleted)", tbl,
+                   t->cache_entity);
+        free(args);
+    } else {
+        change_add(x, PH_DROP_POLICY, false, none, slug, xasprintf("DROP TRIGGER IF EXISTS %s ON %s", trig, qt),
+                   NULL, "writes to %s stop notifying the query cache", tbl);
+    }
+    free(slug);
+    free(trig);
+    free(qt);
+}
+
+static bool same_cache(const stable *a, const stable *b)
+{
+    return !strcmp(a->name, b->name) && same_text(a->cache_entity, b->cache_entity) &&
+           same_text(a->cache_tenant, b->cache_tenant);
+}
+
+/* A trigger per table whose events a cacheable query waits for: writes
+ * from anywhere (psql, another program) invalidate through pg_notify. */
+static void diff_cache_triggers(differ *x)
+{
+    const schema *f = x->from, *t = x->to;
+    dpos none = {0};
+    bool before = has_cache_triggers(f), after = has_cache_triggers(t);
+    if (after && !before)
+        change_add(x, PH_CREATE_FUNCTION, false, none, "cache_triggers",
+                   xstrdup("CREATE OR REPLACE FUNCTION dbont_cache_notify() RETURNS trigger LANGUAGE plpgsql AS $dbont$\n"
+                           "DECLARE\n"
+                           "  tenant text := '';\n"
+                           "BEGIN\n"
+                           "  IF TG_NARGS > 1 THEN\n"
+                           "    tenant := coalesce(pg_catalog.to_jsonb(CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END) "
+                           "->> TG_ARGV[1], '');\n"
+                           "  END IF;\n"
+                           "  PERFORM pg_catalog.pg_notify('dbont_cache', tenant || E'\\t' || TG_ARGV[0] || ':' ||\n"
+                           "    CASE TG_OP WHEN 'INSERT' THEN 'created' WHEN 'UPDATE' THEN 'updated' ELSE 'deleted' END);\n"
+                           "  RETURN NULL;\n"
+                           "END $dbont$"),
+                   NULL, "function dbont_cache_notify(): the query cache's triggers (pg_notify on dbont_cache)");
+    for (size_t i = 0; i < t->ntables; i++) {
+        const pair *p = &x->pairs[i];
+        const stable *tt = p->t, *ft = p->f;
+        bool had = ft && ft->cache_entity, has = tt->cache_entity != NULL;
+        if (had && (!has || !same_cache(ft, tt)))
+            cache_trigger(x, ft, false, ft->name);
+        if (has && (!had || !same_cache(ft, tt)))
+            cache_trigger(x, tt, true, tt->name);
+    }
+    /* a dropped table takes its trigger along */
+    if (before && !after)
+        change_add(x, PH_DROP_FUNCTION, false, none, "cache_triggers", xstrdup("DROP FUNCTION dbont_cache_notify()"), NULL,
+                   "drop function dbont_cache_notify()");
+}
+
 /* ---- range partitions ------------------------------------------------------------ */
 
 static bool has_partitions(const schema *s)
@@ -1561,6 +1646,7 @@ bool diff_schemas(const schema *from, const schema *to, const name_changes *rn, 
         diff_indexes(&x, &x.pairs[i]);
     diff_searches(&x);
     diff_partitions(&x);
+    diff_cache_triggers(&x);
     if (out->n)
         qsort(out->v, out->n, sizeof *out->v, by_phase);
     if (result)

@@ -22,6 +22,7 @@ typedef struct emit_info {
     const char *header_name; /* e.g. "blog.h" */
     const qplan *plans;      /* the queries, typed */
     size_t nplans;
+    const struct cache_plan *cache; /* per plan: its caching (cached.h) */
 } emit_info;
 
 /* The C header and source (c-header.m4, c-source.m4). */

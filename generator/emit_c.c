@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cached.h"
 #include "m4.h"
 #include "sqltypes.h"
 
@@ -441,8 +442,10 @@ static void emit_source_table(buf *out, const emit_info *e, const table *t)
     char nrels[24];
     snprintf(nrels, sizeof nrels, "%zu", nrel);
     char *rels = nrel ? xasprintf("%s_relations", type) : xstrdup("NULL");
-    call(out, "d4_c_desc", "vvvvvvvvvvvvvv", type, name, sql, ncols, npk, pk, iid, get, upd, del, list, nrels, rels,
-         t->rls_on ? "true" : "false");
+    char *entity = c_string_literal(t->event_entity);
+    call(out, "d4_c_desc", "vvvvvvvvvvvvvvv", type, name, sql, ncols, npk, pk, iid, get, upd, del, list, nrels, rels,
+         t->rls_on ? "true" : "false", entity);
+    free(entity);
     free(rels);
     relations_free(rel, nrel);
     free(name);
@@ -550,8 +553,51 @@ static void emit_header_query(buf *out, const emit_info *e, const qplan *p)
     call(out, kinds[p->returns], "vvv", type, params, sql);
     if (p->nparams)
         call(out, "d4_h_query_batch", "v", type);
+    const cache_plan *cp = e->cache ? &e->cache[p - e->plans] : NULL;
+    if (cp && cp->cached) {
+        buf about;
+        buf_init(&about);
+        buf_printf(&about, "kept %u s%s", cp->ttl_s, cp->tenant_scoped ? ", per tenant" : "");
+        for (size_t i = 0; i < p->q->invalidate_on.n; i++)
+            buf_printf(&about, "%s%s", i ? ", " : "; invalidated by ", p->q->invalidate_on.items[i].v);
+        call(out, "d4_h_query_cached", "vvv", type, params, about.data);
+        buf_free(&about);
+    }
     free(params);
     free(sql);
+    free(type);
+}
+
+/* The cached variant of a query (dbont/cache.h). */
+static void emit_source_cached(buf *out, const emit_info *e, const qplan *p, const char *view, const char *params,
+                               const char *sets)
+{
+    const cache_plan *cp = &e->cache[p - e->plans];
+    char *type = xasprintf("%s_%s", e->prefix, p->q->c_name);
+    buf names, events;
+    buf_init(&names);
+    buf_init(&events);
+    for (size_t i = 0; i < p->nparams; i++) {
+        char *lit = c_string_literal(p->params[i].name);
+        buf_printf(&names, "%s%s", i ? ", " : "", lit);
+        free(lit);
+    }
+    for (size_t i = 0; i < p->q->invalidate_on.n; i++) {
+        char *lit = c_string_literal(p->q->invalidate_on.items[i].v);
+        buf_printf(&events, "%s%s", i ? ", " : "", lit);
+        free(lit);
+    }
+    char hash[32], ttl[16], nev[16];
+    snprintf(hash, sizeof hash, "0x%016llx", (unsigned long long)cp->schema_hash);
+    snprintf(ttl, sizeof ttl, "%u", cp->ttl_s);
+    snprintf(nev, sizeof nev, "%zu", p->q->invalidate_on.n);
+    char *tmpl = p->q->cache_key_template.v ? c_string_literal(p->q->cache_key_template.v) : xstrdup("NULL");
+    call(out, "d4_c_query_cached", "vvvsvvvvvvvvv", type, view, params, sets, p->nparams ? "&_p" : "NULL", hash,
+         cp->tenant_scoped ? "true" : "false", ttl, tmpl, names.data ? names.data : "", events.data ? events.data : "",
+         nev, p->returns == QR_ONE ? "1" : "0");
+    free(tmpl);
+    buf_free(&names);
+    buf_free(&events);
     free(type);
 }
 
@@ -650,6 +696,8 @@ static void emit_source_query(buf *out, const emit_info *e, const qplan *p)
          p->nparams ? "&_p" : "NULL");
     if (p->nparams)
         call(out, "d4_c_query_batch", "vv", type, view);
+    if (e->cache && e->cache[p - e->plans].cached)
+        emit_source_cached(out, e, p, view, params, sets.data ? sets.data : "");
     buf_free(&sets);
     free(params);
     free(view);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "build.h"
+#include "cached.h"
 #include "check.h"
 #include "diag.h"
 #include "emit.h"
@@ -26,8 +27,8 @@
 #include "outfiles.h"
 #include "query_plan.h"
 #include "query_types.h"
-#include "search.h"
 #include "reader.h"
+#include "search.h"
 #include "util.h"
 
 #ifndef DBONT_VERSION
@@ -357,6 +358,7 @@ int main(int argc, char **argv)
     /* The queries: typed by the model, the server, or the cache. */
     qplan *plans = NULL;
     size_t nplans = 0;
+    cache_plan *cache = NULL;
     char *cache_path = o.query_cache ? xstrdup(o.query_cache) : default_cache_path(o.files[0], prefix);
     char *cache_text = NULL;
     bool write_cache = false;
@@ -378,12 +380,14 @@ int main(int argc, char **argv)
             ok = explain_with_server(&o, mdir, &plan, &m, plans, nplans, &d);
         if (ok)
             ok = qtypes_require(plans, nplans, cache_path, &d);
+        if (ok)
+            ok = cache_plans_build(&m, plans, nplans, DBONT_VERSION, &cache, &d);
     }
     /* --check-migrations, --check and --explain only check: they write nothing. */
     bool write_nothing = o.mode == MIGRATIONS_CHECK || o.check_types || o.explain_dsn;
     if (ok && !write_nothing) {
         char *header_name = xasprintf("%s.h", prefix);
-        emit_info e = {&m, prefix, DBONT_VERSION, sources, header_name, plans, nplans};
+        emit_info e = {&m, prefix, DBONT_VERSION, sources, header_name, plans, nplans, cache};
         emit_c(&e, &defs);
         emit_migration("d4_up_migration", plan.migration_file, plan.up_intro, &plan.up, &defs);
         emit_migration("d4_down_migration", plan.down_file, plan.down_intro, &plan.down, &defs);
@@ -424,6 +428,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "dbont-gen: %u error%s; no file was written\n", errors, errors == 1 ? "" : "s");
     buf_free(&defs);
     qplans_free(plans, nplans);
+    free(cache);
     free(cache_path);
     free(cache_text);
     m4_outputs_free(&outs);

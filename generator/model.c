@@ -69,6 +69,7 @@ static void free_table(table *t)
     }
     free(t->unique_names);
     free(t->pk_name);
+    free(t->event_entity);
     free(t->unique_sets);
     free(t->unique_sizes);
     free(t);

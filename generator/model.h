@@ -140,6 +140,7 @@ typedef struct table {
     size_t tenant_col;      /* index of the tenant column, or (size_t)-1 */
     bool rls_on;            /* row-level security enabled and forced */
     struct shard_strategy *range_partition; /* PARTITION BY RANGE, or NULL */
+    char *event_entity;     /* its events are <event_entity>:created|updated|deleted */
     char *pk_name;          /* names of the constraints (unquoted) */
     char **unique_names;
 } table;

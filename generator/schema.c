@@ -78,6 +78,8 @@ static void free_table(stable *t)
     free(t->indexes);
     free(t->partition_key);
     free(t->partition_range);
+    free(t->cache_entity);
+    free(t->cache_tenant);
 }
 
 void schema_free(schema *s)
@@ -335,7 +337,24 @@ void schema_copy(const schema *from, schema *to)
         t->hot_days = ft->hot_days;
         t->periods_ahead = ft->periods_ahead;
         t->partition_pos = ft->partition_pos;
+        t->cache_entity = dup_or_null(ft->cache_entity);
+        t->cache_tenant = dup_or_null(ft->cache_tenant);
     }
+}
+
+/* Whether a cacheable query is invalidated by an event of t. */
+static bool cache_listens_to(const model *m, const table *t)
+{
+    size_t n = t->event_entity ? strlen(t->event_entity) : 0;
+    for (size_t i = 0; n && i < m->nqueries; i++) {
+        const query *q = m->queries[i];
+        if (!q->cacheable.set || !q->cacheable.v)
+            continue;
+        for (size_t k = 0; k < q->invalidate_on.n; k++)
+            if (!strncmp(q->invalidate_on.items[k].v, t->event_entity, n) && q->invalidate_on.items[k].v[n] == ':')
+                return true;
+    }
+    return false;
 }
 
 void schema_from_model(const model *m, schema *out)
@@ -375,6 +394,11 @@ void schema_from_model(const model *m, schema *out)
         }
         t->former_name = dup_or_null(mt->former_name.v);
         t->pos = mt->table_name.v ? mt->table_name.pos : mt->pos;
+        if (cache_listens_to(m, mt)) {
+            t->cache_entity = xstrdup(mt->event_entity);
+            if (mt->tenant_col != (size_t)-1)
+                t->cache_tenant = xstrdup(mt->cols[mt->tenant_col].name.v);
+        }
         if (mt->range_partition) {
             const shard_strategy *rp = mt->range_partition;
             t->partition_key = xstrdup(rp->key.v);

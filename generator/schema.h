@@ -91,6 +91,11 @@ typedef struct stable {
     char *partition_range; /* daily, monthly or yearly */
     long long hot_days, periods_ahead;
     dpos partition_pos;    /* the shard:Strategy */
+    /* Writes to it notify the query cache (a trigger: dbont/cache.h):
+     * events <cache_entity>:created|updated|deleted, for the tenant in
+     * cache_tenant (a column), or NULL: no trigger */
+    char *cache_entity;
+    char *cache_tenant;
 } stable;
 
 typedef struct schema {

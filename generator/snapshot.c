@@ -136,6 +136,9 @@ char *snapshot_body(const schema *s)
         free(pols);
         if (t->grant_role)
             buf_printf(&b, "  grant %s\n", t->grant_role);
+        if (t->cache_entity)
+            buf_printf(&b, "  cache-notify %s%s%s\n", t->cache_entity, t->cache_tenant ? " tenant " : "",
+                       t->cache_tenant ? t->cache_tenant : "");
         if (t->partition_key)
             buf_printf(&b, "  partition-by range %s %s hot-days %lld periods-ahead %lld\n", t->partition_key,
                        t->partition_range, t->hot_days, t->periods_ahead);
@@ -482,6 +485,17 @@ bool snapshot_parse(const char *text, const char *file, schema *out, char **last
             t->policies[t->npolicies - 1].using_sql = unescape(p);
         } else if (skip(&p, "    with-check ") && t->npolicies) {
             t->policies[t->npolicies - 1].check_sql = unescape(p);
+        } else if (skip(&p, "  cache-notify ")) {
+            char *entity = read_name(&p);
+            char *tenant = entity && skip(&p, " tenant ") ? read_name(&p) : NULL;
+            if (!entity || *p || t->cache_entity) {
+                bad(&r, "cache-notify needs 'ENTITY [tenant COLUMN]', once");
+                free(entity);
+                free(tenant);
+            } else {
+                t->cache_entity = entity;
+                t->cache_tenant = tenant;
+            }
         } else if (skip(&p, "  partition-by range ")) {
             read_partition(&r, t, p);
         } else if (skip(&p, "  index ")) {

@@ -267,6 +267,42 @@ int main(void)
         blog_posts_title_content_search_rows_free(&hits);
     }
 
+    /* A cached query (blog.ttl's TopPostsQuery, docs/caching.md): the first
+     * call misses and runs the query, the second is a hit, and writing a
+     * post through the generated functions invalidates it (the event
+     * post:updated is applied when the session commits). */
+    dbont_cache_options copts = DBONT_CACHE_OPTIONS_INIT;
+    dbont_cache *cache = dbont_cache_open(&copts, &err);
+    check(cache != NULL, "cannot open the cache");
+    dbont_conn_set_cache(conn, cache);
+    commit();
+    begin(acme);
+    dbont_cache_stats cs;
+    for (int round = 0; round < 3; round++) {
+        blog_top_posts_query_rows top;
+        expect(blog_top_posts_query_cached(conn, cache, true, &top, &err), DBONT_OK, "TopPostsQuery", &err);
+        dbont_cache_stats_get(cache, &cs);
+        printf("Acme: TopPostsQuery (cached): %zu post(s)%s%s, views %lld; cache: %llu hit(s), %llu miss(es)\n",
+               top.count, top.count ? ", first " : "", top.count ? top.rows[0].title : "",
+               top.count ? (long long)top.rows[0].views : 0LL, (unsigned long long)cs.hits,
+               (unsigned long long)cs.misses);
+        blog_top_posts_query_rows_free(&top);
+        if (round == 1) {
+            /* a write: views go up; the event applies at commit */
+            blog_posts_rows again;
+            expect(blog_posts_get(conn, post_ids[0], &again, &err), DBONT_OK, "get post", &err);
+            blog_posts bumped = again.rows[0];
+            bumped.views += 1;
+            expect(blog_posts_update(conn, &bumped, &err), DBONT_OK, "update post", &err);
+            blog_posts_rows_free(&again);
+            commit();
+            dbont_cache_stats_get(cache, &cs);
+            printf("Acme: updated a post: %llu invalidation(s)\n", (unsigned long long)cs.invalidations);
+            begin(acme);
+        }
+    }
+    check(cs.hits == 1 && cs.misses == 2 && cs.invalidations >= 1, "the cache did not hit, miss and invalidate");
+
     /* Globex's post exists, but not for Acme's session. */
     expect(blog_posts_get(conn, globex_post, NULL, &err), DBONT_NOT_FOUND, "get Globex's post as Acme", &err);
     expect(blog_posts_delete(conn, globex_post, &err), DBONT_NOT_FOUND, "delete Globex's post as Acme", &err);
@@ -310,7 +346,9 @@ int main(void)
     blog_users_rows_free(&gusers);
     commit();
 
+    dbont_conn_set_cache(conn, NULL);
     dbont_close(conn);
+    dbont_cache_close(cache);
     printf("done\n");
     return 0;
 }

@@ -14,6 +14,9 @@ m4_divert(-1)
 #                                      PARAMS: "const char *email, " (each
 #                                      followed by ", "); SQL: the statement
 #   d4_h_query_batch(TYPE)             only when it has parameters
+#   d4_h_query_cached(TYPE, PARAMS, ABOUT)
+#                                      a db:cacheable query's _cached function;
+#                                      ABOUT: "kept 60 s, per tenant; ..."
 #
 # Before the tables, when the ontology has multi-tenant tables:
 #   d4_h_tenant(PREFIX, MACRO_PREFIX, SETTING_LIT, TENANT_DECL)
@@ -201,6 +204,12 @@ d4_h_indent(«dbont_status »$1«_batch(»)dbont_batch_item *items, dbont_error 
 
 /* The rows of one batch item (they stay the item's). */
 $1_rows $1_batch_rows(const dbont_batch_item *item);
+»)
+
+m4_define(«d4_h_query_cached», «
+/* The same through cache (dbont/cache.h; NULL: no cache): $3. */
+dbont_status $1_cached(dbont_conn *conn, dbont_cache *cache, $2$1_rows *out,
+d4_h_indent(«dbont_status »$1«_cached(»)dbont_error *err);
 »)
 
 m4_define(«d4_h_column_constant», «    $1 = $2$3

@@ -27,7 +27,9 @@ m4_divert(-1)
 #                                      ITEMS: d4_c_relation(NAME_LIT, EXISTS_LIT)
 #   d4_c_desc(TYPE, NAME_LIT, SQL_LIT, NCOLUMNS, NPK, PK_REF, INSERT_ID,
 #             GET_REF, UPDATE_REF, DELETE_REF, LIST_REF, NRELATIONS,
-#             RELATIONS_REF, ROW_SECURITY)   ROW_SECURITY: true or false
+#             RELATIONS_REF, ROW_SECURITY, EVENT_ENTITY_LIT)
+#                                      ROW_SECURITY: true or false;
+#                                      EVENT_ENTITY_LIT: "post" for post:created
 #   d4_c_common(TYPE)                  rows_free and the result view
 #   d4_c_insert(TYPE)
 #   d4_c_get(TYPE, KEY_PARAMS, KEY_SETS)     KEY_SETS: d4_c_keyset(FIELD, PARAM)
@@ -50,6 +52,12 @@ m4_divert(-1)
 #                                      d4_c_query_set(FIELD) calls (empty
 #                                      without parameters); ARG: "&_p" or NULL
 #   d4_c_query_batch(TYPE, VIEW)       when it has parameters
+#   d4_c_query_cached(TYPE, VIEW, PARAMS, SETS, ARG, SCHEMA_HASH, TENANT_SCOPED,
+#                     TTL, TEMPLATE_LIT, PARAM_NAME_LITS, EVENT_LITS, NEVENTS, ONE)
+#                                      a db:cacheable query's _cached function
+#                                      (dbont/cache.h); TEMPLATE_LIT may be
+#                                      NULL, the lists empty; ONE: 1 when a
+#                                      missing row is DBONT_NOT_FOUND
 
 m4_define(«d4_c_begin», «
 /* ---- table $1 m4_substr(«------------------------------------------------------------», m4_len($1)) */
@@ -136,7 +144,8 @@ static const dbont_table $1_desc = {
     $10,
     $11,
     sizeof($1_new),
-    $12, $13, $14};
+    $12, $13, $14,
+    $15};
 »)
 
 m4_define(«d4_c_common», «
@@ -316,6 +325,29 @@ m4_define(«d4_c_query_none», «
 dbont_status $1(dbont_conn *conn, $3dbont_error *err)
 {
 $4    return dbont_query_run(conn, &$1_query, $5, NULL, err);
+}
+»)
+
+m4_define(«d4_c_query_cached», «
+m4_ifelse(«$10», «», «», «static const char *const $1_param_names[] = {$10};
+»)m4_ifelse(«$11», «», «», «static const char *const $1_events[] = {$11};
+»)
+static const dbont_cached_query $1_cached_query = {
+    &$1_query, UINT64_C($6), $7, $8, $9,
+    m4_ifelse(«$10», «», «NULL», «$1_param_names»), m4_ifelse(«$11», «», «NULL», «$1_events»), $12};
+
+dbont_status $1_cached(dbont_conn *conn, dbont_cache *cache, $3$1_rows *out,
+d4_c_indent(«dbont_status »$1«_cached(»)dbont_error *err)
+{
+$4    dbont_result *_res = NULL;
+    dbont_status _st = dbont_query_run_cached(conn, cache, &$1_cached_query, $5, &_res, err);
+m4_ifelse(«$13», «1», «    if (_st == DBONT_OK && dbont_result_count(_res) == 0)
+        _st = DBONT_NOT_FOUND;
+»)    if (out)
+        $2(_res, out);
+    else
+        dbont_result_free(_res);
+    return _st;
 }
 »)
 

@@ -1,6 +1,11 @@
 /*
- * conn.c: opening and closing connections, and running plain SQL.
+ * conn.c: opening and closing connections, and running plain SQL; the
+ * tenant of a tenant session and the events held until commit
+ * (dbont/cache.h).
  */
+#define _POSIX_C_SOURCE 200809L /* strdup */
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,7 +45,7 @@ dbont_conn *dbont_connect(const char *dsn, dbont_error *err)
         PQfinish(pg);
         return NULL;
     }
-    conn = malloc(sizeof *conn);
+    conn = calloc(1, sizeof *conn);
     if (conn == NULL) {
         PQfinish(pg);
         dbont_error_set(err, "53200", "out of memory while connecting");
@@ -56,6 +61,9 @@ void dbont_close(dbont_conn *conn)
 {
     if (conn == NULL)
         return;
+    dbont_conn_events_drop(conn);
+    free(conn->pending);
+    free(conn->tenant);
     PQfinish(conn->pg);
     dbont_registry_free(&conn->prepared);
     free(conn);
@@ -169,6 +177,10 @@ dbont_status dbont_commit(dbont_conn *conn, dbont_error *err)
     rolled_back = strcmp(PQcmdStatus(res), "ROLLBACK") == 0;
     PQclear(res);
     if (rolled_back)
+        dbont_conn_events_drop(conn);
+    else
+        dbont_conn_events_flush(conn);
+    if (rolled_back)
         return dbont_error_set(err, "40000",
                                "COMMIT rolled the transaction back: "
                                "a statement in it had failed");
@@ -177,5 +189,77 @@ dbont_status dbont_commit(dbont_conn *conn, dbont_error *err)
 
 dbont_status dbont_rollback(dbont_conn *conn, dbont_error *err)
 {
+    if (conn != NULL)
+        dbont_conn_events_drop(conn);
     return dbont_exec(conn, "ROLLBACK", err);
+}
+
+/* ---- tenant and events ----------------------------------------------- */
+
+void dbont_conn_set_tenant(dbont_conn *conn, const char *tenant)
+{
+    free(conn->tenant);
+    conn->tenant = tenant != NULL ? strdup(tenant) : NULL;
+}
+
+void dbont_conn_events_drop(dbont_conn *conn)
+{
+    for (size_t i = 0; i < conn->npending; i++)
+        free(conn->pending[i]);
+    conn->npending = 0;
+}
+
+void dbont_conn_events_flush(dbont_conn *conn)
+{
+    for (size_t i = 0; i < conn->npending; i++) {
+        char *tab = strchr(conn->pending[i], '\t');
+        if (conn->event_sink != NULL && tab != NULL) {
+            *tab = '\0';
+            conn->event_sink(conn->sink, conn->pending[i], tab + 1);
+        }
+        free(conn->pending[i]);
+    }
+    conn->npending = 0;
+}
+
+/*
+ * An event is applied only once its transaction has committed: applied
+ * earlier, a reader could still see the old rows and cache them under
+ * the new version, where they would stay until their TTL.  Outside a
+ * transaction the mutation has committed already.  A transaction ended by
+ * SQL the runtime did not send (dbont_exec("COMMIT")) leaves its events
+ * held until the next event of an idle connection.
+ */
+void dbont_conn_emit(dbont_conn *conn, const char *event)
+{
+    if (conn == NULL || conn->event_sink == NULL || event == NULL)
+        return;
+    const char *tenant = conn->tenant != NULL ? conn->tenant : "";
+    if (PQtransactionStatus(conn->pg) == PQTRANS_IDLE) {
+        dbont_conn_events_flush(conn);
+        conn->event_sink(conn->sink, tenant, event);
+        return;
+    }
+    size_t len = strlen(tenant) + 1 + strlen(event) + 1;
+    for (size_t i = 0; i < conn->npending; i++)
+        if (strlen(conn->pending[i]) + 1 == len && strncmp(conn->pending[i], tenant, strlen(tenant)) == 0 &&
+            strcmp(conn->pending[i] + strlen(tenant) + 1, event) == 0)
+            return; /* once per transaction is enough */
+    if (conn->npending == conn->pending_cap) {
+        size_t cap = conn->pending_cap ? conn->pending_cap * 2 : 8;
+        char **grown = realloc(conn->pending, cap * sizeof *grown);
+        if (grown == NULL)
+            goto apply_now;
+        conn->pending = grown;
+        conn->pending_cap = cap;
+    }
+    char *held = malloc(len);
+    if (held == NULL)
+        goto apply_now;
+    snprintf(held, len, "%s\t%s", tenant, event);
+    conn->pending[conn->npending++] = held;
+    return;
+apply_now:
+    /* out of memory: early is better than never (the TTL bounds the rest) */
+    conn->event_sink(conn->sink, tenant, event);
 }

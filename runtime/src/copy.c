@@ -34,6 +34,7 @@
 #include "error_internal.h"
 #include "params.h"
 #include "sqlwriter.h"
+#include "table_events.h"
 
 #define COPY_BUFFER_SIZE 65536
 /* PostgreSQL tables have at most 1600 columns; a tuple counts fields in
@@ -312,12 +313,16 @@ dbont_status dbont_table_copy(dbont_conn *conn, const dbont_table *table, const 
             return DBONT_ERROR;
         }
     }
-    if (table->row_security)
-        return dbont_copy_arrays(conn, table, base, n, mask, nsent, err);
-    buf = malloc(COPY_BUFFER_SIZE);
-    if (buf == NULL)
-        return dbont_error_set(err, "53200", "COPY into %s: out of memory", table->name);
-    status = stream(conn, table, base, n, mask, nsent, buf, failed_row, err);
-    free(buf);
+    if (table->row_security) {
+        status = dbont_copy_arrays(conn, table, base, n, mask, nsent, err);
+    } else {
+        buf = malloc(COPY_BUFFER_SIZE);
+        if (buf == NULL)
+            return dbont_error_set(err, "53200", "COPY into %s: out of memory", table->name);
+        status = stream(conn, table, base, n, mask, nsent, buf, failed_row, err);
+        free(buf);
+    }
+    if (status == DBONT_OK)
+        dbont_table_emit(conn, table, "created");
     return status;
 }

@@ -28,6 +28,7 @@
 #include "dbont/query.h"
 #include "error_internal.h"
 #include "params.h"
+#include "query_internal.h"
 #include "stmt_internal.h"
 
 #define DEFAULT_WINDOW 64
@@ -97,10 +98,10 @@ static dbont_status check_query(const dbont_query *q, dbont_error *err)
 }
 
 /* The parameters of one parameter struct. */
-static dbont_status gather(dbont_params *p, const dbont_query *q, const char *base,
-                           dbont_error *err)
+dbont_status dbont_query_gather(dbont_params *p, const dbont_query *q, const void *params, dbont_error *err)
 {
     size_t i;
+    const char *base = params;
 
     dbont_params_reset(p);
     for (i = 0; i < q->nparams; i++) {
@@ -117,8 +118,8 @@ static dbont_status gather(dbont_params *p, const dbont_query *q, const char *ba
 
 /* The rows of a successful result into *out (the type check of
  * dbont_result_decode applies), or dropped. */
-static dbont_status deliver(PGresult *res, const dbont_query *q, dbont_result **out,
-                            dbont_error *err)
+dbont_status dbont_query_deliver(PGresult *res, const dbont_query *q, dbont_result **out,
+                                 dbont_error *err)
 {
     if (q->ncolumns == 0 || out == NULL) {
         PQclear(res);
@@ -149,14 +150,14 @@ dbont_status dbont_query_run(dbont_conn *conn, const dbont_query *q, const void 
                                query_name(q));
     if (dbont_params_init(&p, q->nparams, query_name(q), err) != DBONT_OK)
         return DBONT_ERROR;
-    status = gather(&p, q, params, err);
+    status = dbont_query_gather(&p, q, params, err);
     if (status == DBONT_OK)
         status = dbont_stmt_exec(conn, q->stmt, (const char *const *)p.values, p.lengths,
                                  p.formats, 1, &res, err);
     dbont_params_free(&p);
     if (status != DBONT_OK)
         return status;
-    return deliver(res, q, out, err);
+    return dbont_query_deliver(res, q, out, err);
 }
 
 /* ---- batches -------------------------------------------------------- */
@@ -224,7 +225,7 @@ static bool send_item(batch *b, size_t i)
 
     const char *base = q->nparams > 0 ? b->params + i * q->params_size : NULL;
 
-    if (gather(&b->p, q, base, &item->error) != DBONT_OK) {
+    if (dbont_query_gather(&b->p, q, base, &item->error) != DBONT_OK) {
         item->status = DBONT_ERROR;     /* never sent; the others go on */
         return true;
     }
@@ -284,7 +285,7 @@ static void read_item(batch *b, dbont_batch_item *item)
                 break;
             }
             have_result = true;
-            item->status = deliver(res, b->q, &item->result, &item->error);
+            item->status = dbont_query_deliver(res, b->q, &item->result, &item->error);
             break;
         default:
             /* PGRES_FATAL_ERROR (or PGRES_PIPELINE_ABORTED, which one Sync

@@ -17,10 +17,12 @@
 
 #include "codec.h"
 #include "conn_internal.h"
+#include "dbont/cache.h"
 #include "error_internal.h"
 #include "params.h"
 #include "sqlwriter.h"
 #include "stmt_internal.h"
+#include "table_events.h"
 
 /* ---- parameters ----------------------------------------------------- */
 
@@ -124,6 +126,15 @@ static dbont_status deliver_rows(PGresult *res, const dbont_table *t,
 }
 
 /* For UPDATE and DELETE: DBONT_NOT_FOUND when no row was touched. */
+void dbont_table_emit(dbont_conn *conn, const dbont_table *table, const char *action)
+{
+    char event[128];
+    if (table->event_entity == NULL ||
+        (size_t)snprintf(event, sizeof event, "%s:%s", table->event_entity, action) >= sizeof event)
+        return;
+    dbont_conn_emit(conn, event);
+}
+
 static dbont_status affected(PGresult *res)
 {
     const char *n = PQcmdTuples(res);
@@ -302,6 +313,7 @@ dbont_status dbont_table_insert(dbont_conn *conn, const dbont_table *table,
     dbont_params_free(&p);
     if (status != DBONT_OK)
         return status;
+    dbont_table_emit(conn, table, "created");
     return deliver_rows(res, table, false, out, err);
 }
 
@@ -358,7 +370,10 @@ dbont_status dbont_table_update(dbont_conn *conn, const dbont_table *table,
     dbont_params_free(&p);
     if (status != DBONT_OK)
         return status;
-    return affected(res);
+    status = affected(res);
+    if (status == DBONT_OK)
+        dbont_table_emit(conn, table, "updated");
+    return status;
 }
 
 dbont_status dbont_table_remove(dbont_conn *conn, const dbont_table *table,
@@ -379,7 +394,10 @@ dbont_status dbont_table_remove(dbont_conn *conn, const dbont_table *table,
     dbont_params_free(&p);
     if (status != DBONT_OK)
         return status;
-    return affected(res);
+    status = affected(res);
+    if (status == DBONT_OK)
+        dbont_table_emit(conn, table, "deleted");
+    return status;
 }
 
 dbont_status dbont_table_list(dbont_conn *conn, const dbont_table *table,

@@ -14,6 +14,7 @@
 #include "dbont/conn.h"
 #include "dbont/stmt.h"
 #include "dbont/tenant.h"
+#include "conn_internal.h"
 #include "error_internal.h"
 #include "tenant_internal.h"
 
@@ -100,6 +101,8 @@ dbont_status dbont_tenant_begin(dbont_conn *conn, const char *setting,
         if (dbont_stmt_exec(conn, &dbont_tenant_set_config, values, NULL, NULL, 0,
                             &res, &e) == DBONT_OK) {
             PQclear(res);
+            /* the cache keys tenant-scoped results by it (cache.c) */
+            dbont_conn_set_tenant(conn, tenant);
             return DBONT_OK;
         }
         undo(conn);
@@ -114,6 +117,7 @@ dbont_status dbont_tenant_end(dbont_conn *conn, bool commit, dbont_error *err)
 {
     if (conn == NULL)
         return dbont_error_set(err, "22023", "dbont_tenant_end: conn must not be NULL");
+    dbont_conn_set_tenant(conn, NULL);
     if (PQtransactionStatus(dbont_conn_pg(conn)) == PQTRANS_IDLE) {
         /* The server would accept COMMIT with a warning, but the work the
          * caller meant to commit did not run in this session (something

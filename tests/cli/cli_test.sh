@@ -68,7 +68,7 @@ export -f state
 sed 's/"username" ; db:type "text"/"username" ; db:type "varchar(40)"/' "$blog" >"$tmp/blog.ttl"
 check "narrowing a type: refused (exit 1)" status_is 1 "$gen" -o "$tmp/a" "$tmp/blog.ttl"
 check "narrowing a type: the message names the change and the flag" err_has \
-    "blog.ttl:32:36: error: this change destroys data: change type of users.username from text to varchar(40)"
+    "blog.ttl:33:36: error: this change destroys data: change type of users.username from text to varchar(40)"
 check "narrowing a type: --allow-destructive is named" err_has "writes it only with --allow-destructive"
 check "narrowing a type: nothing written" bash -c 'state "$0" | cmp -s - "$1"' "$tmp/a" "$tmp/state1"
 check "--check-migrations: exit 1" status_is 1 "$gen" --check-migrations -o "$tmp/a" "$tmp/blog.ttl"

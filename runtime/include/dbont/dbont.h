@@ -2,6 +2,7 @@
 #ifndef DBONT_DBONT_H
 #define DBONT_DBONT_H
 
+#include "dbont/cache.h"
 #include "dbont/conn.h"
 #include "dbont/copy.h"
 #include "dbont/error.h"

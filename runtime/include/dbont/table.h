@@ -121,6 +121,9 @@ typedef struct dbont_table {
      * table, so bulk insert sends one INSERT ... SELECT FROM unnest() of
      * arrays instead (dbont/copy.h), which the policies check. */
     bool row_security;
+    /* Its mutations emit <event_entity>:created, :updated and :deleted to
+     * the cache attached to the connection (dbont/cache.h). */
+    const char *event_entity;
 } dbont_table;
 
 /* A relation usable as a filter: rows of this table for which a related

@@ -180,7 +180,8 @@ static const dbont_table alltypes_samples_desc = {
     &alltypes_samples_delete_stmt,
     &alltypes_samples_list_stmt,
     sizeof(alltypes_samples_new),
-    0, NULL, false};
+    0, NULL, false,
+    "sample"};
 
 void alltypes_samples_rows_free(alltypes_samples_rows *rows)
 {
@@ -346,7 +347,8 @@ static const dbont_table alltypes_group_desc = {
     &alltypes_group_delete_stmt,
     &alltypes_group_list_stmt,
     sizeof(alltypes_group_new),
-    1, alltypes_group_relations, false};
+    1, alltypes_group_relations, false,
+    "group"};
 
 void alltypes_group_rows_free(alltypes_group_rows *rows)
 {
@@ -499,7 +501,8 @@ static const dbont_table alltypes_memberships_desc = {
     &alltypes_memberships_delete_stmt,
     &alltypes_memberships_list_stmt,
     sizeof(alltypes_memberships_new),
-    0, NULL, false};
+    0, NULL, false,
+    "membership"};
 
 void alltypes_memberships_rows_free(alltypes_memberships_rows *rows)
 {
@@ -630,7 +633,8 @@ static const dbont_table alltypes_events_desc = {
     NULL,
     &alltypes_events_list_stmt,
     sizeof(alltypes_events_new),
-    0, NULL, false};
+    0, NULL, false,
+    "event"};
 
 void alltypes_events_rows_free(alltypes_events_rows *rows)
 {
@@ -757,7 +761,8 @@ static const dbont_table alltypes_authors_desc = {
     &alltypes_authors_delete_stmt,
     &alltypes_authors_list_stmt,
     sizeof(alltypes_authors_new),
-    1, alltypes_authors_relations, false};
+    1, alltypes_authors_relations, false,
+    "author"};
 
 void alltypes_authors_rows_free(alltypes_authors_rows *rows)
 {
@@ -915,7 +920,8 @@ static const dbont_table alltypes_books_desc = {
     &alltypes_books_delete_stmt,
     &alltypes_books_list_stmt,
     sizeof(alltypes_books_new),
-    1, alltypes_books_relations, false};
+    1, alltypes_books_relations, false,
+    "book"};
 
 void alltypes_books_rows_free(alltypes_books_rows *rows)
 {

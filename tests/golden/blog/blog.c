@@ -81,7 +81,8 @@ static const dbont_table blog_organizations_desc = {
     &blog_organizations_delete_stmt,
     &blog_organizations_list_stmt,
     sizeof(blog_organizations_new),
-    2, blog_organizations_relations, true};
+    2, blog_organizations_relations, true,
+    "organization"};
 
 void blog_organizations_rows_free(blog_organizations_rows *rows)
 {
@@ -251,7 +252,8 @@ static const dbont_table blog_users_desc = {
     &blog_users_delete_stmt,
     &blog_users_list_stmt,
     sizeof(blog_users_new),
-    1, blog_users_relations, true};
+    1, blog_users_relations, true,
+    "user"};
 
 void blog_users_rows_free(blog_users_rows *rows)
 {
@@ -424,7 +426,8 @@ static const dbont_table blog_posts_desc = {
     &blog_posts_delete_stmt,
     &blog_posts_list_stmt,
     sizeof(blog_posts_new),
-    0, NULL, true};
+    0, NULL, true,
+    "post"};
 
 void blog_posts_rows_free(blog_posts_rows *rows)
 {
@@ -645,6 +648,103 @@ blog_user_with_posts_query_rows blog_user_with_posts_query_batch_rows(const dbon
     blog_user_with_posts_query_rows rows;
     blog_users_view(item ? item->result : NULL, &rows);
     return rows;
+}
+
+/* ---- query top_posts_query --------------------------------------------- */
+
+static const Oid blog_top_posts_query_types[] = {16};
+static const dbont_stmt blog_top_posts_query_stmt = {
+    UINT64_C(0xbc65b271a96bb33b), "dbont_bc65b271a96bb33b",
+    "SELECT id, title, views FROM posts WHERE is_published = $1 ORDER BY views DESC LIMIT 5",
+    1, blog_top_posts_query_types};
+
+static const dbont_type blog_top_posts_query_param_types[] = {DBONT_BOOLEAN};
+static const size_t blog_top_posts_query_param_offsets[] = {
+    offsetof(blog_top_posts_query_params, is_published)};
+
+static const dbont_column blog_top_posts_query_columns[] = {
+    {"id", "id", DBONT_UUID, true,
+     offsetof(blog_top_posts_query_row, id), DBONT_NO_FIELD,
+     DBONT_NO_FIELD, DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+    {"title", "title", DBONT_TEXT, true,
+     offsetof(blog_top_posts_query_row, title), DBONT_NO_FIELD,
+     DBONT_NO_FIELD, DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+    {"views", "views", DBONT_BIGINT, true,
+     offsetof(blog_top_posts_query_row, views), DBONT_NO_FIELD,
+     DBONT_NO_FIELD, DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+};
+
+static const dbont_query blog_top_posts_query_query = {
+    "top_posts_query", &blog_top_posts_query_stmt,
+    1, blog_top_posts_query_param_types, blog_top_posts_query_param_offsets, sizeof(blog_top_posts_query_params),
+    3, blog_top_posts_query_columns, sizeof(blog_top_posts_query_row)};
+
+void blog_top_posts_query_rows_free(blog_top_posts_query_rows *rows)
+{
+    if (!rows)
+        return;
+    dbont_result_free(rows->result);
+    rows->result = NULL;
+    rows->rows = NULL;
+    rows->count = 0;
+}
+
+static void blog_top_posts_query_view(dbont_result *res, blog_top_posts_query_rows *out)
+{
+    out->result = res;
+    out->count = res ? dbont_result_count(res) : 0;
+    out->rows = res ? (blog_top_posts_query_row *)dbont_result_rows(res) : NULL;
+}
+
+dbont_status blog_top_posts_query(dbont_conn *conn, bool is_published, blog_top_posts_query_rows *out,
+                                  dbont_error *err)
+{
+    blog_top_posts_query_params _p;
+    memset(&_p, 0, sizeof _p);
+    _p.is_published = is_published;
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_query_run(conn, &blog_top_posts_query_query, &_p, out ? &_res : NULL, err);
+    if (out)
+        blog_top_posts_query_view(_res, out);
+    return _st;
+}
+
+dbont_status blog_top_posts_query_batch(dbont_conn *conn, const blog_top_posts_query_params *params, size_t n,
+                                        dbont_batch_item *items, dbont_error *err)
+{
+    return dbont_query_batch(conn, &blog_top_posts_query_query, params, n, 0, items, err);
+}
+
+blog_top_posts_query_rows blog_top_posts_query_batch_rows(const dbont_batch_item *item)
+{
+    blog_top_posts_query_rows rows;
+    blog_top_posts_query_view(item ? item->result : NULL, &rows);
+    return rows;
+}
+
+static const char *const blog_top_posts_query_param_names[] = {"is_published"};
+static const char *const blog_top_posts_query_events[] = {"post:created", "post:updated", "post:deleted"};
+
+static const dbont_cached_query blog_top_posts_query_cached_query = {
+    &blog_top_posts_query_query, UINT64_C(0x80d7f58479b30a30), true, 60, "top-posts:{{is_published}}",
+    blog_top_posts_query_param_names, blog_top_posts_query_events, 3};
+
+dbont_status blog_top_posts_query_cached(dbont_conn *conn, dbont_cache *cache, bool is_published, blog_top_posts_query_rows *out,
+                                         dbont_error *err)
+{
+    blog_top_posts_query_params _p;
+    memset(&_p, 0, sizeof _p);
+    _p.is_published = is_published;
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_query_run_cached(conn, cache, &blog_top_posts_query_cached_query, &_p, &_res, err);
+    if (out)
+        blog_top_posts_query_view(_res, out);
+    else
+        dbont_result_free(_res);
+    return _st;
 }
 
 /* ---- query posts_title_content_search ---------------------------------- */

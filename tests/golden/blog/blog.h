@@ -612,6 +612,46 @@ dbont_status blog_user_with_posts_query_batch(dbont_conn *conn, const blog_user_
 /* The rows of one batch item (they stay the item's). */
 blog_user_with_posts_query_rows blog_user_with_posts_query_batch_rows(const dbont_batch_item *item);
 
+/* ---- query top_posts_query --------------------------------------------- */
+
+/* The parameters of one run, for blog_top_posts_query_batch. */
+typedef struct blog_top_posts_query_params {
+    bool is_published;
+} blog_top_posts_query_params;
+
+/* A row of the result.  A column that may be NULL has a <column>_is_null
+ * flag; text, numeric, jsonb and bytea values point into the result. */
+typedef struct blog_top_posts_query_row {
+    dbont_uuid id;
+    const char *title;
+    int64_t views;
+} blog_top_posts_query_row;
+
+typedef struct blog_top_posts_query_rows {
+    size_t count;
+    blog_top_posts_query_row *rows;
+    dbont_result *result;
+} blog_top_posts_query_rows;
+
+void blog_top_posts_query_rows_free(blog_top_posts_query_rows *rows);
+
+/* SELECT id, title, views FROM posts WHERE is_published = $1 ORDER BY views DESC LIMIT 5 */
+dbont_status blog_top_posts_query(dbont_conn *conn, bool is_published, blog_top_posts_query_rows *out,
+                                  dbont_error *err);
+
+/* Runs the query once per params[i] in one pipeline; items[i] gets each
+ * run's outcome (free them with dbont_batch_free).  DBONT_ERROR when any
+ * run failed: the others still ran. */
+dbont_status blog_top_posts_query_batch(dbont_conn *conn, const blog_top_posts_query_params *params, size_t n,
+                                        dbont_batch_item *items, dbont_error *err);
+
+/* The rows of one batch item (they stay the item's). */
+blog_top_posts_query_rows blog_top_posts_query_batch_rows(const dbont_batch_item *item);
+
+/* The same through cache (dbont/cache.h; NULL: no cache): kept 60 s, per tenant; invalidated by post:created, post:updated, post:deleted. */
+dbont_status blog_top_posts_query_cached(dbont_conn *conn, dbont_cache *cache, bool is_published, blog_top_posts_query_rows *out,
+                                         dbont_error *err);
+
 /* ---- query posts_title_content_search ---------------------------------- */
 
 /* The parameters of one run, for blog_posts_title_content_search_batch. */

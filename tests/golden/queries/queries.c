@@ -69,7 +69,8 @@ static const dbont_table queries_authors_desc = {
     &queries_authors_delete_stmt,
     &queries_authors_list_stmt,
     sizeof(queries_authors_new),
-    1, queries_authors_relations, false};
+    1, queries_authors_relations, false,
+    "author"};
 
 void queries_authors_rows_free(queries_authors_rows *rows)
 {
@@ -235,7 +236,8 @@ static const dbont_table queries_articles_desc = {
     &queries_articles_delete_stmt,
     &queries_articles_list_stmt,
     sizeof(queries_articles_new),
-    1, queries_articles_relations, false};
+    1, queries_articles_relations, false,
+    "article"};
 
 void queries_articles_rows_free(queries_articles_rows *rows)
 {
@@ -378,7 +380,8 @@ static const dbont_table queries_tags_desc = {
     &queries_tags_delete_stmt,
     &queries_tags_list_stmt,
     sizeof(queries_tags_new),
-    0, NULL, false};
+    0, NULL, false,
+    "tag"};
 
 void queries_tags_rows_free(queries_tags_rows *rows)
 {

@@ -84,7 +84,8 @@ static const dbont_table tenancy_projects_desc = {
     &tenancy_projects_delete_stmt,
     &tenancy_projects_list_stmt,
     sizeof(tenancy_projects_new),
-    1, tenancy_projects_relations, true};
+    1, tenancy_projects_relations, true,
+    "project"};
 
 void tenancy_projects_rows_free(tenancy_projects_rows *rows)
 {
@@ -254,7 +255,8 @@ static const dbont_table tenancy_tasks_desc = {
     &tenancy_tasks_delete_stmt,
     &tenancy_tasks_list_stmt,
     sizeof(tenancy_tasks_new),
-    1, tenancy_tasks_relations, true};
+    1, tenancy_tasks_relations, true,
+    "task"};
 
 void tenancy_tasks_rows_free(tenancy_tasks_rows *rows)
 {
@@ -411,7 +413,8 @@ static const dbont_table tenancy_notes_desc = {
     &tenancy_notes_delete_stmt,
     &tenancy_notes_list_stmt,
     sizeof(tenancy_notes_new),
-    0, NULL, true};
+    0, NULL, true,
+    "note"};
 
 void tenancy_notes_rows_free(tenancy_notes_rows *rows)
 {
@@ -560,7 +563,8 @@ static const dbont_table tenancy_countries_desc = {
     &tenancy_countries_delete_stmt,
     &tenancy_countries_list_stmt,
     sizeof(tenancy_countries_new),
-    0, NULL, false};
+    0, NULL, false,
+    "countrie"};
 
 void tenancy_countries_rows_free(tenancy_countries_rows *rows)
 {

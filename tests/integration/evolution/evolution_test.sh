@@ -5,7 +5,7 @@
 # database).  A copy of the blog example is edited step by step, each edit
 # a new version of the ontology; the migrations folder starts empty:
 #
-#   v1  the blog as it is (without its indexes)           0001_blog
+#   v1  the blog (without its cached query and indexes)  0001_blog
 #   v2  posts.slug text NOT NULL DEFAULT ''                0002_add_posts_slug
 #   v3  table comments, serial key, FK to posts (cascade)  0003_create_comments
 #   v4  posts.content renamed body (db:formerName)         0004_rename_posts_content
@@ -47,11 +47,11 @@ out=$work/out            # the C files
 mdir=$work/migrations    # the migrations folder (starts empty)
 snaps=$work/snapshots    # a copy of the snapshot of each version
 mkdir "$mdir" "$snaps"
-# The blog without its indexes: this test is about tables and columns (and
-# the names of their migrations); index and search evolution is
-# tests/integration/search's and test_diff.c's.
-sed '/^# Indexes (docs/,$d' "$blog_src" >"$ttl"
-grep -q 'idx:Index' "$ttl" && { echo "evolution_test.sh: could not strip the blog's indexes" >&2; exit 1; }
+# The blog without its cached query and indexes: this test is about tables
+# and columns (and the names of their migrations); index, search and cache
+# trigger evolution is tests/integration/search's and test_diff.c's.
+sed '/^# A cached query/,$d' "$blog_src" >"$ttl"
+grep -q 'idx:Index\|db:cacheable' "$ttl" && { echo "evolution_test.sh: could not strip the blog's indexes" >&2; exit 1; }
 
 for candidate in "${PG_BINDIR:-}/psql" /usr/bin/psql /usr/lib/postgresql/15/bin/psql; do
     if [[ -x $candidate ]]; then

@@ -9,6 +9,7 @@
 --   drop table organizations
 --   drop tenant function current_user_org_id()
 --   drop tenant function current_org_id()
+--   drop function dbont_cache_notify()
 
 DROP FUNCTION IF EXISTS posts_title_content_search(text, bigint);
 
@@ -24,4 +25,6 @@ DROP TABLE organizations;
 DROP FUNCTION current_user_org_id();
 
 DROP FUNCTION current_org_id();
+
+DROP FUNCTION dbont_cache_notify();
 

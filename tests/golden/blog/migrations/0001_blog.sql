@@ -8,6 +8,7 @@
 --   search role app_user_search (NOLOGIN BYPASSRLS, created when missing): owns the full-text search functions
 --   tenant function current_org_id() reads app.current_org_id
 --   tenant function current_user_org_id(), the reference design's other name
+--   function dbont_cache_notify(): the query cache's triggers (pg_notify on dbont_cache)
 --   create table organizations
 --   create table users
 --   create table posts
@@ -24,6 +25,7 @@
 --   grant app_user the rows of organizations
 --   grant app_user the rows of users
 --   grant app_user the rows of posts
+--   writes to posts notify the query cache (post:created, :updated, :deleted)
 --   search function posts_title_content_search() on posts, using index posts_title_content_fts_idx
 --   its search_path: this schema, then pg_temp
 --   grant app_user_search the rows of posts
@@ -71,6 +73,18 @@ END $dbont$;
 CREATE OR REPLACE FUNCTION current_org_id() RETURNS pg_catalog.uuid LANGUAGE sql STABLE AS $dbont$ SELECT NULLIF(pg_catalog.current_setting('app.current_org_id', true), '')::pg_catalog.uuid $dbont$;
 
 CREATE OR REPLACE FUNCTION current_user_org_id() RETURNS pg_catalog.uuid LANGUAGE sql STABLE AS $dbont$ SELECT current_org_id() $dbont$;
+
+CREATE OR REPLACE FUNCTION dbont_cache_notify() RETURNS trigger LANGUAGE plpgsql AS $dbont$
+DECLARE
+  tenant text := '';
+BEGIN
+  IF TG_NARGS > 1 THEN
+    tenant := coalesce(pg_catalog.to_jsonb(CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END) ->> TG_ARGV[1], '');
+  END IF;
+  PERFORM pg_catalog.pg_notify('dbont_cache', tenant || E'\t' || TG_ARGV[0] || ':' ||
+    CASE TG_OP WHEN 'INSERT' THEN 'created' WHEN 'UPDATE' THEN 'updated' ELSE 'deleted' END);
+  RETURN NULL;
+END $dbont$;
 
 CREATE TABLE organizations (
     id uuid NOT NULL DEFAULT (current_org_id()),
@@ -131,6 +145,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON organizations TO app_user;
 GRANT SELECT, INSERT, UPDATE, DELETE ON users TO app_user;
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON posts TO app_user;
+
+CREATE TRIGGER posts_dbont_cache AFTER INSERT OR UPDATE OR DELETE ON posts FOR EACH ROW EXECUTE FUNCTION dbont_cache_notify('post', 'organization_id');
 
 CREATE FUNCTION posts_title_content_search(text, bigint) RETURNS TABLE (id uuid, organization_id uuid, user_id uuid, title text, content text, is_published boolean, views bigint, created_at timestamp, rank real) LANGUAGE sql STABLE SECURITY DEFINER AS $dbont$
   SELECT t.id, t.organization_id, t.user_id, t.title, t.content, t.is_published, t.views, t.created_at, ts_rank(to_tsvector('english'::regconfig, coalesce(t.title, '') || ' ' || coalesce(t.content, '')), websearch_to_tsquery('english'::regconfig, $1))

@@ -1,0 +1,891 @@
+/*
+ * cache.c: the query cache (dbont/cache.h): keys, versions, the two
+ * levels, single flight, events.
+ *
+ * A key is
+ *
+ *   <prefix>:q:<query>:<schema hash>:<tenant>:<v1>.<v2>...:<params>
+ *
+ * where v1... are the versions of the query's events for that tenant and
+ * <params> is the rendered db:cacheKeyTemplate or the SHA-256 of the
+ * parameters' bytes.  Versions live in Redis under
+ * <prefix>:v:<tenant>:<event> (only ever INCRemented) and are mirrored in
+ * the process; a bump is published on <prefix>:inv as
+ * "<tenant>\t<event>\t<version>".  The mirror forgets everything when the
+ * subscription is (re)established, and a version it does not know is read
+ * from Redis; when Redis cannot say, the call goes to the database
+ * uncached rather than guess.
+ */
+#define _POSIX_C_SOURCE 200809L /* strdup, strndup, rand_r, nanosleep, clock_gettime */
+
+#include "dbont/cache.h"
+
+#include <errno.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <time.h>
+
+#include "cache_codec.h"
+#include "cache_l1.h"
+#include "cache_redis.h"
+#include "conn_internal.h"
+#include "error_internal.h"
+#include "monotime.h"
+#include "params.h"
+#include "query_internal.h"
+#include "sha256.h"
+
+/* ---- versions: (tenant, event) -> counter, sharded like L1 ---------------- */
+
+#define VERSION_SHARDS 16
+
+typedef struct version {
+    struct version *next;
+    uint64_t value;
+    size_t len;
+    char name[]; /* "tenant\tevent" */
+} version;
+
+typedef struct version_shard {
+    pthread_mutex_t lock;
+    version *head;
+} version_shard;
+
+/* An in-process run of one key that later callers wait for. */
+typedef struct flight {
+    struct flight *next;
+    char *key;
+    pthread_cond_t done_cv;
+    bool done;
+    void *value; /* the stored form, or NULL when the run failed */
+    size_t len;
+    int waiters;
+} flight;
+
+struct dbont_cache {
+    dbont_cache_backend backend;
+    char *prefix;
+    dbont_l1 *l1;
+    dbont_redis *redis;
+    double lock_ttl_s, lock_wait_s;
+    version_shard versions[VERSION_SHARDS];
+    pthread_mutex_t flights_lock;
+    flight *flights;
+    atomic_uint_least64_t hits, l1_hits, l2_hits, misses, fills, shared, bypassed, errors, invalidations;
+    /* the PostgreSQL listener (dbont_cache_listen) */
+    pthread_t listener;
+    bool listening;
+    atomic_bool stop;
+    char *listen_dsn;
+};
+
+/* A formatted string in malloc'd memory in *out: its length, or -1
+ * (out of memory, *out NULL). */
+static int strf_to(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int strf_to(char **out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    *out = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (*out == NULL)
+        return -1;
+    va_start(ap, fmt);
+    vsnprintf(*out, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+static uint64_t fnv1a(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint64_t h = UINT64_C(14695981039346656037);
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * UINT64_C(1099511628211);
+    return h;
+}
+
+static version_shard *shard_of(dbont_cache *c, const char *name, size_t len)
+{
+    return &c->versions[fnv1a(name, len) % VERSION_SHARDS];
+}
+
+static char *version_name(const char *tenant, const char *event, size_t *len)
+{
+    size_t n = strlen(tenant) + 1 + strlen(event);
+    char *s = malloc(n + 1);
+    if (s != NULL)
+        snprintf(s, n + 1, "%s\t%s", tenant, event);
+    *len = n;
+    return s;
+}
+
+/* The mirrored version, or false when this process does not know it. */
+static bool version_known(dbont_cache *c, const char *name, size_t len, uint64_t *out)
+{
+    version_shard *s = shard_of(c, name, len);
+    bool found = false;
+    pthread_mutex_lock(&s->lock);
+    for (version *v = s->head; v != NULL && !found; v = v->next)
+        if (v->len == len && memcmp(v->name, name, len) == 0) {
+            *out = v->value;
+            found = true;
+        }
+    pthread_mutex_unlock(&s->lock);
+    return found;
+}
+
+/* Raises the mirrored version to at least value (plus one when bump). */
+static uint64_t version_raise(dbont_cache *c, const char *name, size_t len, uint64_t value, bool bump)
+{
+    version_shard *s = shard_of(c, name, len);
+    uint64_t now = value;
+    pthread_mutex_lock(&s->lock);
+    version *v = s->head;
+    while (v != NULL && !(v->len == len && memcmp(v->name, name, len) == 0))
+        v = v->next;
+    if (v == NULL && (v = malloc(sizeof *v + len + 1)) != NULL) {
+        v->value = 0;
+        v->len = len;
+        memcpy(v->name, name, len + 1);
+        v->next = s->head;
+        s->head = v;
+    }
+    if (v != NULL) {
+        if (bump)
+            v->value++;
+        if (v->value < value)
+            v->value = value;
+        now = v->value;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return now;
+}
+
+static void versions_forget(dbont_cache *c)
+{
+    for (int i = 0; i < VERSION_SHARDS; i++) {
+        pthread_mutex_lock(&c->versions[i].lock);
+        version *v = c->versions[i].head;
+        c->versions[i].head = NULL;
+        pthread_mutex_unlock(&c->versions[i].lock);
+        while (v != NULL) {
+            version *next = v->next;
+            free(v);
+            v = next;
+        }
+    }
+}
+
+/* The current version of (tenant, event): the mirror's, else Redis's
+ * (0 when it has none), else false (Redis cannot say). */
+static bool version_of(dbont_cache *c, const char *tenant, const char *event, uint64_t *out)
+{
+    size_t len;
+    char *name = version_name(tenant, event, &len);
+    if (name == NULL)
+        return false;
+    bool ok = version_known(c, name, len, out);
+    if (!ok && c->redis == NULL) {
+        *out = 0; /* memory only: no bump yet */
+        ok = true;
+    } else if (!ok) {
+        char *key = NULL;
+        long long v = 0;
+        if (strf_to(&key, "%s:v:%s:%s", c->prefix, tenant, event) >= 0) {
+            dbont_redis_status st = dbont_redis_get_int(c->redis, key, strlen(key), &v);
+            if (st == DBONT_REDIS_ERROR) {
+                atomic_fetch_add(&c->errors, 1);
+            } else {
+                *out = version_raise(c, name, len, st == DBONT_REDIS_OK && v > 0 ? (uint64_t)v : 0, false);
+                ok = true;
+            }
+            free(key);
+        }
+    }
+    free(name);
+    return ok;
+}
+
+/* ---- events ------------------------------------------------------------------ */
+
+static void on_message(const char *msg, size_t len, void *user)
+{
+    dbont_cache *c = user;
+    if (msg == NULL) {
+        /* (re)subscribed: bumps may have been missed meanwhile */
+        versions_forget(c);
+        return;
+    }
+    /* "tenant\tevent\tversion" */
+    const char *last = NULL;
+    for (size_t i = 0; i < len; i++)
+        if (msg[i] == '\t')
+            last = msg + i;
+    if (last == NULL || last == msg + len - 1)
+        return;
+    char digits[24];
+    size_t dl = (size_t)(msg + len - last - 1);
+    if (dl >= sizeof digits)
+        return;
+    memcpy(digits, last + 1, dl);
+    digits[dl] = '\0';
+    uint64_t v = strtoull(digits, NULL, 10);
+    version_raise(c, msg, (size_t)(last - msg), v, false);
+    atomic_fetch_add(&c->invalidations, 1);
+}
+
+void dbont_cache_invalidate(dbont_cache *c, const char *tenant, const char *event)
+{
+    if (c == NULL || event == NULL)
+        return;
+    if (tenant == NULL)
+        tenant = "";
+    size_t len;
+    char *name = version_name(tenant, event, &len);
+    if (name == NULL)
+        return;
+    atomic_fetch_add(&c->invalidations, 1);
+    if (c->redis == NULL) {
+        version_raise(c, name, len, 0, true);
+        free(name);
+        return;
+    }
+    char *key = NULL, *msg = NULL;
+    long long v;
+    if (strf_to(&key, "%s:v:%s:%s", c->prefix, tenant, event) >= 0 &&
+        dbont_redis_incr(c->redis, key, strlen(key), &v) == DBONT_REDIS_OK) {
+        version_raise(c, name, len, (uint64_t)v, false);
+        char *channel = NULL;
+        int n = strf_to(&msg, "%s\t%lld", name, v);
+        if (n >= 0 && strf_to(&channel, "%s:inv", c->prefix) >= 0 &&
+            dbont_redis_publish(c->redis, channel, msg, (size_t)n) != DBONT_REDIS_OK)
+            atomic_fetch_add(&c->errors, 1);
+        free(channel);
+    } else {
+        /* Redis is down: this process's own entries go at once; the
+         * others' keep their versions until Redis is back or their TTL */
+        atomic_fetch_add(&c->errors, 1);
+        version_raise(c, name, len, 0, true);
+    }
+    free(msg);
+    free(key);
+    free(name);
+}
+
+static void sink(void *cache, const char *tenant, const char *event)
+{
+    dbont_cache_invalidate(cache, tenant, event);
+}
+
+void dbont_conn_set_cache(dbont_conn *conn, dbont_cache *cache)
+{
+    if (conn == NULL)
+        return;
+    conn->event_sink = cache != NULL ? sink : NULL;
+    conn->sink = cache;
+    if (cache == NULL)
+        dbont_conn_events_drop(conn);
+}
+
+/* ---- opening and closing -------------------------------------------------------- */
+
+dbont_cache *dbont_cache_open(const dbont_cache_options *o, dbont_error *err)
+{
+    dbont_cache_options d = DBONT_CACHE_OPTIONS_INIT;
+    if (o == NULL)
+        o = &d;
+    if (o->backend != DBONT_CACHE_MEMORY && o->backend != DBONT_CACHE_REDIS &&
+        o->backend != DBONT_CACHE_REDIS_MEMORY) {
+        dbont_error_set(err, "22023", "dbont_cache_open: unknown backend %d", (int)o->backend);
+        return NULL;
+    }
+    if (o->lock_ttl_s < 0 || o->lock_wait_s < 0 || o->redis_port < 0 || o->redis_port > 65535) {
+        dbont_error_set(err, "22023", "dbont_cache_open: negative times or a bad port");
+        return NULL;
+    }
+    dbont_cache *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        goto oom;
+    c->backend = o->backend;
+    c->prefix = strdup(o->key_prefix != NULL ? o->key_prefix : "dbont");
+    c->lock_ttl_s = o->lock_ttl_s > 0 ? o->lock_ttl_s : 2.0;
+    c->lock_wait_s = o->lock_wait_s > 0 ? o->lock_wait_s : 0.25;
+    for (int i = 0; i < VERSION_SHARDS; i++)
+        pthread_mutex_init(&c->versions[i].lock, NULL);
+    pthread_mutex_init(&c->flights_lock, NULL);
+    if (c->prefix == NULL)
+        goto oom;
+    if (o->backend != DBONT_CACHE_REDIS &&
+        (c->l1 = dbont_l1_new(o->memory_bytes ? o->memory_bytes : (size_t)64 << 20, 0)) == NULL)
+        goto oom;
+    if (o->backend != DBONT_CACHE_MEMORY) {
+        dbont_redis_options ro = {o->redis_host != NULL ? o->redis_host : "127.0.0.1",
+                                  o->redis_port ? o->redis_port : 6379,
+                                  o->redis_connect_timeout_s > 0 ? o->redis_connect_timeout_s : 0.05,
+                                  o->redis_command_timeout_s > 0 ? o->redis_command_timeout_s : 0.05,
+                                  0.1,
+                                  5.0};
+        char *channel = NULL;
+        if ((c->redis = dbont_redis_new(&ro)) == NULL || strf_to(&channel, "%s:inv", c->prefix) < 0)
+            goto oom;
+        int sub = dbont_redis_subscribe(c->redis, channel, on_message, c);
+        free(channel);
+        if (sub != 0)
+            goto oom;
+    }
+    return c;
+oom:
+    dbont_cache_close(c);
+    dbont_error_set(err, "53200", "dbont_cache_open: out of memory");
+    return NULL;
+}
+
+void dbont_cache_close(dbont_cache *c)
+{
+    if (c == NULL)
+        return;
+    if (c->listening) {
+        atomic_store(&c->stop, true);
+        pthread_join(c->listener, NULL);
+    }
+    dbont_redis_free(c->redis);
+    dbont_l1_free(c->l1);
+    versions_forget(c);
+    for (int i = 0; i < VERSION_SHARDS; i++)
+        pthread_mutex_destroy(&c->versions[i].lock);
+    pthread_mutex_destroy(&c->flights_lock);
+    free(c->listen_dsn);
+    free(c->prefix);
+    free(c);
+}
+
+void dbont_cache_stats_get(dbont_cache *c, dbont_cache_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (c == NULL)
+        return;
+    out->l1_hits = atomic_load(&c->l1_hits);
+    out->l2_hits = atomic_load(&c->l2_hits);
+    out->hits = out->l1_hits + out->l2_hits;
+    out->misses = atomic_load(&c->misses);
+    out->fills = atomic_load(&c->fills);
+    out->shared = atomic_load(&c->shared);
+    out->bypassed = atomic_load(&c->bypassed);
+    out->errors = atomic_load(&c->errors);
+    out->invalidations = atomic_load(&c->invalidations);
+    if (c->l1 != NULL) {
+        dbont_l1_stats s;
+        dbont_l1_stats_get(c->l1, &s);
+        out->evictions = s.evictions;
+        out->bytes = s.bytes;
+        out->entries = s.entries;
+    }
+    if (c->redis != NULL) {
+        dbont_redis_stats r;
+        dbont_redis_stats_get(c->redis, &r);
+        out->errors += r.errors + r.skipped;
+    }
+}
+
+/* ---- keys --------------------------------------------------------------------- */
+
+typedef struct kbuf {
+    char *s;
+    size_t len, cap;
+    bool failed;
+} kbuf;
+
+static void kadd(kbuf *b, const char *s, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = (b->len + n + 1) * 2;
+        char *grown = realloc(b->s, cap);
+        if (grown == NULL) {
+            b->failed = true;
+            return;
+        }
+        b->s = grown;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+static void kadds(kbuf *b, const char *s)
+{
+    kadd(b, s, strlen(s));
+}
+
+/* Bytes of a parameter in a key: letters, digits and ._@- as they are,
+ * the rest %XX, so that no value can look like a separator. */
+static void kadd_escaped(kbuf *b, const char *v, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)v[i];
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+            ch == '_' || ch == '@' || ch == '-') {
+            kadd(b, v + i, 1);
+        } else {
+            char e[3] = {'%', hex[ch >> 4], hex[ch & 15]};
+            kadd(b, e, 3);
+        }
+    }
+}
+
+/* The parameters' part: the template with each {{name}} replaced by that
+ * parameter's bytes (escaped; "~" for NULL) followed by a hash of all of
+ * them (a template may leave parameters out, and they still change the
+ * result); without a template the hash alone. */
+static void key_params(kbuf *b, const dbont_cached_query *cq, const dbont_params *p)
+{
+    dbont_sha256 h;
+    uint8_t digest[DBONT_SHA256_DIGEST_SIZE];
+    char hex[2 * DBONT_SHA256_DIGEST_SIZE + 1];
+    dbont_sha256_init(&h);
+    for (int i = 0; i < p->n; i++) {
+        uint8_t len[4] = {(uint8_t)(p->lengths[i] >> 24), (uint8_t)(p->lengths[i] >> 16),
+                          (uint8_t)(p->lengths[i] >> 8), (uint8_t)p->lengths[i]};
+        int n = p->values[i] == NULL ? -1 : p->lengths[i];
+        if (n < 0)
+            memset(len, 0xff, sizeof len);
+        dbont_sha256_update(&h, len, sizeof len);
+        if (n > 0)
+            dbont_sha256_update(&h, p->values[i], (size_t)n);
+    }
+    dbont_sha256_final(&h, digest);
+    dbont_sha256_hex(digest, hex);
+    if (cq->key_template != NULL) {
+        for (const char *t = cq->key_template; *t;) {
+            const char *open = strstr(t, "{{");
+            const char *close = open ? strstr(open, "}}") : NULL;
+            if (open == NULL || close == NULL) {
+                kadd_escaped(b, t, strlen(t));
+                break;
+            }
+            kadd_escaped(b, t, (size_t)(open - t));
+            size_t nlen = (size_t)(close - open - 2);
+            for (size_t i = 0; i < cq->query->nparams && i < (size_t)p->n; i++)
+                if (strlen(cq->param_names[i]) == nlen && memcmp(cq->param_names[i], open + 2, nlen) == 0) {
+                    if (p->values[i] == NULL)
+                        kadds(b, "~");
+                    else
+                        kadd_escaped(b, p->values[i], (size_t)p->lengths[i]);
+                }
+            t = close + 2;
+        }
+        kadds(b, ":");
+    }
+    kadd(b, hex, 32); /* 128 bits are plenty to keep parameter sets apart */
+}
+
+/* The key, or NULL (no tenant for a tenant-scoped query, versions Redis
+ * cannot tell, memory): *why says which. */
+static char *make_key(dbont_cache *c, dbont_conn *conn, const dbont_cached_query *cq, const dbont_params *p,
+                      bool *bypass)
+{
+    const char *tenant = "";
+    *bypass = false;
+    if (cq->tenant_scoped) {
+        /* outside a tenant session (or after its transaction ended some
+         * other way) there is no tenant to key by */
+        if (conn->tenant == NULL || PQtransactionStatus(conn->pg) == PQTRANS_IDLE) {
+            *bypass = true;
+            return NULL;
+        }
+        tenant = conn->tenant;
+    }
+    kbuf b = {0};
+    char num[32];
+    kadds(&b, c->prefix);
+    kadds(&b, ":q:");
+    kadds(&b, cq->query->name != NULL ? cq->query->name : "?");
+    snprintf(num, sizeof num, ":%016llx:", (unsigned long long)cq->schema_hash);
+    kadds(&b, num);
+    kadd_escaped(&b, tenant, strlen(tenant));
+    kadds(&b, ":");
+    for (size_t i = 0; i < cq->nevents; i++) {
+        uint64_t v;
+        if (!version_of(c, tenant, cq->events[i], &v)) {
+            free(b.s);
+            *bypass = true;
+            return NULL;
+        }
+        snprintf(num, sizeof num, "%s%llu", i ? "." : "", (unsigned long long)v);
+        kadds(&b, num);
+    }
+    kadds(&b, ":");
+    key_params(&b, cq, p);
+    if (b.failed) {
+        free(b.s);
+        return NULL;
+    }
+    return b.s;
+}
+
+/* ---- the levels --------------------------------------------------------------------- */
+
+static uint64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* A decoded entry, or NULL (a miss; a stored entry that did not decode is
+ * counted as an error and removed). */
+static PGresult *lookup(dbont_cache *c, const dbont_cached_query *cq, const char *key)
+{
+    size_t klen = strlen(key);
+    void *val;
+    size_t len;
+    if (c->l1 != NULL && dbont_l1_get(c->l1, key, klen, now_ms(), &val, &len)) {
+        PGresult *r = dbont_cache_decode(val, len, cq->schema_hash);
+        free(val);
+        if (r != NULL) {
+            atomic_fetch_add(&c->l1_hits, 1);
+            return r;
+        }
+        atomic_fetch_add(&c->errors, 1);
+        dbont_l1_remove(c->l1, key, klen);
+    }
+    if (c->redis != NULL && dbont_redis_get(c->redis, key, klen, &val, &len) == DBONT_REDIS_OK) {
+        PGresult *r = dbont_cache_decode(val, len, cq->schema_hash);
+        if (r != NULL) {
+            atomic_fetch_add(&c->l2_hits, 1);
+            /* what Redis has, L1 keeps for the rest of the TTL at most */
+            if (c->l1 != NULL)
+                dbont_l1_put(c->l1, key, klen, val, len, now_ms() + (uint64_t)cq->ttl_s * 1000);
+        } else {
+            atomic_fetch_add(&c->errors, 1);
+        }
+        free(val);
+        return r;
+    }
+    return NULL;
+}
+
+static void store(dbont_cache *c, const dbont_cached_query *cq, const char *key, const void *val, size_t len)
+{
+    size_t klen = strlen(key);
+    if (c->l1 != NULL)
+        dbont_l1_put(c->l1, key, klen, val, len, now_ms() + (uint64_t)cq->ttl_s * 1000);
+    if (c->redis != NULL && dbont_redis_set_px(c->redis, key, klen, val, len, (uint64_t)cq->ttl_s * 1000) ==
+                                DBONT_REDIS_ERROR)
+        atomic_fetch_add(&c->errors, 1);
+}
+
+/* ---- running ----------------------------------------------------------------------------- */
+
+/* Runs the query and encodes its result: *value (malloc'd) and the raw
+ * result in *res. */
+static dbont_status run_and_encode(dbont_conn *conn, const dbont_cached_query *cq, const dbont_params *p,
+                                   PGresult **res, void **value, size_t *len, dbont_error *err)
+{
+    *value = NULL;
+    dbont_status st = dbont_stmt_exec(conn, cq->query->stmt, (const char *const *)p->values, p->lengths,
+                                      p->formats, 1, res, err);
+    if (st == DBONT_OK && dbont_cache_encode(*res, cq->schema_hash, value, len) != 0)
+        *value = NULL; /* out of memory: answer, but do not store */
+    return st;
+}
+
+static void sleep_s(double s)
+{
+    struct timespec t = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    while (nanosleep(&t, &t) != 0 && errno == EINTR)
+        ;
+}
+
+/* Across processes: one of them runs the query while the others poll
+ * Redis for its result, for lock_wait_s at most. */
+static PGresult *wait_for_other(dbont_cache *c, const dbont_cached_query *cq, const char *key, bool *locked)
+{
+    *locked = false;
+    if (c->redis == NULL)
+        return NULL;
+    char *lock = NULL;
+    if (strf_to(&lock, "%s:lock", key) < 0)
+        return NULL;
+    bool acquired = false;
+    dbont_redis_status st = dbont_redis_set_nx_px(c->redis, lock, strlen(lock), "1", 1,
+                                                  (uint64_t)(c->lock_ttl_s * 1000), &acquired);
+    PGresult *r = NULL;
+    if (st == DBONT_REDIS_OK && acquired) {
+        *locked = true;
+    } else if (st == DBONT_REDIS_OK) {
+        uint64_t deadline = now_ms() + (uint64_t)(c->lock_wait_s * 1000);
+        unsigned seed = (unsigned)(uintptr_t)key ^ (unsigned)now_ms();
+        while (r == NULL && now_ms() < deadline) {
+            /* 5 to 15 ms, jittered so that waiters do not poll in step */
+            sleep_s(0.005 + (double)(rand_r(&seed) % 10) / 1000.0);
+            void *val;
+            size_t len;
+            if (dbont_redis_get(c->redis, key, strlen(key), &val, &len) == DBONT_REDIS_OK) {
+                r = dbont_cache_decode(val, len, cq->schema_hash);
+                if (r != NULL && c->l1 != NULL)
+                    dbont_l1_put(c->l1, key, strlen(key), val, len, now_ms() + (uint64_t)cq->ttl_s * 1000);
+                free(val);
+            }
+        }
+    } else {
+        atomic_fetch_add(&c->errors, 1);
+    }
+    free(lock);
+    return r;
+}
+
+static void unlock(dbont_cache *c, const char *key)
+{
+    char *lock = NULL;
+    if (strf_to(&lock, "%s:lock", key) >= 0)
+        dbont_redis_del(c->redis, lock, strlen(lock));
+    free(lock);
+}
+
+/* Joins the run of key in this process, or starts one (*mine). */
+static flight *join_flight(dbont_cache *c, const char *key, bool *mine)
+{
+    pthread_mutex_lock(&c->flights_lock);
+    flight *f = c->flights;
+    while (f != NULL && strcmp(f->key, key) != 0)
+        f = f->next;
+    *mine = f == NULL;
+    if (f == NULL && (f = calloc(1, sizeof *f)) != NULL) {
+        if ((f->key = strdup(key)) == NULL) {
+            free(f);
+            f = NULL;
+        } else {
+            pthread_cond_init(&f->done_cv, NULL);
+            f->next = c->flights;
+            c->flights = f;
+        }
+    }
+    if (f != NULL && !*mine) {
+        f->waiters++;
+        while (!f->done)
+            pthread_cond_wait(&f->done_cv, &c->flights_lock);
+    }
+    pthread_mutex_unlock(&c->flights_lock);
+    return f;
+}
+
+static void free_flight(flight *f)
+{
+    pthread_cond_destroy(&f->done_cv);
+    free(f->key);
+    free(f->value);
+    free(f);
+}
+
+/* The runner publishes its result and leaves; the last waiter frees it. */
+static void land_flight(dbont_cache *c, flight *f, void *value, size_t len)
+{
+    pthread_mutex_lock(&c->flights_lock);
+    for (flight **pp = &c->flights; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == f) {
+            *pp = f->next;
+            break;
+        }
+    f->done = true;
+    if (value != NULL && (f->value = malloc(len)) != NULL) {
+        memcpy(f->value, value, len);
+        f->len = len;
+    }
+    bool last = f->waiters == 0;
+    pthread_cond_broadcast(&f->done_cv);
+    pthread_mutex_unlock(&c->flights_lock);
+    if (last)
+        free_flight(f);
+}
+
+static bool leave_flight(dbont_cache *c, flight *f)
+{
+    pthread_mutex_lock(&c->flights_lock);
+    bool last = --f->waiters == 0;
+    pthread_mutex_unlock(&c->flights_lock);
+    return last;
+}
+
+dbont_status dbont_query_run_cached(dbont_conn *conn, dbont_cache *c, const dbont_cached_query *cq,
+                                    const void *params, dbont_result **out, dbont_error *err)
+{
+    if (c == NULL || cq == NULL)
+        return dbont_query_run(conn, cq != NULL ? cq->query : NULL, params, out, err);
+    if (conn == NULL)
+        return dbont_error_set(err, "22023", "dbont_query_run_cached: conn must not be NULL");
+    if (out != NULL)
+        *out = NULL;
+    const dbont_query *q = cq->query;
+    dbont_params p;
+    if (dbont_params_init(&p, q->nparams, q->name, err) != DBONT_OK)
+        return DBONT_ERROR;
+    dbont_status st = dbont_query_gather(&p, q, params, err);
+    if (st != DBONT_OK) {
+        dbont_params_free(&p);
+        return st;
+    }
+    bool bypass;
+    char *key = make_key(c, conn, cq, &p, &bypass);
+    if (key == NULL) {
+        if (bypass)
+            atomic_fetch_add(&c->bypassed, 1);
+        dbont_params_free(&p);
+        return dbont_query_run(conn, q, params, out, err);
+    }
+
+    PGresult *res = lookup(c, cq, key);
+    if (res != NULL) {
+        free(key);
+        dbont_params_free(&p);
+        return dbont_query_deliver(res, q, out, err);
+    }
+    atomic_fetch_add(&c->misses, 1);
+
+    bool mine;
+    flight *f = join_flight(c, key, &mine);
+    if (f != NULL && !mine) {
+        /* another thread ran it: its stored form, if it succeeded */
+        res = f->value != NULL ? dbont_cache_decode(f->value, f->len, cq->schema_hash) : NULL;
+        if (leave_flight(c, f))
+            free_flight(f);
+        if (res != NULL) {
+            atomic_fetch_add(&c->shared, 1);
+            free(key);
+            dbont_params_free(&p);
+            return dbont_query_deliver(res, q, out, err);
+        }
+        /* its run failed: this caller tries for itself, uncached */
+        free(key);
+        dbont_params_free(&p);
+        return dbont_query_run(conn, q, params, out, err);
+    }
+
+    bool locked;
+    res = wait_for_other(c, cq, key, &locked);
+    void *value = NULL;
+    size_t len = 0;
+    if (res != NULL) {
+        atomic_fetch_add(&c->shared, 1);
+        st = DBONT_OK;
+        if (dbont_cache_encode(res, cq->schema_hash, &value, &len) != 0)
+            value = NULL; /* the other threads then run it themselves */
+    } else {
+        st = run_and_encode(conn, cq, &p, &res, &value, &len, err);
+        if (st == DBONT_OK && value != NULL) {
+            store(c, cq, key, value, len);
+            atomic_fetch_add(&c->fills, 1);
+        }
+        if (locked)
+            unlock(c, key);
+    }
+    if (f != NULL)
+        land_flight(c, f, st == DBONT_OK ? value : NULL, len);
+    free(value);
+    free(key);
+    dbont_params_free(&p);
+    if (st != DBONT_OK)
+        return st;
+    return dbont_query_deliver(res, q, out, err);
+}
+
+/* ---- the PostgreSQL listener ---------------------------------------------------------------- */
+
+/* The payload "<tenant>\t<event>" of a trigger's pg_notify. */
+static void apply_notification(dbont_cache *c, const char *payload)
+{
+    const char *tab = strchr(payload, '\t');
+    if (tab == NULL)
+        return;
+    char *tenant = strndup(payload, (size_t)(tab - payload));
+    if (tenant != NULL)
+        dbont_cache_invalidate(c, tenant, tab + 1);
+    free(tenant);
+}
+
+static PGconn *listen_connect(const char *dsn)
+{
+    PGconn *pg = PQconnectdb(dsn);
+    if (PQstatus(pg) == CONNECTION_OK) {
+        PGresult *r = PQexec(pg, "LISTEN dbont_cache");
+        bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        if (ok)
+            return pg;
+    }
+    PQfinish(pg);
+    return NULL;
+}
+
+static void *listen_loop(void *arg)
+{
+    dbont_cache *c = arg;
+    PGconn *pg = NULL;
+    double backoff = 0.1;
+    while (!atomic_load(&c->stop)) {
+        if (pg == NULL) {
+            pg = listen_connect(c->listen_dsn);
+            if (pg == NULL) {
+                atomic_fetch_add(&c->errors, 1);
+                sleep_s(backoff);
+                backoff = backoff * 2 > 5.0 ? 5.0 : backoff * 2;
+                continue;
+            }
+            backoff = 0.1;
+            /* events sent while no one listened are lost: so is what L1
+             * built under their old versions (the versions themselves stay:
+             * without Redis they are the only record of past bumps) */
+            if (c->l1 != NULL)
+                dbont_l1_clear(c->l1);
+        }
+        int fd = PQsocket(pg);
+        fd_set in;
+        FD_ZERO(&in);
+        FD_SET(fd, &in);
+        struct timeval tv = {0, 100000}; /* 0.1 s: how soon close() is heard */
+        if (select(fd + 1, &in, NULL, NULL, &tv) < 0 && errno != EINTR)
+            continue;
+        if (!PQconsumeInput(pg) || PQstatus(pg) != CONNECTION_OK) {
+            PQfinish(pg);
+            pg = NULL;
+            continue;
+        }
+        PGnotify *n;
+        while ((n = PQnotifies(pg)) != NULL) {
+            apply_notification(c, n->extra);
+            PQfreemem(n);
+        }
+    }
+    PQfinish(pg);
+    return NULL;
+}
+
+dbont_status dbont_cache_listen(dbont_cache *c, const char *dsn, dbont_error *err)
+{
+    if (c == NULL || dsn == NULL)
+        return dbont_error_set(err, "22023", "dbont_cache_listen: cache and dsn must not be NULL");
+    if (c->listening)
+        return dbont_error_set(err, "22023", "dbont_cache_listen: this cache listens already");
+    PGconn *probe = listen_connect(dsn);
+    if (probe == NULL)
+        return dbont_error_set(err, "08001", "dbont_cache_listen: cannot connect and LISTEN dbont_cache");
+    PQfinish(probe);
+    if ((c->listen_dsn = strdup(dsn)) == NULL)
+        return dbont_error_set(err, "53200", "dbont_cache_listen: out of memory");
+    atomic_store(&c->stop, false);
+    if (pthread_create(&c->listener, NULL, listen_loop, c) != 0)
+        return dbont_error_set(err, "53200", "dbont_cache_listen: cannot start its thread");
+    c->listening = true;
+    return DBONT_OK;
+}
