@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sqltypes.h"
 #include "util.h"
 
 unsigned cache_default_ttl(const model *m)
@@ -123,6 +124,87 @@ bool cache_plans_build(const model *m, const qplan *plans, size_t n, const char 
             diag_warning(d, q->pos, "cacheable query %s lists no cache:invalidateOn events: only its TTL (%u s) "
                                     "ends its entries",
                          q->c_name, c->ttl_s);
+    }
+    return ok;
+}
+
+char *cache_warm_name(const char *event)
+{
+    char *s = xstrdup(event);
+    for (char *c = s; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')))
+            *c = (*c >= 'A' && *c <= 'Z') ? (char)(*c - 'A' + 'a') : '_';
+    return s;
+}
+
+const mvalue *cache_example(const qplan *p, size_t i)
+{
+    const query *q = p->q;
+    if (i < q->where.params.n)
+        return &q->where.params.items[i];
+    i -= q->where.params.n;
+    return i < q->having_params.n ? &q->having_params.items[i] : NULL;
+}
+
+/* Types a warm-up can write an example of as a C literal (a uuid is
+ * parsed when it runs). */
+static bool literal_type(sqltype_kind k)
+{
+    return k != ST_DATE && k != ST_TIMESTAMP && k != ST_TIMESTAMPTZ && k != ST_BYTEA;
+}
+
+bool cache_check_warmups(const model *m, const qplan *plans, size_t n, const cache_plan *cp, diag *d)
+{
+    bool ok = true;
+    for (size_t i = 0; i < m->ncache_patterns; i++) {
+        const cache_pattern *c = m->cache_patterns[i];
+        if (!c->trigger_event.v) {
+            diag_error(d, c->pos, "a cache:Pattern needs cache:triggerEvent: the event whose warm-up it is");
+            ok = false;
+            continue;
+        }
+        char *name = cache_warm_name(c->trigger_event.v);
+        for (size_t j = 0; j < i; j++) {
+            char *other = m->cache_patterns[j]->trigger_event.v ? cache_warm_name(m->cache_patterns[j]->trigger_event.v)
+                                                                 : NULL;
+            if (other && !strcmp(other, name)) {
+                diag_error(d, c->trigger_event.pos, "two cache:Patterns warm up on '%s' (their functions would "
+                                                    "share a name): list the queries in one",
+                           c->trigger_event.v);
+                ok = false;
+            }
+            free(other);
+        }
+        free(name);
+        for (size_t k = 0; k < c->queries.n; k++) {
+            const qplan *p = NULL;
+            for (size_t j = 0; j < n && !p; j++)
+                if (plans[j].q->iri && !strcmp(plans[j].q->iri, c->queries.items[k].v))
+                    p = &plans[j];
+            if (!p)
+                continue; /* check.c reported it */
+            if (!cp[p - plans].cached) {
+                diag_error(d, c->queries.items[k].pos, "cache:queries lists %s, which is not db:cacheable true: "
+                                                       "warming it up would cache nothing",
+                           p->q->c_name);
+                ok = false;
+                continue;
+            }
+            for (size_t a = 0; a < p->nparams; a++) {
+                const mvalue *v = cache_example(p, a);
+                if (!v) {
+                    diag_error(d, c->queries.items[k].pos, "the warm-up of %s needs an example value for its "
+                                                           "parameter '%s' (db:params)",
+                               p->q->c_name, p->params[a].name);
+                    ok = false;
+                } else if (!literal_type(p->params[a].type.kind)) {
+                    diag_error(d, v->pos, "a warm-up cannot pass an example %s to parameter '%s' of %s yet; "
+                                          "leave the query out of cache:queries",
+                               sqltype_info_of(p->params[a].type.kind)->name, p->params[a].name, p->q->c_name);
+                    ok = false;
+                }
+            }
+        }
     }
     return ok;
 }

@@ -32,6 +32,19 @@ typedef struct cache_plan {
 bool cache_plans_build(const model *m, const qplan *plans, size_t n, const char *version, cache_plan **out,
                        diag *d);
 
+/* The C name part of a warm-up for trigger event e ("app:startup" ->
+ * "app_startup"; caller frees). */
+char *cache_warm_name(const char *event);
+
+/* The example value of parameter i of p (db:params, then db:havingParams),
+ * or NULL. */
+const mvalue *cache_example(const qplan *p, size_t i);
+
+/* Checks the cache:Patterns: a cache:triggerEvent, distinct warm-up names,
+ * queries that are db:cacheable with an example value of a type a C
+ * literal can give for every parameter. */
+bool cache_check_warmups(const model *m, const qplan *plans, size_t n, const cache_plan *cp, diag *d);
+
 /* The TTL of the model's cache strategy (cache:ttl), or 300. */
 unsigned cache_default_ttl(const model *m);
 

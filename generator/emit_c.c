@@ -705,6 +705,77 @@ static void emit_source_query(buf *out, const emit_info *e, const qplan *p)
     free(type);
 }
 
+/* An example value as the C argument of a warm-up call; a uuid goes
+ * through the local _u<i>, parsed first (see emit_warmups). */
+static char *example_arg(const qparam *prm, const mvalue *v, size_t i)
+{
+    switch (prm->type.kind) {
+    case ST_TEXT:
+    case ST_VARCHAR:
+    case ST_NUMERIC:
+    case ST_JSONB:
+        return c_string_literal(v->text);
+    case ST_BOOLEAN:
+        return xstrdup(!strcmp(v->text, "true") || !strcmp(v->text, "1") ? "true" : "false");
+    case ST_UUID:
+        return xasprintf("_u%zu", i);
+    default:
+        return xstrdup(v->text); /* numbers, as written in the ontology */
+    }
+}
+
+/* One function per cache:Pattern: its queries run through the cache with
+ * their example values. */
+static void emit_warmups(buf *header, buf *source, const emit_info *e)
+{
+    const model *m = e->m;
+    for (size_t i = 0; i < m->ncache_patterns; i++) {
+        const cache_pattern *c = m->cache_patterns[i];
+        char *name = cache_warm_name(c->trigger_event.v);
+        char *fn = xasprintf("%s_cache_warm_%s", e->prefix, name);
+        buf calls, list;
+        buf_init(&calls);
+        buf_init(&list);
+        for (size_t k = 0; k < c->queries.n; k++) {
+            const qplan *p = NULL;
+            for (size_t j = 0; j < e->nplans && !p; j++)
+                if (e->plans[j].q->iri && !strcmp(e->plans[j].q->iri, c->queries.items[k].v))
+                    p = &e->plans[j];
+            if (!p)
+                continue;
+            char *type = xasprintf("%s_%s", e->prefix, p->q->c_name);
+            buf parse, args;
+            buf_init(&parse);
+            buf_init(&args);
+            for (size_t a = 0; a < p->nparams; a++) {
+                const mvalue *v = cache_example(p, a);
+                if (p->params[a].type.kind == ST_UUID) {
+                    char *lit = c_string_literal(v->text), *var = xasprintf("_u%zu", a);
+                    call(&parse, "d4_c_warm_uuid", "vv", lit, var);
+                    free(var);
+                    free(lit);
+                }
+                char *arg = example_arg(&p->params[a], v, a);
+                buf_printf(&args, "%s, ", arg);
+                free(arg);
+            }
+            call(&calls, "d4_c_warm_query", "vsv", type, parse.data ? parse.data : "", args.data ? args.data : "");
+            buf_printf(&list, "%s%s", k ? ", " : "", p->q->c_name);
+            buf_free(&parse);
+            buf_free(&args);
+            free(type);
+        }
+        char *event = sql_comment(c->trigger_event.v);
+        call(header, "d4_h_warm", "vvv", fn, event, list.data ? list.data : "");
+        call(source, "d4_c_warm", "vs", fn, calls.data ? calls.data : "");
+        free(event);
+        buf_free(&calls);
+        buf_free(&list);
+        free(fn);
+        free(name);
+    }
+}
+
 /* The tenant session functions: the tenant, typed as its column, goes to
  * the setting as text. */
 static void emit_tenant(buf *header, buf *source, const emit_info *e, bool *is_int)
@@ -754,6 +825,8 @@ void emit_c(const emit_info *e, buf *defs)
         emit_header_query(&header, e, &e->plans[i]);
         emit_source_query(&source, e, &e->plans[i]);
     }
+    if (e->cache)
+        emit_warmups(&header, &source, e);
     char *guard = xasprintf("%s_H", e->prefix);
     for (char *p = guard; *p; p++)
         *p = (char)toupper((unsigned char)*p);

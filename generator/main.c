@@ -382,6 +382,8 @@ int main(int argc, char **argv)
             ok = qtypes_require(plans, nplans, cache_path, &d);
         if (ok)
             ok = cache_plans_build(&m, plans, nplans, DBONT_VERSION, &cache, &d);
+        if (ok)
+            ok = cache_check_warmups(&m, plans, nplans, cache, &d);
     }
     /* --check-migrations, --check and --explain only check: they write nothing. */
     bool write_nothing = o.mode == MIGRATIONS_CHECK || o.check_types || o.explain_dsn;

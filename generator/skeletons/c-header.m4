@@ -14,6 +14,7 @@ m4_divert(-1)
 #                                      PARAMS: "const char *email, " (each
 #                                      followed by ", "); SQL: the statement
 #   d4_h_query_batch(TYPE)             only when it has parameters
+#   d4_h_warm(FUNCTION, EVENT, QUERIES) a cache:Pattern's warm-up function
 #   d4_h_query_cached(TYPE, PARAMS, ABOUT)
 #                                      a db:cacheable query's _cached function;
 #                                      ABOUT: "kept 60 s, per tenant; ..."
@@ -204,6 +205,14 @@ d4_h_indent(«dbont_status »$1«_batch(»)dbont_batch_item *items, dbont_error 
 
 /* The rows of one batch item (they stay the item's). */
 $1_rows $1_batch_rows(const dbont_batch_item *item);
+»)
+
+m4_define(«d4_h_warm», «
+/* The warm-up for the event "$2": runs $3 through cache with their
+ * example values (db:params), so that their first callers hit.  Queries
+ * of multi-tenant tables are cached for the connection's tenant session
+ * (outside one they are not cached). */
+dbont_status $1(dbont_conn *conn, dbont_cache *cache, dbont_error *err);
 »)
 
 m4_define(«d4_h_query_cached», «

@@ -52,6 +52,10 @@ m4_divert(-1)
 #                                      d4_c_query_set(FIELD) calls (empty
 #                                      without parameters); ARG: "&_p" or NULL
 #   d4_c_query_batch(TYPE, VIEW)       when it has parameters
+#   d4_c_warm(FUNCTION, CALLS)         a cache:Pattern's warm-up; CALLS:
+#                                      d4_c_warm_query(TYPE, PARSES, ARGS) calls
+#                                      (ARGS: the example values, each with
+#                                      ", "; PARSES: d4_c_warm_uuid(LIT, VAR))
 #   d4_c_query_cached(TYPE, VIEW, PARAMS, SETS, ARG, SCHEMA_HASH, TENANT_SCOPED,
 #                     TTL, TEMPLATE_LIT, PARAM_NAME_LITS, EVENT_LITS, NEVENTS, ONE)
 #                                      a db:cacheable query's _cached function
@@ -349,6 +353,26 @@ m4_ifelse(«$13», «1», «    if (_st == DBONT_OK && dbont_result_count(_res) 
         dbont_result_free(_res);
     return _st;
 }
+»)
+
+m4_define(«d4_c_warm», «
+dbont_status $1(dbont_conn *conn, dbont_cache *cache, dbont_error *err)
+{
+    dbont_status _st;
+$2    return DBONT_OK;
+}
+»)
+m4_define(«d4_c_warm_query», «    {
+$2        $1_rows _rows;
+        _st = $1_cached(conn, cache, $3&_rows, err);
+        if (_st == DBONT_ERROR)
+            return _st;
+        $1_rows_free(&_rows);
+    }
+»)
+m4_define(«d4_c_warm_uuid», «        dbont_uuid $2;
+        if (dbont_uuid_parse($1, &$2) != 0)
+            return dbont_error_set(err, "22P02", "warm-up: %s is not a uuid", $1);
 »)
 
 m4_define(«d4_c_query_batch», «

@@ -848,3 +848,16 @@ blog_posts_title_content_search_rows blog_posts_title_content_search_batch_rows(
     return rows;
 }
 
+dbont_status blog_cache_warm_app_startup(dbont_conn *conn, dbont_cache *cache, dbont_error *err)
+{
+    dbont_status _st;
+    {
+        blog_top_posts_query_rows _rows;
+        _st = blog_top_posts_query_cached(conn, cache, true, &_rows, err);
+        if (_st == DBONT_ERROR)
+            return _st;
+        blog_top_posts_query_rows_free(&_rows);
+    }
+    return DBONT_OK;
+}
+

@@ -697,6 +697,12 @@ dbont_status blog_posts_title_content_search_batch(dbont_conn *conn, const blog_
 /* The rows of one batch item (they stay the item's). */
 blog_posts_title_content_search_rows blog_posts_title_content_search_batch_rows(const dbont_batch_item *item);
 
+/* The warm-up for the event "app:startup": runs top_posts_query through cache with their
+ * example values (db:params), so that their first callers hit.  Queries
+ * of multi-tenant tables are cached for the connection's tenant session
+ * (outside one they are not cached). */
+dbont_status blog_cache_warm_app_startup(dbont_conn *conn, dbont_cache *cache, dbont_error *err);
+
 #ifdef __cplusplus
 }
 #endif
