@@ -300,10 +300,15 @@ static dbont_redis_status run(dbont_redis *r, int argc, const char **argv, const
     return DBONT_REDIS_OK;
 }
 
-/* A TTL for PX: 1 .. INT64_MAX milliseconds, written in buf. */
+/* The longest TTL taken: 10^15 ms, about 31,700 years.  Redis refuses a
+ * PX whose expiry time overflows (an error reply, which would cost the
+ * connection and a backoff); this bound keeps far from that. */
+#define MAX_TTL_MS 1000000000000000ULL
+
+/* A TTL for PX: 1 .. MAX_TTL_MS milliseconds, written in buf. */
 static bool format_ttl(uint64_t ttl_ms, char *buf, size_t size)
 {
-    if (ttl_ms == 0 || ttl_ms > (uint64_t)INT64_MAX)
+    if (ttl_ms == 0 || ttl_ms > MAX_TTL_MS)
         return false;
     snprintf(buf, size, "%llu", (unsigned long long)ttl_ms);
     return true;

@@ -59,7 +59,7 @@ typedef enum { DBONT_REDIS_OK, DBONT_REDIS_MISS, DBONT_REDIS_ERROR } dbont_redis
 /* Keys and values are bytes (binary safe, may contain NULs).
  *
  * Invalid arguments (a NULL handle, NULL key or output pointer, a NULL
- * value with a non-zero length, a ttl of 0 or above INT64_MAX) return
+ * value with a non-zero length, a ttl of 0 or above 10^15 ms) return
  * DBONT_REDIS_ERROR without touching the connection or the counters. */
 
 /* GET: OK with a malloc'd copy of the value in *val (NUL-terminated
