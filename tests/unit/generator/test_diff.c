@@ -1221,6 +1221,39 @@ static void test_partition_drop(void **state)
     done(&r);
 }
 
+/* ---- cache triggers ----------------------------------------------------------------- */
+
+#define NOTES_BODY "table notes\n  column id integer not-null\n  column org uuid\n  primary-key notes_pkey (id)\n"
+
+/* The first table a cacheable query listens to gets the notify function
+ * and its trigger (the tenant column as the trigger's second argument);
+ * the last one going drops the function. */
+static void test_cache_triggers(void **state)
+{
+    (void)state;
+    result r;
+    run(&r, NOTES_BODY, NOTES_BODY "  cache-notify note tenant org\n", NULL);
+    assert_true(r.ok);
+    const char *fn = strstr(r.text, "CREATE OR REPLACE FUNCTION dbont_cache_notify() RETURNS trigger");
+    const char *trig = strstr(r.text, "CREATE TRIGGER notes_dbont_cache AFTER INSERT OR UPDATE OR DELETE ON notes "
+                                      "FOR EACH ROW EXECUTE FUNCTION dbont_cache_notify('note', 'org')\n");
+    assert_true(fn && trig && fn < trig);
+    assert_non_null(strstr(r.text, "pg_notify('dbont_cache', tenant || E'\\t' || TG_ARGV[0]"));
+    char *down = down_of(&r, NULL);
+    const char *drop_trig = strstr(down, "DROP TRIGGER IF EXISTS notes_dbont_cache ON notes\n");
+    const char *drop_fn = strstr(down, "DROP FUNCTION dbont_cache_notify()\n");
+    assert_true(drop_trig && drop_fn && drop_trig < drop_fn);
+    free(down);
+    done(&r);
+    /* without a tenant column: one argument; a change of entity: replaced */
+    expect(NOTES_BODY "  cache-notify note tenant org\n", NOTES_BODY "  cache-notify memo\n", NULL,
+           "DROP TRIGGER IF EXISTS notes_dbont_cache ON notes\n"
+           "CREATE TRIGGER notes_dbont_cache AFTER INSERT OR UPDATE OR DELETE ON notes FOR EACH ROW EXECUTE "
+           "FUNCTION dbont_cache_notify('memo')\n");
+    /* unchanged: nothing */
+    expect(NOTES_BODY "  cache-notify note tenant org\n", NOTES_BODY "  cache-notify note tenant org\n", NULL, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1239,7 +1272,7 @@ int main(void)
         cmocka_unit_test(test_search_app_role_changed), cmocka_unit_test(test_search_table_renamed),
         cmocka_unit_test(test_partition_new_table), cmocka_unit_test(test_partition_settings),
         cmocka_unit_test(test_partition_refusals), cmocka_unit_test(test_partition_index),
-        cmocka_unit_test(test_partition_drop),
+        cmocka_unit_test(test_partition_drop), cmocka_unit_test(test_cache_triggers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
