@@ -1,5 +1,6 @@
 #include "cached.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,8 +15,27 @@ unsigned cache_default_ttl(const model *m)
     return 300;
 }
 
-static bool reads_tenant_table(const model *m, const query *q)
+/* Whether word occurs in sql as a whole identifier. */
+static bool mentions(const char *sql, const char *word)
 {
+    size_t n = strlen(word);
+    for (const char *s = sql; (s = strstr(s, word)) != NULL; s++) {
+        bool before = s == sql || !(isalnum((unsigned char)s[-1]) || s[-1] == '_');
+        bool after = !(isalnum((unsigned char)s[n]) || s[n] == '_');
+        if (before && after)
+            return true;
+    }
+    return false;
+}
+
+/* A query's rows depend on the session's tenant when it reads a
+ * multi-tenant table anywhere: FROM, a join, or a subquery in a condition
+ * (row-level security filters them all), so any mention of one counts. */
+static bool reads_tenant_table(const model *m, const query *q, const char *sql)
+{
+    for (size_t i = 0; i < m->ntables; i++)
+        if (m->tables[i]->tenant_col != (size_t)-1 && mentions(sql, m->tables[i]->name))
+            return true;
     const table *from = model_find_table(m, q->from.v);
     if (from && from->tenant_col != (size_t)-1)
         return true;
@@ -102,7 +122,7 @@ bool cache_plans_build(const model *m, const qplan *plans, size_t n, const char 
         }
         c->cached = true;
         c->ttl_s = q->cache_ttl.set && q->cache_ttl.v > 0 ? (unsigned)q->cache_ttl.v : ttl;
-        c->tenant_scoped = reads_tenant_table(m, q);
+        c->tenant_scoped = reads_tenant_table(m, q, p->sql);
         c->schema_hash = identity(p, version);
         if (q->cache_key_template.v && !check_template(p, d))
             ok = false;
