@@ -443,8 +443,8 @@ static void emit_source_table(buf *out, const emit_info *e, const table *t)
     snprintf(nrels, sizeof nrels, "%zu", nrel);
     char *rels = nrel ? xasprintf("%s_relations", type) : xstrdup("NULL");
     char *entity = c_string_literal(t->event_entity);
-    call(out, "d4_c_desc", "vvvvvvvvvvvvvvv", type, name, sql, ncols, npk, pk, iid, get, upd, del, list, nrels, rels,
-         t->rls_on ? "true" : "false", entity);
+    call(out, "d4_c_desc", "vvvvvvvvvvvvvvvv", type, name, sql, ncols, npk, pk, iid, get, upd, del, list, nrels, rels,
+         t->rls_on ? "true" : "false", entity, t->tenant_col != (size_t)-1 ? "true" : "false");
     free(entity);
     free(rels);
     relations_free(rel, nrel);

@@ -27,9 +27,10 @@ m4_divert(-1)
 #                                      ITEMS: d4_c_relation(NAME_LIT, EXISTS_LIT)
 #   d4_c_desc(TYPE, NAME_LIT, SQL_LIT, NCOLUMNS, NPK, PK_REF, INSERT_ID,
 #             GET_REF, UPDATE_REF, DELETE_REF, LIST_REF, NRELATIONS,
-#             RELATIONS_REF, ROW_SECURITY, EVENT_ENTITY_LIT)
+#             RELATIONS_REF, ROW_SECURITY, EVENT_ENTITY_LIT, TENANT_SCOPED)
 #                                      ROW_SECURITY: true or false;
-#                                      EVENT_ENTITY_LIT: "post" for post:created
+#                                      EVENT_ENTITY_LIT: "post" for post:created;
+#                                      TENANT_SCOPED: true or false (a tenant column)
 #   d4_c_common(TYPE)                  rows_free and the result view
 #   d4_c_insert(TYPE)
 #   d4_c_get(TYPE, KEY_PARAMS, KEY_SETS)     KEY_SETS: d4_c_keyset(FIELD, PARAM)
@@ -149,7 +150,7 @@ static const dbont_table $1_desc = {
     $11,
     sizeof($1_new),
     $12, $13, $14,
-    $15};
+    $15, $16};
 »)
 
 m4_define(«d4_c_common», «

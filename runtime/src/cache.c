@@ -11,10 +11,12 @@
  * parameters' bytes.  Versions live in Redis under
  * <prefix>:v:<tenant>:<event> (only ever INCRemented) and are mirrored in
  * the process; a bump is published on <prefix>:inv as
- * "<tenant>\t<event>\t<version>".  The mirror forgets everything when the
- * subscription is (re)established, and a version it does not know is read
- * from Redis; when Redis cannot say, the call goes to the database
- * uncached rather than guess.
+ * "<tenant>\t<event>\t<version>".  When the subscription is
+ * (re)established the mirror reads each version from Redis again on its
+ * next use, never going below its own copy (a Redis restarted without its
+ * data counts from 0 again); a version it does not know is read from
+ * Redis; when Redis cannot say, the call goes to the database uncached
+ * rather than guess.
  */
 #define _POSIX_C_SOURCE 200809L /* strdup, strndup, rand_r, nanosleep, clock_gettime */
 
@@ -48,6 +50,7 @@
 typedef struct version {
     struct version *next;
     uint64_t value;
+    bool stale; /* to be read from Redis again (raised, never lowered) */
     size_t len;
     char name[]; /* "tenant\tevent" */
 } version;
@@ -78,11 +81,16 @@ struct dbont_cache {
     pthread_mutex_t flights_lock;
     flight *flights;
     atomic_uint_least64_t hits, l1_hits, l2_hits, misses, fills, shared, bypassed, errors, invalidations;
+    /* the subscription to the invalidations has been up: until then no
+     * bump of another process can reach the mirror, which is not trusted
+     * (every version is read from Redis) */
+    atomic_bool heard;
     /* the PostgreSQL listener (dbont_cache_listen) */
     pthread_t listener;
     bool listening;
     atomic_bool stop;
     char *listen_dsn;
+    PGconn *listen_pg; /* the first connection, handed to the thread */
 };
 
 /* A formatted string in malloc'd memory in *out: its length, or -1
@@ -134,7 +142,7 @@ static bool version_known(dbont_cache *c, const char *name, size_t len, uint64_t
     bool found = false;
     pthread_mutex_lock(&s->lock);
     for (version *v = s->head; v != NULL && !found; v = v->next)
-        if (v->len == len && memcmp(v->name, name, len) == 0) {
+        if (v->len == len && memcmp(v->name, name, len) == 0 && !v->stale) {
             *out = v->value;
             found = true;
         }
@@ -142,8 +150,10 @@ static bool version_known(dbont_cache *c, const char *name, size_t len, uint64_t
     return found;
 }
 
-/* Raises the mirrored version to at least value (plus one when bump). */
-static uint64_t version_raise(dbont_cache *c, const char *name, size_t len, uint64_t value, bool bump)
+/* Raises the mirrored version to at least value (plus one when bump);
+ * *raised (when not NULL) tells whether it went up. */
+static uint64_t version_raise(dbont_cache *c, const char *name, size_t len, uint64_t value, bool bump,
+                              bool *raised)
 {
     version_shard *s = shard_of(c, name, len);
     uint64_t now = value;
@@ -153,20 +163,42 @@ static uint64_t version_raise(dbont_cache *c, const char *name, size_t len, uint
         v = v->next;
     if (v == NULL && (v = malloc(sizeof *v + len + 1)) != NULL) {
         v->value = 0;
+        v->stale = false;
         v->len = len;
         memcpy(v->name, name, len + 1);
         v->next = s->head;
         s->head = v;
     }
+    bool up = false;
     if (v != NULL) {
+        uint64_t before = v->value;
         if (bump)
             v->value++;
         if (v->value < value)
             v->value = value;
+        v->stale = false;
         now = v->value;
+        up = now != before;
     }
     pthread_mutex_unlock(&s->lock);
+    if (raised != NULL)
+        *raised = up;
     return now;
+}
+
+/* After a (re)subscription: bumps may have been missed meanwhile, so each
+ * version is read from Redis again on its next use, and raised to what
+ * Redis says.  Never lowered: a Redis that lost its data (restarted
+ * without persistence) counts from 0 again, and going back to an old
+ * version would reach the entries built under it, still in L1. */
+static void versions_mark_stale(dbont_cache *c)
+{
+    for (int i = 0; i < VERSION_SHARDS; i++) {
+        pthread_mutex_lock(&c->versions[i].lock);
+        for (version *v = c->versions[i].head; v != NULL; v = v->next)
+            v->stale = true;
+        pthread_mutex_unlock(&c->versions[i].lock);
+    }
 }
 
 static void versions_forget(dbont_cache *c)
@@ -192,7 +224,7 @@ static bool version_of(dbont_cache *c, const char *tenant, const char *event, ui
     char *name = version_name(tenant, event, &len);
     if (name == NULL)
         return false;
-    bool ok = version_known(c, name, len, out);
+    bool ok = (c->redis == NULL || atomic_load(&c->heard)) && version_known(c, name, len, out);
     if (!ok && c->redis == NULL) {
         *out = 0; /* memory only: no bump yet */
         ok = true;
@@ -204,7 +236,7 @@ static bool version_of(dbont_cache *c, const char *tenant, const char *event, ui
             if (st == DBONT_REDIS_ERROR) {
                 atomic_fetch_add(&c->errors, 1);
             } else {
-                *out = version_raise(c, name, len, st == DBONT_REDIS_OK && v > 0 ? (uint64_t)v : 0, false);
+                *out = version_raise(c, name, len, st == DBONT_REDIS_OK && v > 0 ? (uint64_t)v : 0, false, NULL);
                 ok = true;
             }
             free(key);
@@ -221,7 +253,8 @@ static void on_message(const char *msg, size_t len, void *user)
     dbont_cache *c = user;
     if (msg == NULL) {
         /* (re)subscribed: bumps may have been missed meanwhile */
-        versions_forget(c);
+        versions_mark_stale(c);
+        atomic_store(&c->heard, true);
         return;
     }
     /* "tenant\tevent\tversion" */
@@ -238,8 +271,11 @@ static void on_message(const char *msg, size_t len, void *user)
     memcpy(digits, last + 1, dl);
     digits[dl] = '\0';
     uint64_t v = strtoull(digits, NULL, 10);
-    version_raise(c, msg, (size_t)(last - msg), v, false);
-    atomic_fetch_add(&c->invalidations, 1);
+    /* this process's own bumps come back too: only news count */
+    bool raised;
+    version_raise(c, msg, (size_t)(last - msg), v, false, &raised);
+    if (raised)
+        atomic_fetch_add(&c->invalidations, 1);
 }
 
 void dbont_cache_invalidate(dbont_cache *c, const char *tenant, const char *event)
@@ -254,7 +290,7 @@ void dbont_cache_invalidate(dbont_cache *c, const char *tenant, const char *even
         return;
     atomic_fetch_add(&c->invalidations, 1);
     if (c->redis == NULL) {
-        version_raise(c, name, len, 0, true);
+        version_raise(c, name, len, 0, true, NULL);
         free(name);
         return;
     }
@@ -262,18 +298,27 @@ void dbont_cache_invalidate(dbont_cache *c, const char *tenant, const char *even
     long long v;
     if (strf_to(&key, "%s:v:%s:%s", c->prefix, tenant, event) >= 0 &&
         dbont_redis_incr(c->redis, key, strlen(key), &v) == DBONT_REDIS_OK) {
-        version_raise(c, name, len, (uint64_t)v, false);
+        /* above what this process used so far even when Redis counts from
+         * less (it lost its data, or missed this process's bumps while it
+         * was down); Redis is brought up to it too, so that a process that
+         * reads it again (after missing this message) learns of the bump */
+        uint64_t now = version_raise(c, name, len, (uint64_t)v, true, NULL);
+        if (now > (uint64_t)v && dbont_redis_incrby(c->redis, key, strlen(key), (long long)(now - (uint64_t)v),
+                                                    &v) == DBONT_REDIS_OK)
+            now = version_raise(c, name, len, (uint64_t)v, false, NULL);
         char *channel = NULL;
-        int n = strf_to(&msg, "%s\t%lld", name, v);
+        int n = strf_to(&msg, "%s\t%llu", name, (unsigned long long)now);
         if (n >= 0 && strf_to(&channel, "%s:inv", c->prefix) >= 0 &&
             dbont_redis_publish(c->redis, channel, msg, (size_t)n) != DBONT_REDIS_OK)
             atomic_fetch_add(&c->errors, 1);
         free(channel);
     } else {
         /* Redis is down: this process's own entries go at once; the
-         * others' keep their versions until Redis is back or their TTL */
+         * others' keep their versions until this process bumps the same
+         * event with Redis up (which brings Redis up to its version,
+         * above), or their TTL */
         atomic_fetch_add(&c->errors, 1);
-        version_raise(c, name, len, 0, true);
+        version_raise(c, name, len, 0, true, NULL);
     }
     free(msg);
     free(key);
@@ -444,6 +489,13 @@ static void kadd_escaped(kbuf *b, const char *v, size_t n)
     }
 }
 
+/* The length of parameter i: text parameters (format 0) are sent
+ * NUL-terminated, with a length of 0 (libpq ignores it). */
+static size_t param_len(const dbont_params *p, int i)
+{
+    return p->formats[i] == 0 ? strlen(p->values[i]) : (size_t)p->lengths[i];
+}
+
 /* The parameters' part: the template with each {{name}} replaced by that
  * parameter's bytes (escaped; "~" for NULL) followed by a hash of all of
  * them (a template may leave parameters out, and they still change the
@@ -455,14 +507,13 @@ static void key_params(kbuf *b, const dbont_cached_query *cq, const dbont_params
     char hex[2 * DBONT_SHA256_DIGEST_SIZE + 1];
     dbont_sha256_init(&h);
     for (int i = 0; i < p->n; i++) {
-        uint8_t len[4] = {(uint8_t)(p->lengths[i] >> 24), (uint8_t)(p->lengths[i] >> 16),
-                          (uint8_t)(p->lengths[i] >> 8), (uint8_t)p->lengths[i]};
-        int n = p->values[i] == NULL ? -1 : p->lengths[i];
-        if (n < 0)
+        size_t n = p->values[i] == NULL ? 0 : param_len(p, i);
+        uint8_t len[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
+        if (p->values[i] == NULL)
             memset(len, 0xff, sizeof len);
         dbont_sha256_update(&h, len, sizeof len);
         if (n > 0)
-            dbont_sha256_update(&h, p->values[i], (size_t)n);
+            dbont_sha256_update(&h, p->values[i], n);
     }
     dbont_sha256_final(&h, digest);
     dbont_sha256_hex(digest, hex);
@@ -481,7 +532,7 @@ static void key_params(kbuf *b, const dbont_cached_query *cq, const dbont_params
                     if (p->values[i] == NULL)
                         kadds(b, "~");
                     else
-                        kadd_escaped(b, p->values[i], (size_t)p->lengths[i]);
+                        kadd_escaped(b, p->values[i], param_len(p, i));
                 }
             t = close + 2;
         }
@@ -543,6 +594,34 @@ static uint64_t now_ms(void)
     return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
+/* GET from Redis; with L1, PTTL too (in the same round trip), for
+ * l1_put_from_l2. */
+static dbont_redis_status l2_get(dbont_cache *c, const char *key, size_t klen, void **val, size_t *len,
+                                 long long *pttl_ms)
+{
+    *pttl_ms = -1;
+    if (c->l1 == NULL)
+        return dbont_redis_get(c->redis, key, klen, val, len);
+    return dbont_redis_get_pttl(c->redis, key, klen, val, len, pttl_ms);
+}
+
+/* What Redis has, L1 keeps for the rest of its time to live in Redis
+ * (pttl_ms, which PTTL gave with the value; counted from asked_ms, when
+ * the command was sent, so that L1 lets it go no later than Redis): not
+ * the query's whole TTL again, or an entry read from Redis near its end
+ * would be served long after it.  A key without a time to live (-1) gets
+ * the query's TTL; one that was gone already (-2) is not kept. */
+static void l1_put_from_l2(dbont_cache *c, const dbont_cached_query *cq, const char *key, size_t klen,
+                           const void *val, size_t len, long long pttl_ms, uint64_t asked_ms)
+{
+    uint64_t ttl_ms = (uint64_t)cq->ttl_s * 1000;
+    if (c->l1 == NULL || pttl_ms == 0 || pttl_ms < -1)
+        return;
+    if (pttl_ms > 0 && (uint64_t)pttl_ms < ttl_ms)
+        ttl_ms = (uint64_t)pttl_ms;
+    dbont_l1_put(c->l1, key, klen, val, len, asked_ms + ttl_ms);
+}
+
 /* A decoded entry, or NULL (a miss; a stored entry that did not decode is
  * counted as an error and removed). */
 static PGresult *lookup(dbont_cache *c, const dbont_cached_query *cq, const char *key)
@@ -560,13 +639,13 @@ static PGresult *lookup(dbont_cache *c, const dbont_cached_query *cq, const char
         atomic_fetch_add(&c->errors, 1);
         dbont_l1_remove(c->l1, key, klen);
     }
-    if (c->redis != NULL && dbont_redis_get(c->redis, key, klen, &val, &len) == DBONT_REDIS_OK) {
+    long long pttl;
+    uint64_t asked = now_ms();
+    if (c->redis != NULL && l2_get(c, key, klen, &val, &len, &pttl) == DBONT_REDIS_OK) {
         PGresult *r = dbont_cache_decode(val, len, cq->schema_hash);
         if (r != NULL) {
             atomic_fetch_add(&c->l2_hits, 1);
-            /* what Redis has, L1 keeps for the rest of the TTL at most */
-            if (c->l1 != NULL)
-                dbont_l1_put(c->l1, key, klen, val, len, now_ms() + (uint64_t)cq->ttl_s * 1000);
+            l1_put_from_l2(c, cq, key, klen, val, len, pttl, asked);
         } else {
             atomic_fetch_add(&c->errors, 1);
         }
@@ -632,10 +711,12 @@ static PGresult *wait_for_other(dbont_cache *c, const dbont_cached_query *cq, co
             sleep_s(0.005 + (double)(rand_r(&seed) % 10) / 1000.0);
             void *val;
             size_t len;
-            if (dbont_redis_get(c->redis, key, strlen(key), &val, &len) == DBONT_REDIS_OK) {
+            long long pttl;
+            uint64_t asked = now_ms();
+            if (l2_get(c, key, strlen(key), &val, &len, &pttl) == DBONT_REDIS_OK) {
                 r = dbont_cache_decode(val, len, cq->schema_hash);
-                if (r != NULL && c->l1 != NULL)
-                    dbont_l1_put(c->l1, key, strlen(key), val, len, now_ms() + (uint64_t)cq->ttl_s * 1000);
+                if (r != NULL)
+                    l1_put_from_l2(c, cq, key, strlen(key), val, len, pttl, asked);
                 free(val);
             }
         }
@@ -831,7 +912,10 @@ static PGconn *listen_connect(const char *dsn)
 static void *listen_loop(void *arg)
 {
     dbont_cache *c = arg;
-    PGconn *pg = NULL;
+    /* the connection dbont_cache_listen made, LISTENing already: no
+     * notification is lost between its return and this thread's start */
+    PGconn *pg = c->listen_pg;
+    c->listen_pg = NULL;
     double backoff = 0.1;
     while (!atomic_load(&c->stop)) {
         if (pg == NULL) {
@@ -877,15 +961,21 @@ dbont_status dbont_cache_listen(dbont_cache *c, const char *dsn, dbont_error *er
         return dbont_error_set(err, "22023", "dbont_cache_listen: cache and dsn must not be NULL");
     if (c->listening)
         return dbont_error_set(err, "22023", "dbont_cache_listen: this cache listens already");
-    PGconn *probe = listen_connect(dsn);
-    if (probe == NULL)
+    PGconn *first = listen_connect(dsn);
+    if (first == NULL)
         return dbont_error_set(err, "08001", "dbont_cache_listen: cannot connect and LISTEN dbont_cache");
-    PQfinish(probe);
-    if ((c->listen_dsn = strdup(dsn)) == NULL)
+    free(c->listen_dsn);
+    if ((c->listen_dsn = strdup(dsn)) == NULL) {
+        PQfinish(first);
         return dbont_error_set(err, "53200", "dbont_cache_listen: out of memory");
+    }
+    c->listen_pg = first;
     atomic_store(&c->stop, false);
-    if (pthread_create(&c->listener, NULL, listen_loop, c) != 0)
+    if (pthread_create(&c->listener, NULL, listen_loop, c) != 0) {
+        PQfinish(c->listen_pg);
+        c->listen_pg = NULL;
         return dbont_error_set(err, "53200", "dbont_cache_listen: cannot start its thread");
+    }
     c->listening = true;
     return DBONT_OK;
 }

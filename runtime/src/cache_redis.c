@@ -235,18 +235,78 @@ static void fail_locked(dbont_redis *r, const char *what, const char *detail)
 
 #define EXPECT(t) (1u << (t))
 
-/*
- * Runs one command; its reply (of a type in the expect mask) in *out, to
- * be freed with freeReplyObject.  DBONT_REDIS_ERROR when skipped by the
- * backoff or failed (counted).
- */
-static dbont_redis_status run(dbont_redis *r, int argc, const char **argv, const size_t *argvlen,
-                              unsigned expect, redisReply **out)
-{
-    redisReply *reply;
-    char err[128];
+/* One command of a pipeline. */
+typedef struct command {
+    int argc;
+    const char **argv;
+    const size_t *argvlen;
+    unsigned expect; /* the reply types it may answer */
+} command;
 
-    *out = NULL;
+/* The commands (one or two) in one send(): one packet for small ones, so
+ * that the server reads them together and answers in one round trip. */
+static int send_commands(redisContext *c, int n, const command *cmds, char *err, size_t errsize)
+{
+    char *one[2] = {NULL, NULL}, *buf;
+    long long len[2];
+    size_t total = 0, off = 0;
+    int rc = -1;
+
+    if (n == 1)
+        return send_command(c, cmds[0].argc, cmds[0].argv, cmds[0].argvlen, err, errsize);
+    if (n != 2) {
+        snprintf(err, errsize, "bad pipeline");
+        return -1;
+    }
+    for (int i = 0; i < 2; i++) {
+        len[i] = redisFormatCommandArgv(&one[i], cmds[i].argc, cmds[i].argv, cmds[i].argvlen);
+        if (len[i] < 0 || !one[i])
+            goto done;
+        total += (size_t)len[i];
+    }
+    if ((buf = malloc(total)) == NULL)
+        goto done;
+    memcpy(buf, one[0], (size_t)len[0]);
+    memcpy(buf + len[0], one[1], (size_t)len[1]);
+    while (off < total) {
+        ssize_t w = send(c->fd, buf + off, total - off, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            snprintf(err, errsize, "%s", w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
+                                             ? "send timed out"
+                                             : w < 0 ? strerror(errno) : "send failed");
+            free(buf);
+            redisFreeCommand(one[0]);
+            redisFreeCommand(one[1]);
+            return -1;
+        }
+        off += (size_t)w;
+    }
+    free(buf);
+    rc = 0;
+done:
+    if (rc != 0)
+        snprintf(err, errsize, "out of memory");
+    redisFreeCommand(one[0]);
+    redisFreeCommand(one[1]);
+    return rc;
+}
+
+/*
+ * Runs n commands in one round trip (all sent, then every reply read);
+ * their replies (each of a type in its expect mask) in out[0..n), to be
+ * freed with freeReplyObject.  DBONT_REDIS_ERROR (and no replies) when
+ * skipped by the backoff or when any of them failed (counted once).
+ */
+static dbont_redis_status run_pipeline(dbont_redis *r, int n, const command *cmds, redisReply **out)
+{
+    char err[128];
+    const char *failed = NULL;
+    int got = 0;
+
+    for (int i = 0; i < n; i++)
+        out[i] = NULL;
     pthread_mutex_lock(&r->mu);
     if (!r->c) {
         if (r->retry_at_ns != 0 && now_ns() < r->retry_at_ns) {
@@ -270,25 +330,34 @@ static dbont_redis_status run(dbont_redis *r, int argc, const char **argv, const
         count(&r->commands);
     }
 
-    reply = exchange(r->c, argc, argv, argvlen, err, sizeof err);
-    if (!reply) {
-        fail_locked(r, argv[0], err);
-        pthread_mutex_unlock(&r->mu);
-        return DBONT_REDIS_ERROR;
+    if (send_commands(r->c, n, cmds, err, sizeof err) != 0)
+        failed = cmds[0].argv[0];
+    for (; got < n && !failed; got++) {
+        void *reply = NULL;
+        if (redisGetReply(r->c, &reply) != REDIS_OK || !reply) {
+            snprintf(err, sizeof err, "%s", r->c->err ? r->c->errstr : "no reply");
+            if (reply)
+                freeReplyObject(reply);
+            failed = cmds[got].argv[0];
+            break;
+        }
+        out[got] = reply;
+        if (out[got]->type == REDIS_REPLY_ERROR) {
+            snprintf(err, sizeof err, "%.*s", (int)(out[got]->len < 100 ? out[got]->len : 100), out[got]->str);
+            failed = cmds[got].argv[0];
+        } else if (out[got]->type < 0 || out[got]->type >= 32 || !(cmds[got].expect & EXPECT(out[got]->type))) {
+            snprintf(err, sizeof err, "unexpected reply type %d", out[got]->type);
+            failed = cmds[got].argv[0];
+        }
     }
-    if (reply->type == REDIS_REPLY_ERROR) {
-        char msg[120];
-        snprintf(msg, sizeof msg, "%.*s", (int)(reply->len < 100 ? reply->len : 100), reply->str);
-        freeReplyObject(reply);
-        fail_locked(r, argv[0], msg);
-        pthread_mutex_unlock(&r->mu);
-        return DBONT_REDIS_ERROR;
-    }
-    if (reply->type < 0 || reply->type >= 32 || !(expect & EXPECT(reply->type))) {
-        char msg[64];
-        snprintf(msg, sizeof msg, "unexpected reply type %d", reply->type);
-        freeReplyObject(reply);
-        fail_locked(r, argv[0], msg);
+    if (failed) {
+        /* the connection may hold replies not read yet: fail_locked drops it */
+        for (int i = 0; i < n; i++) {
+            if (out[i])
+                freeReplyObject(out[i]);
+            out[i] = NULL;
+        }
+        fail_locked(r, failed, err);
         pthread_mutex_unlock(&r->mu);
         return DBONT_REDIS_ERROR;
     }
@@ -296,8 +365,19 @@ static dbont_redis_status run(dbont_redis *r, int argc, const char **argv, const
     r->retry_at_ns = 0;
     atomic_store(&r->up, true);
     pthread_mutex_unlock(&r->mu);
-    *out = reply;
     return DBONT_REDIS_OK;
+}
+
+/*
+ * Runs one command; its reply (of a type in the expect mask) in *out, to
+ * be freed with freeReplyObject.  DBONT_REDIS_ERROR when skipped by the
+ * backoff or failed (counted).
+ */
+static dbont_redis_status run(dbont_redis *r, int argc, const char **argv, const size_t *argvlen,
+                              unsigned expect, redisReply **out)
+{
+    command cmd = {argc, argv, argvlen, expect};
+    return run_pipeline(r, 1, &cmd, out);
 }
 
 /* The longest TTL taken: 10^15 ms, about 31,700 years.  Redis refuses a
@@ -448,6 +528,49 @@ dbont_redis_status dbont_redis_get(dbont_redis *r, const void *key, size_t klen,
     return DBONT_REDIS_OK;
 }
 
+dbont_redis_status dbont_redis_get_pttl(dbont_redis *r, const void *key, size_t klen, void **val, size_t *len,
+                                        long long *pttl_ms)
+{
+    const char *get[2] = {"GET", key}, *pttl[2] = {"PTTL", key};
+    size_t getlen[2] = {3, klen}, pttllen[2] = {4, klen};
+    command cmds[2] = {{2, get, getlen, EXPECT(REDIS_REPLY_STRING) | EXPECT(REDIS_REPLY_NIL)},
+                       {2, pttl, pttllen, EXPECT(REDIS_REPLY_INTEGER)}};
+    redisReply *reply[2];
+    dbont_redis_status st;
+    char *copy;
+
+    if (val)
+        *val = NULL;
+    if (len)
+        *len = 0;
+    if (pttl_ms)
+        *pttl_ms = -2;
+    if (!r || !key || !val || !len || !pttl_ms)
+        return DBONT_REDIS_ERROR;
+    st = run_pipeline(r, 2, cmds, reply);
+    if (st != DBONT_REDIS_OK)
+        return st;
+    *pttl_ms = reply[1]->integer;
+    freeReplyObject(reply[1]);
+    if (reply[0]->type == REDIS_REPLY_NIL) {
+        freeReplyObject(reply[0]);
+        return DBONT_REDIS_MISS;
+    }
+    copy = malloc(reply[0]->len + 1);
+    if (!copy) {
+        freeReplyObject(reply[0]);
+        set_error(r, "GET", "out of memory");
+        count(&r->errors);
+        return DBONT_REDIS_ERROR;
+    }
+    memcpy(copy, reply[0]->str, reply[0]->len);
+    copy[reply[0]->len] = '\0';
+    *val = copy;
+    *len = reply[0]->len;
+    freeReplyObject(reply[0]);
+    return DBONT_REDIS_OK;
+}
+
 /* SET key val PX ttl [NX]: the reply (OK, or nil for a refused NX). */
 static dbont_redis_status set_common(dbont_redis *r, const void *key, size_t klen, const void *val,
                                      size_t len, uint64_t ttl_ms, bool nx, bool *acquired)
@@ -523,10 +646,18 @@ dbont_redis_status dbont_redis_del(dbont_redis *r, const void *key, size_t klen)
 
 dbont_redis_status dbont_redis_incr(dbont_redis *r, const void *key, size_t klen, long long *value)
 {
-    const char *argv[2];
-    size_t argvlen[2];
+    return dbont_redis_incrby(r, key, klen, 1, value);
+}
+
+dbont_redis_status dbont_redis_incrby(dbont_redis *r, const void *key, size_t klen, long long by,
+                                      long long *value)
+{
+    const char *argv[3];
+    size_t argvlen[3];
+    char num[24];
     redisReply *reply;
     dbont_redis_status st;
+    int argc = 2;
 
     if (!r || !key || !value)
         return DBONT_REDIS_ERROR;
@@ -534,7 +665,15 @@ dbont_redis_status dbont_redis_incr(dbont_redis *r, const void *key, size_t klen
     argvlen[0] = 4;
     argv[1] = key;
     argvlen[1] = klen;
-    st = run(r, 2, argv, argvlen, EXPECT(REDIS_REPLY_INTEGER), &reply);
+    if (by != 1) {
+        snprintf(num, sizeof num, "%lld", by);
+        argv[0] = "INCRBY";
+        argvlen[0] = 6;
+        argv[2] = num;
+        argvlen[2] = strlen(num);
+        argc = 3;
+    }
+    st = run(r, argc, argv, argvlen, EXPECT(REDIS_REPLY_INTEGER), &reply);
     if (st != DBONT_REDIS_OK)
         return st;
     *value = reply->integer;

@@ -67,6 +67,12 @@ typedef enum { DBONT_REDIS_OK, DBONT_REDIS_MISS, DBONT_REDIS_ERROR } dbont_redis
  * (*val NULL, *len 0). */
 dbont_redis_status dbont_redis_get(dbont_redis *r, const void *key, size_t klen, void **val, size_t *len);
 
+/* GET and PTTL in one round trip: as dbont_redis_get, and in *pttl_ms
+ * the key's remaining time to live in milliseconds as Redis says it
+ * (-1: none, -2: the key is gone, e.g. it expired between the two). */
+dbont_redis_status dbont_redis_get_pttl(dbont_redis *r, const void *key, size_t klen, void **val, size_t *len,
+                                        long long *pttl_ms);
+
 /* SET key val PX ttl_ms. */
 dbont_redis_status dbont_redis_set_px(dbont_redis *r, const void *key, size_t klen, const void *val, size_t len, uint64_t ttl_ms);
 
@@ -79,6 +85,10 @@ dbont_redis_status dbont_redis_del(dbont_redis *r, const void *key, size_t klen)
 
 /* INCR: OK with the new value (a missing key counts from 0). */
 dbont_redis_status dbont_redis_incr(dbont_redis *r, const void *key, size_t klen, long long *value);
+
+/* INCRBY (INCR when by is 1): OK with the new value. */
+dbont_redis_status dbont_redis_incrby(dbont_redis *r, const void *key, size_t klen, long long by,
+                                      long long *value);
 
 /* GET of a decimal integer value (a version counter): MISS when absent.
  * A value that is not a decimal long long is an error (counted) but keeps

@@ -232,9 +232,15 @@ void dbont_conn_events_flush(dbont_conn *conn)
  */
 void dbont_conn_emit(dbont_conn *conn, const char *event)
 {
+    dbont_conn_emit_as(conn, NULL, event);
+}
+
+void dbont_conn_emit_as(dbont_conn *conn, const char *tenant, const char *event)
+{
     if (conn == NULL || conn->event_sink == NULL || event == NULL)
         return;
-    const char *tenant = conn->tenant != NULL ? conn->tenant : "";
+    if (tenant == NULL)
+        tenant = conn->tenant != NULL ? conn->tenant : "";
     if (PQtransactionStatus(conn->pg) == PQTRANS_IDLE) {
         dbont_conn_events_flush(conn);
         conn->event_sink(conn->sink, tenant, event);

@@ -41,6 +41,10 @@ dbont_status dbont_conn_reset(dbont_conn *conn, dbont_error *err);
 /* The tenant session's tenant (tenant.c): a copy, or NULL to clear. */
 void dbont_conn_set_tenant(dbont_conn *conn, const char *tenant);
 
+/* dbont_conn_emit with the event's tenant given: NULL for the tenant
+ * session's (as dbont_conn_emit), "" for none (tables without tenant). */
+void dbont_conn_emit_as(dbont_conn *conn, const char *tenant, const char *event);
+
 /* The held events: applied (after a commit) or dropped (after a rollback). */
 void dbont_conn_events_flush(dbont_conn *conn);
 void dbont_conn_events_drop(dbont_conn *conn);

@@ -132,7 +132,9 @@ void dbont_table_emit(dbont_conn *conn, const dbont_table *table, const char *ac
     if (table->event_entity == NULL ||
         (size_t)snprintf(event, sizeof event, "%s:%s", table->event_entity, action) >= sizeof event)
         return;
-    dbont_conn_emit(conn, event);
+    /* a table without tenant: its event is no tenant's, whatever session
+     * wrote it (the keys of the queries over it carry no tenant) */
+    dbont_conn_emit_as(conn, table->tenant_scoped ? NULL : "", event);
 }
 
 static dbont_status affected(PGresult *res)

@@ -103,7 +103,9 @@ typedef struct dbont_cache_stats {
                              * query outside a tenant session) */
     uint64_t evictions;     /* L1 entries evicted to stay within memory_bytes */
     uint64_t errors;        /* Redis failures and entries that did not decode */
-    uint64_t invalidations; /* events applied (local, from Redis, from PostgreSQL) */
+    uint64_t invalidations; /* events applied (local, from PostgreSQL, and the other
+                             * processes' from Redis; this process's own come back
+                             * through Redis and are not counted again) */
     size_t bytes, entries;  /* L1 now */
 } dbont_cache_stats;
 

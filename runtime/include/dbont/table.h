@@ -124,6 +124,11 @@ typedef struct dbont_table {
     /* Its mutations emit <event_entity>:created, :updated and :deleted to
      * the cache attached to the connection (dbont/cache.h). */
     const char *event_entity;
+    /* It has a tenant column (multi-tenant): its events carry the tenant
+     * of the connection's tenant session.  Those of a table without one
+     * carry no tenant (""), as the cached queries over it are keyed, also
+     * when they are written inside a tenant session. */
+    bool tenant_scoped;
 } dbont_table;
 
 /* A relation usable as a filter: rows of this table for which a related

@@ -181,7 +181,7 @@ static const dbont_table alltypes_samples_desc = {
     &alltypes_samples_list_stmt,
     sizeof(alltypes_samples_new),
     0, NULL, false,
-    "sample"};
+    "sample", false};
 
 void alltypes_samples_rows_free(alltypes_samples_rows *rows)
 {
@@ -348,7 +348,7 @@ static const dbont_table alltypes_group_desc = {
     &alltypes_group_list_stmt,
     sizeof(alltypes_group_new),
     1, alltypes_group_relations, false,
-    "group"};
+    "group", false};
 
 void alltypes_group_rows_free(alltypes_group_rows *rows)
 {
@@ -502,7 +502,7 @@ static const dbont_table alltypes_memberships_desc = {
     &alltypes_memberships_list_stmt,
     sizeof(alltypes_memberships_new),
     0, NULL, false,
-    "membership"};
+    "membership", false};
 
 void alltypes_memberships_rows_free(alltypes_memberships_rows *rows)
 {
@@ -634,7 +634,7 @@ static const dbont_table alltypes_events_desc = {
     &alltypes_events_list_stmt,
     sizeof(alltypes_events_new),
     0, NULL, false,
-    "event"};
+    "event", false};
 
 void alltypes_events_rows_free(alltypes_events_rows *rows)
 {
@@ -762,7 +762,7 @@ static const dbont_table alltypes_authors_desc = {
     &alltypes_authors_list_stmt,
     sizeof(alltypes_authors_new),
     1, alltypes_authors_relations, false,
-    "author"};
+    "author", false};
 
 void alltypes_authors_rows_free(alltypes_authors_rows *rows)
 {
@@ -921,7 +921,7 @@ static const dbont_table alltypes_books_desc = {
     &alltypes_books_list_stmt,
     sizeof(alltypes_books_new),
     1, alltypes_books_relations, false,
-    "book"};
+    "book", false};
 
 void alltypes_books_rows_free(alltypes_books_rows *rows)
 {

@@ -82,7 +82,7 @@ static const dbont_table blog_organizations_desc = {
     &blog_organizations_list_stmt,
     sizeof(blog_organizations_new),
     2, blog_organizations_relations, true,
-    "organization"};
+    "organization", true};
 
 void blog_organizations_rows_free(blog_organizations_rows *rows)
 {
@@ -253,7 +253,7 @@ static const dbont_table blog_users_desc = {
     &blog_users_list_stmt,
     sizeof(blog_users_new),
     1, blog_users_relations, true,
-    "user"};
+    "user", true};
 
 void blog_users_rows_free(blog_users_rows *rows)
 {
@@ -427,7 +427,7 @@ static const dbont_table blog_posts_desc = {
     &blog_posts_list_stmt,
     sizeof(blog_posts_new),
     0, NULL, true,
-    "post"};
+    "post", true};
 
 void blog_posts_rows_free(blog_posts_rows *rows)
 {

@@ -70,7 +70,7 @@ static const dbont_table queries_authors_desc = {
     &queries_authors_list_stmt,
     sizeof(queries_authors_new),
     1, queries_authors_relations, false,
-    "author"};
+    "author", false};
 
 void queries_authors_rows_free(queries_authors_rows *rows)
 {
@@ -237,7 +237,7 @@ static const dbont_table queries_articles_desc = {
     &queries_articles_list_stmt,
     sizeof(queries_articles_new),
     1, queries_articles_relations, false,
-    "article"};
+    "article", false};
 
 void queries_articles_rows_free(queries_articles_rows *rows)
 {
@@ -381,7 +381,7 @@ static const dbont_table queries_tags_desc = {
     &queries_tags_list_stmt,
     sizeof(queries_tags_new),
     0, NULL, false,
-    "tag"};
+    "tag", false};
 
 void queries_tags_rows_free(queries_tags_rows *rows)
 {

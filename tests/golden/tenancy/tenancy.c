@@ -85,7 +85,7 @@ static const dbont_table tenancy_projects_desc = {
     &tenancy_projects_list_stmt,
     sizeof(tenancy_projects_new),
     1, tenancy_projects_relations, true,
-    "project"};
+    "project", true};
 
 void tenancy_projects_rows_free(tenancy_projects_rows *rows)
 {
@@ -256,7 +256,7 @@ static const dbont_table tenancy_tasks_desc = {
     &tenancy_tasks_list_stmt,
     sizeof(tenancy_tasks_new),
     1, tenancy_tasks_relations, true,
-    "task"};
+    "task", true};
 
 void tenancy_tasks_rows_free(tenancy_tasks_rows *rows)
 {
@@ -414,7 +414,7 @@ static const dbont_table tenancy_notes_desc = {
     &tenancy_notes_list_stmt,
     sizeof(tenancy_notes_new),
     0, NULL, true,
-    "note"};
+    "note", true};
 
 void tenancy_notes_rows_free(tenancy_notes_rows *rows)
 {
@@ -564,7 +564,7 @@ static const dbont_table tenancy_countries_desc = {
     &tenancy_countries_list_stmt,
     sizeof(tenancy_countries_new),
     0, NULL, false,
-    "countrie"};
+    "countrie", false};
 
 void tenancy_countries_rows_free(tenancy_countries_rows *rows)
 {

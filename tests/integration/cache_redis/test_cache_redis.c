@@ -270,6 +270,24 @@ static void test_expiry(dbont_redis *r)
         sleep_s(0.002);
     }
     CHECK(st == DBONT_REDIS_MISS, "the 50 ms entry expires (%d)", (int)st);
+
+    /* GET and PTTL in one round trip: the value and the time Redis has
+     * left for it (what L1 keeps an entry read from Redis) */
+    long long pttl = 0;
+    v = NULL;
+    CHECK(dbont_redis_get_pttl(r, k, strlen(k), &v, &len, &pttl) == DBONT_REDIS_MISS && v == NULL && pttl == -2,
+          "GET+PTTL of an absent key: MISS, -2 (%lld)", pttl);
+    CHECK(dbont_redis_set_px(r, k, strlen(k), "zz", 2, 5000) == DBONT_REDIS_OK, "SET PX 5000");
+    sleep_s(0.05);
+    st = dbont_redis_get_pttl(r, k, strlen(k), &v, &len, &pttl);
+    CHECK(st == DBONT_REDIS_OK && v && len == 2 && memcmp(v, "zz", 2) == 0, "GET+PTTL: the value");
+    CHECK(pttl > 0 && pttl <= 4950, "GET+PTTL: %lld ms left of 5000 after 50 ms", pttl);
+    free(v);
+    v = NULL;
+    CHECK(dbont_redis_get(r, k, strlen(k), &v, &len) == DBONT_REDIS_OK && len == 2,
+          "the connection serves a plain GET after the pipeline");
+    free(v);
+    dbont_redis_del(r, k, strlen(k));
 }
 
 static void test_lock(dbont_redis *r)
@@ -307,6 +325,8 @@ static void test_counters(dbont_redis *r)
     CHECK(dbont_redis_get_int(r, k, strlen(k), &n) == DBONT_REDIS_MISS, "get_int of an absent key: MISS");
     CHECK(dbont_redis_incr(r, k, strlen(k), &n) == DBONT_REDIS_OK && n == 1, "INCR of an absent key: 1");
     CHECK(dbont_redis_incr(r, k, strlen(k), &n) == DBONT_REDIS_OK && n == 2, "INCR: 2");
+    CHECK(dbont_redis_incrby(r, k, strlen(k), 40, &n) == DBONT_REDIS_OK && n == 42, "INCRBY 40: 42");
+    CHECK(dbont_redis_incrby(r, k, strlen(k), -40, &n) == DBONT_REDIS_OK && n == 2, "INCRBY -40: 2");
     n = 0;
     CHECK(dbont_redis_get_int(r, k, strlen(k), &n) == DBONT_REDIS_OK && n == 2, "get_int: 2");
     CHECK(dbont_redis_set_px(r, k, strlen(k), "-9223372036854775808", 20, 60000) == DBONT_REDIS_OK &&

@@ -261,7 +261,7 @@ static const dbont_column post_columns[] = {
 static dbont_table posts_table(const char *sql)
 {
     dbont_table t = {"posts", sql, 0, 8, post_columns, 0, NULL, UINT64_C(0xbe00b000),
-                     NULL, NULL, NULL, NULL, sizeof(post_new), 0, NULL, false, NULL};
+                     NULL, NULL, NULL, NULL, sizeof(post_new), 0, NULL, false, NULL, false};
     return t;
 }
 

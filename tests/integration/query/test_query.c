@@ -764,7 +764,7 @@ static const uint16_t id_pk[] = {0};
 
 static const dbont_table item_table = {
     "item", "q.item", sizeof(item), ITEM_NCOLUMNS, item_columns, 1, id_pk,
-    UINT64_C(0x0000000000c0a000), NULL, NULL, NULL, NULL, sizeof(item_new), 0, NULL, false, NULL};
+    UINT64_C(0x0000000000c0a000), NULL, NULL, NULL, NULL, sizeof(item_new), 0, NULL, false, NULL, false};
 
 static const char *const item_numerics[] = {"12345.678", "-1.5e3", "0.000100", "NaN",
                                             "-Infinity", "1e-20"};
@@ -1019,7 +1019,7 @@ static const dbont_column post_columns[] = {
 
 static const dbont_table post_table = {
     "posts", "q.posts", sizeof(post), 6, post_columns, 1, id_pk,
-    UINT64_C(0x0000000000c0b000), NULL, NULL, NULL, NULL, sizeof(post_new), 0, NULL, false, NULL};
+    UINT64_C(0x0000000000c0b000), NULL, NULL, NULL, NULL, sizeof(post_new), 0, NULL, false, NULL, false};
 
 static long long post_count(void)
 {
@@ -1152,7 +1152,7 @@ static const dbont_column num_columns[] = {
 };
 static const dbont_table num_table = {
     "num", "q.num", sizeof(num_new), 2, num_columns, 1, id_pk, UINT64_C(0x0000000000c0c000),
-    NULL, NULL, NULL, NULL, sizeof(num_new), 0, NULL, false, NULL};
+    NULL, NULL, NULL, NULL, sizeof(num_new), 0, NULL, false, NULL, false};
 
 static const char *const good_numerics[] = {
     "0", "-0", "-0.00", "1", "-1", "00012.3400", ".5", "5.", "+.5", "-.5", " 1.5 ", "\t-7\n",
@@ -1277,7 +1277,7 @@ static const dbont_relation user_relations[] = {
 
 static const dbont_table user_table = {
     "users", "q.users", sizeof(user), 6, user_columns, 1, id_pk, UINT64_C(0x0000000000c0d000),
-    NULL, NULL, NULL, NULL, 0, 2, user_relations, false, NULL};
+    NULL, NULL, NULL, NULL, 0, 2, user_relations, false, NULL, false};
 
 #define BIT(i) (UINT64_C(1) << (i))
 

@@ -126,7 +126,7 @@ static const uint16_t item_pk[] = {0};
 static const dbont_table item_table = {
     "item", "rt.item", sizeof(item), ITEM_NCOLUMNS, item_columns, 1, item_pk,
     UINT64_C(0x00000000000a0000), &item_get, &item_update, &item_remove, &item_list,
-    sizeof(item_new), 0, NULL, false, NULL};
+    sizeof(item_new), 0, NULL, false, NULL, false};
 
 /* rt.num: a numeric column to compare our decoding with the server's text. */
 typedef struct num_row {
@@ -153,7 +153,7 @@ static const dbont_stmt num_list = {
     "SELECT id, v FROM rt.num ORDER BY id LIMIT $1 OFFSET $2", 2, limit_params};
 static const dbont_table num_table = {
     "num", "rt.num", sizeof(num_row), 2, num_columns, 0, NULL,
-    UINT64_C(0x00000000000b0000), NULL, NULL, NULL, &num_list, sizeof(num_new), 0, NULL, false, NULL};
+    UINT64_C(0x00000000000b0000), NULL, NULL, NULL, &num_list, sizeof(num_new), 0, NULL, false, NULL, false};
 
 /* UPDATE rt.item SET i2 = $2, i2_n = $3, ... WHERE id = $1 */
 static void compose_update(void)
