@@ -16,7 +16,15 @@
 #      to one shared CPU, and prints the ratio tables; the tables,
 #      the machine and the versions go to $BENCH_BUILD/bench-results.md.
 #      With BENCH_RECORD=1 they also replace what lies between the
-#      bench:begin and bench:end markers of docs/performance.md.
+#      bench:begin and bench:end markers of docs/performance.md;
+#   5. the caching benchmark: `dbont-bench cache` against a private Redis
+#      (tests/redis/with-redis.sh --private: started for it, destroyed when
+#      it ends, whatever happens), in the same CPU placements, with Redis
+#      where PostgreSQL is; then the 2-thread scaling of L1 hits
+#      (`dbont-bench cache --only THREADS` and dbont-bench-l1) with the
+#      client free to use every CPU.  Its tables go to
+#      $BENCH_BUILD/bench-results-cache.md and, with BENCH_RECORD=1,
+#      between the bench-cache:begin and bench-cache:end markers.
 #
 # Knobs (environment):
 #   BENCH_PIN          CPU placements to time the programs in, the first
@@ -27,6 +35,9 @@
 #   BENCH_C_ARGS, BENCH_NODE_ARGS   more options for `dbont-bench run` and
 #                      bench/node/bench.mjs, e.g. "--w1 5000"
 #   BENCH_NODE=0       skip the Node peers
+#   BENCH_PARTS        what to run: "workloads cache" (default); "workloads"
+#                      is steps 2 and 4, "cache" step 5
+#   BENCH_CACHE_ARGS   more options for `dbont-bench cache`, e.g. "--l2 5000"
 #   BENCH_BUILD        the build folder (build-bench); CMAKE, JOBS
 set -euo pipefail
 
@@ -40,7 +51,20 @@ node_rounds=${BENCH_NODE_ROUNDS:-5}
 users=${BENCH_USERS:-100000}
 posts=${BENCH_POSTS:-1000000}
 results=$build/bench-results
+parts=${BENCH_PARTS:-workloads cache}
 start=$(date +%s)
+
+# Whether BENCH_PARTS names part $1.
+part() { [[ " $parts " == *" $1 "* ]]; }
+for p in $parts; do
+    case $p in
+    workloads | cache) ;;
+    *)
+        echo "bench: BENCH_PARTS: unknown part '$p' (workloads, cache)" >&2
+        exit 2
+        ;;
+    esac
+done
 
 say() { printf '\n== %s (%ds)\n' "$*" $(($(date +%s) - start)); }
 
@@ -109,15 +133,27 @@ EOF
     local headline=${placements[0]}
 
     mkdir -p "$results"
-    rm -f "$results"/*.txt "$build"/bench-results*.md
+    rm -f "$results"/*.txt "$results"/*.md "$build"/bench-results*.md
     {
         echo "meta date $(date -u '+%Y-%m-%d %H:%M UTC')"
-        echo "meta command make bench${BENCH_ROUNDS:+ BENCH_ROUNDS=$BENCH_ROUNDS}${BENCH_PIN:+ BENCH_PIN=\"$BENCH_PIN\"}${BENCH_C_ARGS:+ BENCH_C_ARGS=\"$BENCH_C_ARGS\"}"
+        echo "meta command make bench${BENCH_ROUNDS:+ BENCH_ROUNDS=$BENCH_ROUNDS}${BENCH_PIN:+ BENCH_PIN=\"$BENCH_PIN\"}${BENCH_C_ARGS:+ BENCH_C_ARGS=\"$BENCH_C_ARGS\"}${BENCH_PARTS:+ BENCH_PARTS=\"$BENCH_PARTS\"}${BENCH_CACHE_ARGS:+ BENCH_CACHE_ARGS=\"$BENCH_CACHE_ARGS\"}"
         echo "meta machine $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2 / 1048576}' /proc/meminfo)"
         echo "meta kernel $(uname -sr)"
         echo "meta server_settings $settings"
     } >"$results/machine.txt"
 
+    if part workloads; then
+        workloads_part
+    fi
+    if part cache; then
+        cache_part
+    fi
+}
+
+# Steps 2 and 4: the generated code against hand-written libpq, the Node
+# peers, their tables.
+workloads_part() {
+    local pin tool
     for pin in "${placements[@]}"; do
         say "generated code against hand-written libpq ($rounds rounds, CPUs: $pin)"
         pin_cpus "$pin"
@@ -184,8 +220,62 @@ EOF
     echo
     echo "written: $md"
     if [[ ${BENCH_RECORD:-0} == 1 ]]; then
-        record "$md" "$root/docs/performance.md"
+        record "$md" "$root/docs/performance.md" bench
         echo "recorded in docs/performance.md"
+    fi
+}
+
+# Step 5: the caching benchmark (docs/performance.md, "Caching").
+cache_part() {
+    local pin md=$build/bench-results-cache.md
+    for pin in "${placements[@]}"; do
+        say "caching: L1 and L2 hits, invalidation ($rounds rounds, CPUs: $pin)"
+        pin_cpus "$pin"
+        # Redis goes where PostgreSQL is; it inherits the CPUs of the
+        # with-redis.sh that starts it, and the client takes its own.
+        local redis_pin=()
+        case $pin in
+        split) redis_pin=(taskset -c 1) ;;
+        same) redis_pin=(taskset -c 0) ;;
+        esac
+        # shellcheck disable=SC2086  # $client and BENCH_CACHE_ARGS are lists
+        "${redis_pin[@]}" bash "$root/tests/redis/with-redis.sh" --private \
+            $client "$build/bench/dbont-bench" cache --rounds "$rounds" --only L1,L2,INV ${BENCH_CACHE_ARGS:-} \
+            --md "$results/cache-$pin.md"
+    done
+    # Two client threads need both CPUs: nothing pinned, PostgreSQL idle
+    # (it only answers the untimed filling), no Redis.
+    say "caching: 2-thread scaling of L1 hits ($rounds rounds, CPUs: any)"
+    pin_cpus none
+    # shellcheck disable=SC2086
+    "$build/bench/dbont-bench" cache --rounds "$rounds" --only THREADS ${BENCH_CACHE_ARGS:-} \
+        --md "$results/cache-threads.md"
+    if [[ -x $build/bench/dbont-bench-l1 ]]; then
+        "$build/bench/dbont-bench-l1" --rounds "$rounds" --md "$results/cache-threads.md"
+    else
+        echo "dbont_l1_get alone: not built (dbont-bench-l1 needs dbont's source tree)" >>"$results/cache-threads.md"
+    fi
+
+    {
+        # shellcheck disable=SC2016  # the backquotes are Markdown
+        sed -n 's/^meta date /- Date: /p; s/^meta command \(.*\)/- Command: `\1`/p; s/^meta machine /- Machine: /p;
+                s/^meta kernel /- Kernel: /p' "$results/machine.txt"
+        echo
+        for pin in "${placements[@]}"; do
+            echo "#### Hits and invalidation, $(placement "$pin" | sed 's/PostgreSQL CPU 1/PostgreSQL and Redis CPU 1/; s/both on CPU 0/client, PostgreSQL and Redis on CPU 0/')"
+            echo
+            cat "$results/cache-$pin.md"
+        done
+        echo "#### 2-thread scaling of L1 hits (client threads placed by the scheduler on the $(nproc) CPUs; PostgreSQL idle, no Redis)"
+        echo
+        cat "$results/cache-threads.md"
+    } >"$md"
+    say "caching results"
+    cat "$md"
+    echo "written: $md"
+    if [[ ${BENCH_RECORD:-0} == 1 ]]; then
+        record "$md" "$root/docs/performance.md" bench-cache
+        echo "recorded in docs/performance.md (Caching)"
     fi
 }
 
@@ -223,14 +313,14 @@ pin_cpus() {
     esac
 }
 
-# Replaces what lies between the "bench:begin" and "bench:end" markers of
-# the doc with the results file.
+# Replaces what lies between the "<tag>:begin" and "<tag>:end" markers of
+# the doc with the results file (tag: bench, bench-cache).
 record() {
-    local md=$1 doc=$2 tmp
+    local md=$1 doc=$2 tag=$3 tmp
     tmp=$(mktemp)
-    awk -v md="$md" '
-        /<!-- bench:begin -->/ { print; while ((getline line < md) > 0) print line; skip = 1; next }
-        /<!-- bench:end -->/ { skip = 0 }
+    awk -v md="$md" -v begin="<!-- $tag:begin -->" -v end="<!-- $tag:end -->" '
+        $0 == begin { print; while ((getline line < md) > 0) print line; skip = 1; next }
+        $0 == end { skip = 0 }
         !skip { print }' "$doc" >"$tmp"
     cat "$tmp" >"$doc"
     rm -f "$tmp"
@@ -250,7 +340,9 @@ say "building dbont (Release, -O2) in $build"
 "$cmake" --build "$build/bench" -j "$jobs"
 
 BENCH_NODE_STATE=$(node_state)
-if [[ $BENCH_NODE_STATE == ok ]]; then
+if ! part workloads; then
+    BENCH_NODE_STATE="skipped (BENCH_PARTS=\"$parts\")"
+elif [[ $BENCH_NODE_STATE == ok ]]; then
     node_dir=$root/bench/node
     if [[ ! -d $node_dir/node_modules/knex || ! -d $node_dir/node_modules/drizzle-orm ||
         ! -d $node_dir/node_modules/pg || $node_dir/package.json -nt $node_dir/node_modules ]]; then

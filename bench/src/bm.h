@@ -4,7 +4,8 @@
  * dbont-bench times the code dbont-gen made from bench/bench.ttl (gen.c)
  * against the same workloads written directly over libpq (hand.c), on one
  * connection (the dbont_conn's own PGconn).  dataset.c loads the data,
- * main.c runs the rounds, report.c prints and records the figures.
+ * main.c runs the rounds, report.c prints and records the figures;
+ * cache.c is the caching benchmark (`dbont-bench cache`).
  *
  * Every workload draws its inputs from the formulas below, which
  * bench/node/bench.mjs repeats, so the C sides and the Node peers look up
@@ -196,5 +197,10 @@ void bm_load(PGconn *pg, int64_t nusers, int64_t nposts);
  * the machine and versions when with_meta.  Returns 0, or 1 when a file is
  * unreadable. */
 int bm_report(const char *const *files, size_t nfiles, const char *md, bool with_meta);
+
+/* ---- caching ------------------------------------------------------------ */
+
+/* cache.c: `dbont-bench cache ARGS` (the caching benchmark); the exit status. */
+int bm_cache_main(int argc, char **argv);
 
 #endif

@@ -14,6 +14,10 @@
  *       the ratio table from result files (this program's and the Node
  *       peers'), printed and, with --md, written as Markdown (with --meta,
  *       preceded by the machine and versions)
+ *   dbont-bench cache [--rounds N] [--only L1,THREADS,L2,INV] [--md FILE] ...
+ *       the caching benchmark (cache.c): cached hits against the plain
+ *       call and a raw Redis GET, 2-thread scaling, invalidation against
+ *       SCAN + DEL; L2 and INV use the Redis of REDIS_HOST and REDIS_PORT
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +37,8 @@ static const char usage[] =
     "usage: dbont-bench load [--users N] [--posts N]\n"
     "       dbont-bench run [--rounds N] [--slices N] [--w1 N] [--w1b N] [--w1b-batch N] [--w2 N] [--w3 N] [--w4 N]\n"
     "                       [--only W1,W1B,W2,W3,W4] [--show-statements] [--out FILE]\n"
-    "       dbont-bench report FILE... [--md FILE] [--meta]\n";
+    "       dbont-bench report FILE... [--md FILE] [--meta]\n"
+    "       dbont-bench cache [--rounds N] [--only L1,THREADS,L2,INV] [--md FILE] (more: dbont-bench cache --help)\n";
 
 static size_t arg_size(const char *opt, const char *value)
 {
@@ -566,6 +571,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 2, argv + 2);
     if (argc >= 2 && !strcmp(argv[1], "report"))
         return cmd_report(argc - 2, argv + 2);
+    if (argc >= 2 && !strcmp(argv[1], "cache"))
+        return bm_cache_main(argc - 2, argv + 2);
     fputs(usage, stderr);
     return 2;
 }
