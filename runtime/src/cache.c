@@ -558,7 +558,7 @@ static char *make_key(dbont_cache *c, dbont_conn *conn, const dbont_cached_query
         tenant = conn->tenant;
     }
     kbuf b = {0};
-    char num[32];
+    char num[64];
     kadds(&b, c->prefix);
     kadds(&b, ":q:");
     kadds(&b, cq->query->name != NULL ? cq->query->name : "?");
@@ -567,13 +567,21 @@ static char *make_key(dbont_cache *c, dbont_conn *conn, const dbont_cached_query
     kadd_escaped(&b, tenant, strlen(tenant));
     kadds(&b, ":");
     for (size_t i = 0; i < cq->nevents; i++) {
-        uint64_t v;
-        if (!version_of(c, tenant, cq->events[i], &v)) {
+        /* A tenant-scoped query may list events of a table without a
+         * tenant (a join to a shared table), which carry none: both the
+         * tenant's version and the shared one are part of its key. */
+        uint64_t v, shared = 0;
+        if (!version_of(c, tenant, cq->events[i], &v) ||
+            (tenant[0] != '\0' && !version_of(c, "", cq->events[i], &shared))) {
             free(b.s);
             *bypass = true;
             return NULL;
         }
-        snprintf(num, sizeof num, "%s%llu", i ? "." : "", (unsigned long long)v);
+        if (tenant[0] != '\0')
+            snprintf(num, sizeof num, "%s%llu-%llu", i ? "." : "", (unsigned long long)v,
+                     (unsigned long long)shared);
+        else
+            snprintf(num, sizeof num, "%s%llu", i ? "." : "", (unsigned long long)v);
         kadds(&b, num);
     }
     kadds(&b, ":");
