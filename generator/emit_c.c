@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cached.h"
 #include "m4.h"
@@ -724,6 +725,26 @@ static char *example_arg(const qparam *prm, const mvalue *v, size_t i)
     }
 }
 
+/* The ontology's cache:backend, for dbont_cache_options.backend. */
+static void emit_cache_backend(buf *header, const emit_info *e)
+{
+    const model *m = e->m;
+    for (size_t i = 0; i < m->ncache_strategies; i++) {
+        const char *b = m->cache_strategies[i]->backend.v;
+        if (!b)
+            continue;
+        char *macro = xstrdup(e->prefix);
+        for (char *p = macro; *p; p++)
+            *p = (char)toupper((unsigned char)*p);
+        const char *value = !strcasecmp(b, "redis")   ? "DBONT_CACHE_REDIS"
+                            : !strcasecmp(b, "memory") ? "DBONT_CACHE_MEMORY"
+                                                       : "DBONT_CACHE_REDIS_MEMORY";
+        call(header, "d4_h_cache_backend", "vvv", macro, value, b);
+        free(macro);
+        return; /* the first strategy that names a backend decides */
+    }
+}
+
 /* One function per cache:Pattern: its queries run through the cache with
  * their example values. */
 static void emit_warmups(buf *header, buf *source, const emit_info *e)
@@ -827,6 +848,7 @@ void emit_c(const emit_info *e, buf *defs)
     }
     if (e->cache)
         emit_warmups(&header, &source, e);
+    emit_cache_backend(&header, e);
     char *guard = xasprintf("%s_H", e->prefix);
     for (char *p = guard; *p; p++)
         *p = (char)toupper((unsigned char)*p);

@@ -272,6 +272,7 @@ int main(void)
      * post through the generated functions invalidates it (the event
      * post:updated is applied when the session commits): a miss again. */
     dbont_cache_options copts = DBONT_CACHE_OPTIONS_INIT;
+    copts.backend = BLOG_CACHE_BACKEND; /* blog.ttl's cache:backend, "memory" */
     dbont_cache *cache = dbont_cache_open(&copts, &err);
     check(cache != NULL, "cannot open the cache");
     dbont_conn_set_cache(conn, cache);

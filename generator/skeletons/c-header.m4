@@ -15,6 +15,8 @@ m4_divert(-1)
 #                                      followed by ", "); SQL: the statement
 #   d4_h_query_batch(TYPE)             only when it has parameters
 #   d4_h_warm(FUNCTION, EVENT, QUERIES) a cache:Pattern's warm-up function
+#   d4_h_cache_backend(MACRO_PREFIX, CONSTANT, BACKEND)
+#                                      the cache:backend, as <P>_CACHE_BACKEND
 #   d4_h_query_cached(TYPE, PARAMS, ABOUT)
 #                                      a db:cacheable query's _cached function;
 #                                      ABOUT: "kept 60 s, per tenant; ..."
@@ -205,6 +207,11 @@ d4_h_indent(«dbont_status »$1«_batch(»)dbont_batch_item *items, dbont_error 
 
 /* The rows of one batch item (they stay the item's). */
 $1_rows $1_batch_rows(const dbont_batch_item *item);
+»)
+
+m4_define(«d4_h_cache_backend», «
+/* The ontology's cache:backend ("$3"): dbont_cache_options.backend. */
+#define $1_CACHE_BACKEND $2
 »)
 
 m4_define(«d4_h_warm», «

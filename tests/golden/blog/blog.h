@@ -703,6 +703,9 @@ blog_posts_title_content_search_rows blog_posts_title_content_search_batch_rows(
  * (outside one they are not cached). */
 dbont_status blog_cache_warm_app_startup(dbont_conn *conn, dbont_cache *cache, dbont_error *err);
 
+/* The ontology's cache:backend ("memory"): dbont_cache_options.backend. */
+#define BLOG_CACHE_BACKEND DBONT_CACHE_MEMORY
+
 #ifdef __cplusplus
 }
 #endif
