@@ -53,9 +53,11 @@ clean:
 
 # make bench: Release (-O2) build, a throwaway PostgreSQL with 100k users and
 # 1M posts, the generated code timed against hand-written libpq (and knex,
-# drizzle-orm and pg when node is installed); docs/performance.md explains
-# it.  Not part of `make test`.  BENCH_RECORD=1 also writes the figures
-# into docs/performance.md.
+# drizzle-orm and pg when node is installed), then the query cache against
+# the plain call, a raw Redis GET and SCAN-based invalidation (a private
+# redis-server, stopped at the end); docs/performance.md explains it.  Not
+# part of `make test`.  BENCH_RECORD=1 also writes the figures into
+# docs/performance.md; BENCH_PARTS=cache runs the caching part alone.
 .PHONY: bench
 bench:
 	CMAKE="$(CMAKE)" JOBS="$(JOBS)" bash bench/bench.sh

@@ -260,6 +260,10 @@ cache_part() {
         # shellcheck disable=SC2016  # the backquotes are Markdown
         sed -n 's/^meta date /- Date: /p; s/^meta command \(.*\)/- Command: `\1`/p; s/^meta machine /- Machine: /p;
                 s/^meta kernel /- Kernel: /p' "$results/machine.txt"
+        # the code measured: the runtime is built from the working tree
+        if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
+            echo "- dbont: commit $(git -C "$root" describe --always --dirty)"
+        fi
         echo
         for pin in "${placements[@]}"; do
             echo "#### Hits and invalidation, $(placement "$pin" | sed 's/PostgreSQL CPU 1/PostgreSQL and Redis CPU 1/; s/both on CPU 0/client, PostgreSQL and Redis on CPU 0/')"

@@ -358,7 +358,11 @@ int main(int argc, char **argv)
                modes[m], s1.med, 1e9 / s1.med, s2.med, rr, sr.med, sr.min, sr.max, sw1 / (double)rounds,
                sw2 / (double)rounds);
         if (f) {
-            char n1[32], n2[32], n3[32], keys[160];
+            char n1[32], n2[32], n3[32], keys[160], klens[48];
+            if (ks.kmin == ks.kmax)
+                snprintf(klens, sizeof klens, "%zu", ks.kmin);
+            else
+                snprintf(klens, sizeof klens, "%zu-%zu", ks.kmin, ks.kmax);
             if (shared)
                 snprintf(keys, sizeof keys, "shared: each thread reads all %s, from its own starting point",
                          num(n3, sizeof n3, (double)entries));
@@ -366,9 +370,9 @@ int main(int argc, char **argv)
                 snprintf(keys, sizeof keys, "distinct: each thread its own %s (1 thread: the first half)",
                          num(n3, sizeof n3, (double)(entries / 2)));
             fprintf(f,
-                    "| `dbont_l1_get()` alone (dbont-bench-l1), %s entries, %zu-%zu-byte keys, %zu-byte values | "
+                    "| `dbont_l1_get()` alone (dbont-bench-l1), %s entries, %s-byte keys, %zu-byte values | "
                     "%s | %s | %s | %.2fx | %.2fx (%.2f-%.2f) | %.2f / %.2f | ≥ 1.8: %s |\n",
-                    num(n3, sizeof n3, (double)entries), ks.kmin, ks.kmax, value_bytes, keys, num(n1, sizeof n1, s1.med),
+                    num(n3, sizeof n3, (double)entries), klens, value_bytes, keys, num(n1, sizeof n1, s1.med),
                     num(n2, sizeof n2, s2.med), rr, sr.med, sr.min, sr.max, sw1 / (double)rounds,
                     sw2 / (double)rounds, rr >= 1.8 ? "met" : "MISSED");
         }
