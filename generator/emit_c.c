@@ -725,6 +725,15 @@ static char *example_arg(const qparam *prm, const mvalue *v, size_t i)
     }
 }
 
+/* s in upper case, for macro names (caller frees). */
+static char *upper(const char *s)
+{
+    char *u = xstrdup(s);
+    for (char *p = u; *p; p++)
+        *p = (char)toupper((unsigned char)*p);
+    return u;
+}
+
 /* The ontology's cache:backend, for dbont_cache_options.backend. */
 static void emit_cache_backend(buf *header, const emit_info *e)
 {
@@ -733,9 +742,7 @@ static void emit_cache_backend(buf *header, const emit_info *e)
         const char *b = m->cache_strategies[i]->backend.v;
         if (!b)
             continue;
-        char *macro = xstrdup(e->prefix);
-        for (char *p = macro; *p; p++)
-            *p = (char)toupper((unsigned char)*p);
+        char *macro = upper(e->prefix);
         const char *value = !strcasecmp(b, "redis")   ? "DBONT_CACHE_REDIS"
                             : !strcasecmp(b, "memory") ? "DBONT_CACHE_MEMORY"
                                                        : "DBONT_CACHE_REDIS_MEMORY";
@@ -805,9 +812,7 @@ static void emit_tenant(buf *header, buf *source, const emit_info *e, bool *is_i
     *is_int = false;
     if (!ty->has_tenancy)
         return;
-    char *macro = xstrdup(e->prefix);
-    for (char *p = macro; *p; p++)
-        *p = (char)toupper((unsigned char)*p);
+    char *macro = upper(e->prefix);
     char *setting = c_string_literal(ty->setting);
     const char *ctype = sqltype_info_of(ty->type.kind)->c_type;
     char *decl = declaration(ctype, "tenant");
@@ -849,9 +854,8 @@ void emit_c(const emit_info *e, buf *defs)
     if (e->cache)
         emit_warmups(&header, &source, e);
     emit_cache_backend(&header, e);
-    char *guard = xasprintf("%s_H", e->prefix);
-    for (char *p = guard; *p; p++)
-        *p = (char)toupper((unsigned char)*p);
+    char *prefix_h = xasprintf("%s_H", e->prefix), *guard = upper(prefix_h);
+    free(prefix_h);
     m4_define_value(defs, "d4_version", e->version);
     m4_define_value(defs, "d4_sources", e->sources);
     m4_define_value(defs, "d4_guard", guard);

@@ -111,18 +111,9 @@ static int strf_to(char **out, const char *fmt, ...)
     return n;
 }
 
-static uint64_t fnv1a(const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    uint64_t h = UINT64_C(14695981039346656037);
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ p[i]) * UINT64_C(1099511628211);
-    return h;
-}
-
 static version_shard *shard_of(dbont_cache *c, const char *name, size_t len)
 {
-    return &c->versions[fnv1a(name, len) % VERSION_SHARDS];
+    return &c->versions[dbont_fnv1a64(name, len) % VERSION_SHARDS];
 }
 
 static char *version_name(const char *tenant, const char *event, size_t *len)
@@ -595,13 +586,6 @@ static char *make_key(dbont_cache *c, dbont_conn *conn, const dbont_cached_query
 
 /* ---- the levels --------------------------------------------------------------------- */
 
-static uint64_t now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
-
 /* GET from Redis; with L1, PTTL too (in the same round trip), for
  * l1_put_from_l2. */
 static dbont_redis_status l2_get(dbont_cache *c, const char *key, size_t klen, void **val, size_t *len,
@@ -637,7 +621,7 @@ static PGresult *lookup(dbont_cache *c, const dbont_cached_query *cq, const char
     size_t klen = strlen(key);
     void *val;
     size_t len;
-    if (c->l1 != NULL && dbont_l1_get(c->l1, key, klen, now_ms(), &val, &len)) {
+    if (c->l1 != NULL && dbont_l1_get(c->l1, key, klen, dbont_time_ms(), &val, &len)) {
         PGresult *r = dbont_cache_decode(val, len, cq->schema_hash);
         free(val);
         if (r != NULL) {
@@ -648,7 +632,7 @@ static PGresult *lookup(dbont_cache *c, const dbont_cached_query *cq, const char
         dbont_l1_remove(c->l1, key, klen);
     }
     long long pttl;
-    uint64_t asked = now_ms();
+    uint64_t asked = dbont_time_ms();
     if (c->redis != NULL && l2_get(c, key, klen, &val, &len, &pttl) == DBONT_REDIS_OK) {
         PGresult *r = dbont_cache_decode(val, len, cq->schema_hash);
         if (r != NULL) {
@@ -667,7 +651,7 @@ static void store(dbont_cache *c, const dbont_cached_query *cq, const char *key,
 {
     size_t klen = strlen(key);
     if (c->l1 != NULL)
-        dbont_l1_put(c->l1, key, klen, val, len, now_ms() + (uint64_t)cq->ttl_s * 1000);
+        dbont_l1_put(c->l1, key, klen, val, len, dbont_time_ms() + (uint64_t)cq->ttl_s * 1000);
     if (c->redis != NULL && dbont_redis_set_px(c->redis, key, klen, val, len, (uint64_t)cq->ttl_s * 1000) ==
                                 DBONT_REDIS_ERROR)
         atomic_fetch_add(&c->errors, 1);
@@ -688,13 +672,6 @@ static dbont_status run_and_encode(dbont_conn *conn, const dbont_cached_query *c
     return st;
 }
 
-static void sleep_s(double s)
-{
-    struct timespec t = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    while (nanosleep(&t, &t) != 0 && errno == EINTR)
-        ;
-}
-
 /* Across processes: one of them runs the query while the others poll
  * Redis for its result, for lock_wait_s at most. */
 static PGresult *wait_for_other(dbont_cache *c, const dbont_cached_query *cq, const char *key, bool *locked)
@@ -712,15 +689,15 @@ static PGresult *wait_for_other(dbont_cache *c, const dbont_cached_query *cq, co
     if (st == DBONT_REDIS_OK && acquired) {
         *locked = true;
     } else if (st == DBONT_REDIS_OK) {
-        uint64_t deadline = now_ms() + (uint64_t)(c->lock_wait_s * 1000);
-        unsigned seed = (unsigned)(uintptr_t)key ^ (unsigned)now_ms();
-        while (r == NULL && now_ms() < deadline) {
+        uint64_t deadline = dbont_time_ms() + (uint64_t)(c->lock_wait_s * 1000);
+        unsigned seed = (unsigned)(uintptr_t)key ^ (unsigned)dbont_time_ms();
+        while (r == NULL && dbont_time_ms() < deadline) {
             /* 5 to 15 ms, jittered so that waiters do not poll in step */
-            sleep_s(0.005 + (double)(rand_r(&seed) % 10) / 1000.0);
+            dbont_sleep(0.005 + (double)(rand_r(&seed) % 10) / 1000.0);
             void *val;
             size_t len;
             long long pttl;
-            uint64_t asked = now_ms();
+            uint64_t asked = dbont_time_ms();
             if (l2_get(c, key, strlen(key), &val, &len, &pttl) == DBONT_REDIS_OK) {
                 r = dbont_cache_decode(val, len, cq->schema_hash);
                 if (r != NULL)
@@ -930,7 +907,7 @@ static void *listen_loop(void *arg)
             pg = listen_connect(c->listen_dsn);
             if (pg == NULL) {
                 atomic_fetch_add(&c->errors, 1);
-                sleep_s(backoff);
+                dbont_sleep(backoff);
                 backoff = backoff * 2 > 5.0 ? 5.0 : backoff * 2;
                 continue;
             }

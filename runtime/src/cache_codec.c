@@ -28,8 +28,9 @@ static const unsigned char MAGIC[4] = {'D', 'B', 'C', '0' + DBONT_CACHE_FORMAT_V
 /* FNV-1a 64.  Each step is a bijection of the running state for a given
  * byte, and a different byte gives a different state, so any change of a
  * single byte always changes the result. */
-static uint64_t fnv1a64(const unsigned char *p, size_t n)
+uint64_t dbont_fnv1a64(const void *data, size_t n)
 {
+    const unsigned char *p = data;
     uint64_t h = UINT64_C(0xcbf29ce484222325);
     while (n-- > 0) {
         h ^= *p++;
@@ -131,7 +132,7 @@ int dbont_cache_encode(const PGresult *res, uint64_t schema_hash,
             }
         }
     }
-    p = put_le(p, fnv1a64(buf, (size_t)(p - buf)), 8);
+    p = put_le(p, dbont_fnv1a64(buf, (size_t)(p - buf)), 8);
 
     *out = buf;
     *len = size;
@@ -260,7 +261,7 @@ PGresult *dbont_cache_decode(const void *buf, size_t len, uint64_t schema_hash)
 
     if (buf == NULL || len < FIXED_SIZE || memcmp(bytes, MAGIC, sizeof MAGIC) != 0 ||
         le(bytes + 4, 8) != schema_hash ||
-        fnv1a64(bytes, len - 8) != le(bytes + len - 8, 8))
+        dbont_fnv1a64(bytes, len - 8) != le(bytes + len - 8, 8))
         return NULL;
 
     /* Everything between the schema hash and the checksum. */

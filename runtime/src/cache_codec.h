@@ -59,4 +59,8 @@ int dbont_cache_encode(const PGresult *res, uint64_t schema_hash,
  */
 PGresult *dbont_cache_decode(const void *buf, size_t len, uint64_t schema_hash);
 
+/* FNV-1a 64 of n bytes: the entries' checksum, and the cache's hash of
+ * version names. */
+uint64_t dbont_fnv1a64(const void *data, size_t n);
+
 #endif

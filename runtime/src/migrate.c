@@ -34,6 +34,7 @@
 #include "migindex.h"
 #include "migmsg.h"
 #include "migsteps.h"
+#include "monotime.h"
 #include "sha256.h"
 
 #define STATE_INVALID_FOLDER "22023"
@@ -1103,15 +1104,6 @@ static long lock_holder(PGconn *pg)
     return pid;
 }
 
-static void sleep_ms(double ms)
-{
-    long long ns = (long long)(ms * 1e6);
-    struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000),
-                           .tv_nsec = (long)(ns % 1000000000) };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 /*
  * Polls pg_try_advisory_lock rather than waiting in pg_advisory_lock, so
  * the wait has a timeout and a clear message instead of hanging.  Each
@@ -1143,7 +1135,7 @@ static dbont_status take_lock(PGconn *pg, const char *dir, double timeout_s, dbo
         double left = deadline - now_ms();
         if (left <= 0)
             break;
-        sleep_ms(left < LOCK_POLL_MS ? left : LOCK_POLL_MS);
+        dbont_sleep((left < LOCK_POLL_MS ? left : LOCK_POLL_MS) / 1000.0);
     }
     long pid = lock_holder(pg);
     char holder[64] = "";

@@ -1,9 +1,12 @@
 /*
- * monotime.c: CLOCK_MONOTONIC arithmetic for the pool.
+ * monotime.c: CLOCK_MONOTONIC arithmetic for the pool, the caches and the
+ * migrator, and sleeping.
  */
-#define _POSIX_C_SOURCE 200809L  /* clock_gettime, CLOCK_MONOTONIC */
+#define _POSIX_C_SOURCE 200809L  /* clock_gettime, CLOCK_MONOTONIC, nanosleep */
 
 #include "monotime.h"
+
+#include <errno.h>
 
 #define NSEC_PER_SEC 1000000000L
 
@@ -44,4 +47,19 @@ struct timespec dbont_time_after(struct timespec from, double seconds)
 double dbont_time_diff(struct timespec from, struct timespec to)
 {
     return (double)(to.tv_sec - from.tv_sec) + (double)(to.tv_nsec - from.tv_nsec) / 1e9;
+}
+
+uint64_t dbont_time_ms(void)
+{
+    struct timespec t = dbont_time_now();
+    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+void dbont_sleep(double seconds)
+{
+    if (!(seconds > 0))
+        return;
+    struct timespec t = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    while (nanosleep(&t, &t) != 0 && errno == EINTR)
+        ;
 }

@@ -6,6 +6,7 @@
 #ifndef DBONT_MONOTIME_H
 #define DBONT_MONOTIME_H
 
+#include <stdint.h>
 #include <time.h>
 
 /* The longest span dbont_time_after adds: about 31 years, far beyond any
@@ -21,5 +22,12 @@ struct timespec dbont_time_after(struct timespec from, double seconds);
 
 /* to - from in seconds (negative when to is earlier). */
 double dbont_time_diff(struct timespec from, struct timespec to);
+
+/* Now, on CLOCK_MONOTONIC, in whole milliseconds (the caches' expiry
+ * times and the migrator's durations count in them). */
+uint64_t dbont_time_ms(void);
+
+/* Sleeps seconds (none when not positive), resuming after a signal. */
+void dbont_sleep(double seconds);
 
 #endif
