@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include "cache_codec.h"
+#include "cache_key.h"
 #include "cache_l1.h"
 #include "cache_redis.h"
 #include "conn_internal.h"
@@ -41,7 +42,6 @@
 #include "monotime.h"
 #include "params.h"
 #include "query_internal.h"
-#include "sha256.h"
 
 /* ---- versions: (tenant, event) -> counter, sharded like L1 ---------------- */
 
@@ -85,6 +85,10 @@ struct dbont_cache {
      * bump of another process can reach the mirror, which is not trusted
      * (every version is read from Redis) */
     atomic_bool heard;
+    /* in this process's messages, to know them when they come back: "o"
+     * (never a digit, for readers that take the last field for the
+     * version) and 16 random hex digits */
+    char origin[18];
     /* the PostgreSQL listener (dbont_cache_listen) */
     pthread_t listener;
     bool listening;
@@ -116,13 +120,18 @@ static version_shard *shard_of(dbont_cache *c, const char *name, size_t len)
     return &c->versions[dbont_fnv1a64(name, len) % VERSION_SHARDS];
 }
 
-static char *version_name(const char *tenant, const char *event, size_t *len)
+/* "tenant\tevent", the name of a version, in buf (size bytes) when it
+ * fits, else in malloc'd memory; NULL when out of memory. */
+static char *version_name(const char *tenant, const char *event, char *buf, size_t size, size_t *len)
 {
-    size_t n = strlen(tenant) + 1 + strlen(event);
-    char *s = malloc(n + 1);
-    if (s != NULL)
-        snprintf(s, n + 1, "%s\t%s", tenant, event);
-    *len = n;
+    size_t tl = strlen(tenant), el = strlen(event);
+    char *s = tl + el + 2 <= size ? buf : malloc(tl + el + 2);
+    if (s != NULL) {
+        memcpy(s, tenant, tl);
+        s[tl] = '\t';
+        memcpy(s + tl + 1, event, el + 1);
+    }
+    *len = tl + 1 + el;
     return s;
 }
 
@@ -211,8 +220,9 @@ static void versions_forget(dbont_cache *c)
  * (0 when it has none), else false (Redis cannot say). */
 static bool version_of(dbont_cache *c, const char *tenant, const char *event, uint64_t *out)
 {
+    char buf[256];
     size_t len;
-    char *name = version_name(tenant, event, &len);
+    char *name = version_name(tenant, event, buf, sizeof buf, &len);
     if (name == NULL)
         return false;
     bool ok = (c->redis == NULL || atomic_load(&c->heard)) && version_known(c, name, len, out);
@@ -233,7 +243,8 @@ static bool version_of(dbont_cache *c, const char *tenant, const char *event, ui
             free(key);
         }
     }
-    free(name);
+    if (name != buf)
+        free(name);
     return ok;
 }
 
@@ -248,25 +259,88 @@ static void on_message(const char *msg, size_t len, void *user)
         atomic_store(&c->heard, true);
         return;
     }
-    /* "tenant\tevent\tversion" */
-    const char *last = NULL;
+    /* "tenant\tevent\tversion\torigin" (or, from an older sender, without
+     * the origin) */
+    const char *tab = NULL, *prev = NULL;
     for (size_t i = 0; i < len; i++)
-        if (msg[i] == '\t')
-            last = msg + i;
-    if (last == NULL || last == msg + len - 1)
+        if (msg[i] == '\t') {
+            prev = tab;
+            tab = msg + i;
+        }
+    if (tab == NULL)
         return;
+    bool mine = false;
+    const char *end = msg + len;
+    if (tab[1] == 'o' && prev != NULL) {
+        mine = (size_t)(end - tab - 1) == strlen(c->origin) && memcmp(tab + 1, c->origin, strlen(c->origin)) == 0;
+        end = tab;
+        tab = prev;
+    }
     char digits[24];
-    size_t dl = (size_t)(msg + len - last - 1);
-    if (dl >= sizeof digits)
+    size_t dl = (size_t)(end - tab - 1);
+    if (dl == 0 || dl >= sizeof digits)
         return;
-    memcpy(digits, last + 1, dl);
+    memcpy(digits, tab + 1, dl);
     digits[dl] = '\0';
     uint64_t v = strtoull(digits, NULL, 10);
-    /* this process's own bumps come back too: only news count */
+    /* this process's own bumps come back too, possibly before the reply
+     * to the EVAL that sent them: they raise the mirror (in case that
+     * reply is lost) but are not counted again */
     bool raised;
-    version_raise(c, msg, (size_t)(last - msg), v, false, &raised);
-    if (raised)
+    version_raise(c, msg, (size_t)(tab - msg), v, false, &raised);
+    if (raised && !mine)
         atomic_fetch_add(&c->invalidations, 1);
+}
+
+/* The mirrored version whatever its state, 0 when unknown. */
+static uint64_t version_peek(dbont_cache *c, const char *name, size_t len)
+{
+    version_shard *s = shard_of(c, name, len);
+    uint64_t value = 0;
+    pthread_mutex_lock(&s->lock);
+    for (version *v = s->head; v != NULL; v = v->next)
+        if (v->len == len && memcmp(v->name, name, len) == 0) {
+            value = v->value;
+            break;
+        }
+    pthread_mutex_unlock(&s->lock);
+    return value;
+}
+
+/*
+ * A bump in one round trip: INCR of KEYS[1], brought up to ARGV[1] (one
+ * above this process's copy) when Redis counts from less, and PUBLISH on
+ * ARGV[2] of ARGV[3], the new version (which it returns) and ARGV[4].  Redis
+ * runs a script as one command: no other client sees the counter between
+ * the INCR and the PUBLISH.  (Lua numbers are doubles: exact up to 2^53
+ * bumps of one event.)
+ */
+static const char bump_script[] =
+    "local v = redis.call('INCR', KEYS[1]) "
+    "local floor = tonumber(ARGV[1]) "
+    "if v < floor then v = redis.call('INCRBY', KEYS[1], floor - v) end "
+    "redis.call('PUBLISH', ARGV[2], ARGV[3] .. string.format('%d', v) .. ARGV[4]) "
+    "return v";
+
+/* The same bump in two round trips, for a Redis that refuses scripts:
+ * the new version, or false (Redis failed). */
+static bool bump_without_script(dbont_cache *c, const char *key, const char *name, size_t len, uint64_t *now)
+{
+    long long v;
+    if (dbont_redis_incr(c->redis, key, strlen(key), &v) != DBONT_REDIS_OK)
+        return false;
+    *now = version_raise(c, name, len, (uint64_t)v, true, NULL);
+    if (*now > (uint64_t)v &&
+        dbont_redis_incrby(c->redis, key, strlen(key), (long long)(*now - (uint64_t)v), &v) == DBONT_REDIS_OK)
+        *now = version_raise(c, name, len, (uint64_t)v, false, NULL);
+    char *msg = NULL, *channel = NULL;
+    int n = strf_to(&msg, "%s\t%llu\t%s", name, (unsigned long long)*now, c->origin);
+    if (n >= 0 && strf_to(&channel, "%s:inv", c->prefix) >= 0 &&
+        dbont_redis_publish(c->redis, channel, msg, (size_t)n) != DBONT_REDIS_OK)
+        atomic_fetch_add(&c->errors, 1);
+    free(channel);
+    free(msg);
+    return true;
 }
 
 void dbont_cache_invalidate(dbont_cache *c, const char *tenant, const char *event)
@@ -275,35 +349,46 @@ void dbont_cache_invalidate(dbont_cache *c, const char *tenant, const char *even
         return;
     if (tenant == NULL)
         tenant = "";
+    char buf[256];
     size_t len;
-    char *name = version_name(tenant, event, &len);
+    char *name = version_name(tenant, event, buf, sizeof buf, &len);
     if (name == NULL)
         return;
     atomic_fetch_add(&c->invalidations, 1);
     if (c->redis == NULL) {
         version_raise(c, name, len, 0, true, NULL);
-        free(name);
+        if (name != buf)
+            free(name);
         return;
     }
-    char *key = NULL, *msg = NULL;
-    long long v;
-    if (strf_to(&key, "%s:v:%s:%s", c->prefix, tenant, event) >= 0 &&
-        dbont_redis_incr(c->redis, key, strlen(key), &v) == DBONT_REDIS_OK) {
-        /* above what this process used so far even when Redis counts from
-         * less (it lost its data, or missed this process's bumps while it
-         * was down); Redis is brought up to it too, so that a process that
-         * reads it again (after missing this message) learns of the bump */
-        uint64_t now = version_raise(c, name, len, (uint64_t)v, true, NULL);
-        if (now > (uint64_t)v && dbont_redis_incrby(c->redis, key, strlen(key), (long long)(now - (uint64_t)v),
-                                                    &v) == DBONT_REDIS_OK)
-            now = version_raise(c, name, len, (uint64_t)v, false, NULL);
-        char *channel = NULL;
-        int n = strf_to(&msg, "%s\t%llu", name, (unsigned long long)now);
-        if (n >= 0 && strf_to(&channel, "%s:inv", c->prefix) >= 0 &&
-            dbont_redis_publish(c->redis, channel, msg, (size_t)n) != DBONT_REDIS_OK)
-            atomic_fetch_add(&c->errors, 1);
-        free(channel);
-    } else {
+    /*
+     * The new version is above both what this process used so far and
+     * what Redis had (it may count from less: it lost its data, or missed
+     * this process's bumps while it was down), and Redis is brought up to
+     * it, so that a process that reads it again (after missing the
+     * message) learns of the bump.
+     */
+    char *key = NULL, *channel = NULL, *prefix = NULL, floor[24], origin[24];
+    int kl = strf_to(&key, "%s:v:%s:%s", c->prefix, tenant, event);
+    int cl = strf_to(&channel, "%s:inv", c->prefix);
+    int pl = strf_to(&prefix, "%s\t", name);
+    int fl = snprintf(floor, sizeof floor, "%llu", (unsigned long long)(version_peek(c, name, len) + 1));
+    int ol = snprintf(origin, sizeof origin, "\t%s", c->origin);
+    bool done = false;
+    if (kl >= 0 && cl >= 0 && pl >= 0) {
+        const char *args[5] = {key, floor, channel, prefix, origin};
+        size_t lens[5] = {(size_t)kl, (size_t)fl, (size_t)cl, (size_t)pl, (size_t)ol};
+        long long v;
+        dbont_redis_status st = dbont_redis_eval_int(c->redis, bump_script, 1, 5, args, lens, &v);
+        uint64_t now;
+        if (st == DBONT_REDIS_OK && v > 0) {
+            version_raise(c, name, len, (uint64_t)v, false, NULL);
+            done = true;
+        } else if (st == DBONT_REDIS_REFUSED) {
+            done = bump_without_script(c, key, name, len, &now);
+        }
+    }
+    if (!done) {
         /* Redis is down: this process's own entries go at once; the
          * others' keep their versions until this process bumps the same
          * event with Redis up (which brings Redis up to its version,
@@ -311,9 +396,11 @@ void dbont_cache_invalidate(dbont_cache *c, const char *tenant, const char *even
         atomic_fetch_add(&c->errors, 1);
         version_raise(c, name, len, 0, true, NULL);
     }
-    free(msg);
+    free(prefix);
+    free(channel);
     free(key);
-    free(name);
+    if (name != buf)
+        free(name);
 }
 
 static void sink(void *cache, const char *tenant, const char *event)
@@ -351,6 +438,15 @@ dbont_cache *dbont_cache_open(const dbont_cache_options *o, dbont_error *err)
     if (c == NULL)
         goto oom;
     c->backend = o->backend;
+    dbont_uuid random;
+    if (dbont_uuid_random(&random) != 0) {
+        /* unlikely: then the time and the address tell caches apart */
+        uint64_t t = dbont_time_ms() ^ (uint64_t)(uintptr_t)c;
+        memcpy(random.bytes, &t, sizeof t);
+    }
+    c->origin[0] = 'o';
+    for (int i = 0; i < 8; i++)
+        snprintf(c->origin + 1 + 2 * i, 3, "%02x", random.bytes[i]);
     c->prefix = strdup(o->key_prefix != NULL ? o->key_prefix : "dbont");
     c->lock_ttl_s = o->lock_ttl_s > 0 ? o->lock_ttl_s : 2.0;
     c->lock_wait_s = o->lock_wait_s > 0 ? o->lock_wait_s : 0.25;
@@ -428,113 +524,16 @@ void dbont_cache_stats_get(dbont_cache *c, dbont_cache_stats *out)
         dbont_redis_stats r;
         dbont_redis_stats_get(c->redis, &r);
         out->errors += r.errors + r.skipped;
+        out->redis_calls = r.commands;
     }
 }
 
 /* ---- keys --------------------------------------------------------------------- */
 
-typedef struct kbuf {
-    char *s;
-    size_t len, cap;
-    bool failed;
-} kbuf;
-
-static void kadd(kbuf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->len + n + 1) * 2;
-        char *grown = realloc(b->s, cap);
-        if (grown == NULL) {
-            b->failed = true;
-            return;
-        }
-        b->s = grown;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void kadds(kbuf *b, const char *s)
-{
-    kadd(b, s, strlen(s));
-}
-
-/* Bytes of a parameter in a key: letters, digits and ._@- as they are,
- * the rest %XX, so that no value can look like a separator. */
-static void kadd_escaped(kbuf *b, const char *v, size_t n)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)v[i];
-        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
-            ch == '_' || ch == '@' || ch == '-') {
-            kadd(b, v + i, 1);
-        } else {
-            char e[3] = {'%', hex[ch >> 4], hex[ch & 15]};
-            kadd(b, e, 3);
-        }
-    }
-}
-
-/* The length of parameter i: text parameters (format 0) are sent
- * NUL-terminated, with a length of 0 (libpq ignores it). */
-static size_t param_len(const dbont_params *p, int i)
-{
-    return p->formats[i] == 0 ? strlen(p->values[i]) : (size_t)p->lengths[i];
-}
-
-/* The parameters' part: the template with each {{name}} replaced by that
- * parameter's bytes (escaped; "~" for NULL) followed by a hash of all of
- * them (a template may leave parameters out, and they still change the
- * result); without a template the hash alone. */
-static void key_params(kbuf *b, const dbont_cached_query *cq, const dbont_params *p)
-{
-    dbont_sha256 h;
-    uint8_t digest[DBONT_SHA256_DIGEST_SIZE];
-    char hex[2 * DBONT_SHA256_DIGEST_SIZE + 1];
-    dbont_sha256_init(&h);
-    for (int i = 0; i < p->n; i++) {
-        size_t n = p->values[i] == NULL ? 0 : param_len(p, i);
-        uint8_t len[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
-        if (p->values[i] == NULL)
-            memset(len, 0xff, sizeof len);
-        dbont_sha256_update(&h, len, sizeof len);
-        if (n > 0)
-            dbont_sha256_update(&h, p->values[i], n);
-    }
-    dbont_sha256_final(&h, digest);
-    dbont_sha256_hex(digest, hex);
-    if (cq->key_template != NULL) {
-        for (const char *t = cq->key_template; *t;) {
-            const char *open = strstr(t, "{{");
-            const char *close = open ? strstr(open, "}}") : NULL;
-            if (open == NULL || close == NULL) {
-                kadd_escaped(b, t, strlen(t));
-                break;
-            }
-            kadd_escaped(b, t, (size_t)(open - t));
-            size_t nlen = (size_t)(close - open - 2);
-            for (size_t i = 0; i < cq->query->nparams && i < (size_t)p->n; i++)
-                if (strlen(cq->param_names[i]) == nlen && memcmp(cq->param_names[i], open + 2, nlen) == 0) {
-                    if (p->values[i] == NULL)
-                        kadds(b, "~");
-                    else
-                        kadd_escaped(b, p->values[i], param_len(p, i));
-                }
-            t = close + 2;
-        }
-        kadds(b, ":");
-    }
-    kadd(b, hex, 32); /* 128 bits are plenty to keep parameter sets apart */
-}
-
-/* The key, or NULL (no tenant for a tenant-scoped query, versions Redis
- * cannot tell, memory): *why says which. */
-static char *make_key(dbont_cache *c, dbont_conn *conn, const dbont_cached_query *cq, const dbont_params *p,
+/* The key (malloc'd), or NULL: *bypass when the cache cannot be used for
+ * this call (no tenant for a tenant-scoped query, versions Redis cannot
+ * tell), else out of memory. */
+static char *make_key(dbont_cache *c, dbont_conn *conn, const dbont_cached_query *cq, const void *params,
                       bool *bypass)
 {
     const char *tenant = "";
@@ -548,15 +547,15 @@ static char *make_key(dbont_cache *c, dbont_conn *conn, const dbont_cached_query
         }
         tenant = conn->tenant;
     }
-    kbuf b = {0};
-    char num[64];
-    kadds(&b, c->prefix);
-    kadds(&b, ":q:");
-    kadds(&b, cq->query->name != NULL ? cq->query->name : "?");
-    snprintf(num, sizeof num, ":%016llx:", (unsigned long long)cq->schema_hash);
-    kadds(&b, num);
-    kadd_escaped(&b, tenant, strlen(tenant));
-    kadds(&b, ":");
+    dbont_keybuf b = {0};
+    dbont_keybuf_adds(&b, c->prefix);
+    dbont_keybuf_add(&b, ":q:", 3);
+    dbont_keybuf_adds(&b, cq->query->name != NULL ? cq->query->name : "?");
+    dbont_keybuf_add(&b, ":", 1);
+    dbont_keybuf_add_hex64(&b, cq->schema_hash);
+    dbont_keybuf_add(&b, ":", 1);
+    dbont_keybuf_add_escaped(&b, tenant, strlen(tenant));
+    dbont_keybuf_add(&b, ":", 1);
     for (size_t i = 0; i < cq->nevents; i++) {
         /* A tenant-scoped query may list events of a table without a
          * tenant (a join to a shared table), which carry none: both the
@@ -568,15 +567,16 @@ static char *make_key(dbont_cache *c, dbont_conn *conn, const dbont_cached_query
             *bypass = true;
             return NULL;
         }
-        if (tenant[0] != '\0')
-            snprintf(num, sizeof num, "%s%llu-%llu", i ? "." : "", (unsigned long long)v,
-                     (unsigned long long)shared);
-        else
-            snprintf(num, sizeof num, "%s%llu", i ? "." : "", (unsigned long long)v);
-        kadds(&b, num);
+        if (i > 0)
+            dbont_keybuf_add(&b, ".", 1);
+        dbont_keybuf_add_u64(&b, v);
+        if (tenant[0] != '\0') {
+            dbont_keybuf_add(&b, "-", 1);
+            dbont_keybuf_add_u64(&b, shared);
+        }
     }
-    kadds(&b, ":");
-    key_params(&b, cq, p);
+    dbont_keybuf_add(&b, ":", 1);
+    dbont_cache_key_params(&b, cq, params);
     if (b.failed) {
         free(b.s);
         return NULL;
@@ -794,6 +794,9 @@ dbont_status dbont_query_run_cached(dbont_conn *conn, dbont_cache *c, const dbon
     if (out != NULL)
         *out = NULL;
     const dbont_query *q = cq->query;
+    if (q->nparams > 0 && params == NULL)
+        return dbont_error_set(err, "22023", "dbont_query_run_cached: query %s takes parameters but params is NULL",
+                               q->name != NULL ? q->name : "?");
     dbont_params p;
     if (dbont_params_init(&p, q->nparams, q->name, err) != DBONT_OK)
         return DBONT_ERROR;
@@ -803,7 +806,7 @@ dbont_status dbont_query_run_cached(dbont_conn *conn, dbont_cache *c, const dbon
         return st;
     }
     bool bypass;
-    char *key = make_key(c, conn, cq, &p, &bypass);
+    char *key = make_key(c, conn, cq, params, &bypass);
     if (key == NULL) {
         if (bypass)
             atomic_fetch_add(&c->bypassed, 1);

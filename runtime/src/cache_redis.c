@@ -342,7 +342,7 @@ static dbont_redis_status run_pipeline(dbont_redis *r, int n, const command *cmd
             break;
         }
         out[got] = reply;
-        if (out[got]->type == REDIS_REPLY_ERROR) {
+        if (out[got]->type == REDIS_REPLY_ERROR && !(cmds[got].expect & EXPECT(REDIS_REPLY_ERROR))) {
             snprintf(err, sizeof err, "%.*s", (int)(out[got]->len < 100 ? out[got]->len : 100), out[got]->str);
             failed = cmds[got].argv[0];
         } else if (out[got]->type < 0 || out[got]->type >= 32 || !(cmds[got].expect & EXPECT(out[got]->type))) {
@@ -726,6 +726,46 @@ dbont_redis_status dbont_redis_get_int(dbont_redis *r, const void *key, size_t k
         count(&r->errors);
         return DBONT_REDIS_ERROR;
     }
+    return DBONT_REDIS_OK;
+}
+
+dbont_redis_status dbont_redis_eval_int(dbont_redis *r, const char *script, int nkeys, int nargs,
+                                        const char *const *args, const size_t *arglens, long long *value)
+{
+    enum { MAX_ARGS = 16 };
+    const char *argv[3 + MAX_ARGS];
+    size_t argvlen[3 + MAX_ARGS];
+    char num[16];
+    redisReply *reply;
+    dbont_redis_status st;
+
+    if (!r || !script || !value || nkeys < 0 || nargs < nkeys || nargs > MAX_ARGS || (nargs > 0 && (!args || !arglens)))
+        return DBONT_REDIS_ERROR;
+    snprintf(num, sizeof num, "%d", nkeys);
+    argv[0] = "EVAL";
+    argvlen[0] = 4;
+    argv[1] = script;
+    argvlen[1] = strlen(script);
+    argv[2] = num;
+    argvlen[2] = strlen(num);
+    for (int i = 0; i < nargs; i++) {
+        if (!args[i])
+            return DBONT_REDIS_ERROR;
+        argv[3 + i] = args[i];
+        argvlen[3 + i] = arglens[i];
+    }
+    st = run(r, 3 + nargs, argv, argvlen, EXPECT(REDIS_REPLY_INTEGER) | EXPECT(REDIS_REPLY_ERROR), &reply);
+    if (st != DBONT_REDIS_OK)
+        return st;
+    if (reply->type == REDIS_REPLY_ERROR) {
+        char why[128];
+        snprintf(why, sizeof why, "%.*s", (int)(reply->len < 100 ? reply->len : 100), reply->str);
+        set_error(r, "EVAL", why);
+        freeReplyObject(reply);
+        return DBONT_REDIS_REFUSED;
+    }
+    *value = reply->integer;
+    freeReplyObject(reply);
     return DBONT_REDIS_OK;
 }
 

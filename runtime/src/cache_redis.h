@@ -54,7 +54,12 @@ dbont_redis *dbont_redis_new(const dbont_redis_options *o);
  * plus the command timeout, when it is connecting).  Not from inside a subscription callback.  NULL: no-op. */
 void dbont_redis_free(dbont_redis *r);
 
-typedef enum { DBONT_REDIS_OK, DBONT_REDIS_MISS, DBONT_REDIS_ERROR } dbont_redis_status;
+typedef enum {
+    DBONT_REDIS_OK,
+    DBONT_REDIS_MISS,
+    DBONT_REDIS_ERROR,
+    DBONT_REDIS_REFUSED /* dbont_redis_eval_int only: see there */
+} dbont_redis_status;
 
 /* Keys and values are bytes (binary safe, may contain NULs).
  *
@@ -94,6 +99,18 @@ dbont_redis_status dbont_redis_incrby(dbont_redis *r, const void *key, size_t kl
  * A value that is not a decimal long long is an error (counted) but keeps
  * the connection: Redis answered. */
 dbont_redis_status dbont_redis_get_int(dbont_redis *r, const void *key, size_t klen, long long *value);
+
+/* EVAL script nkeys args...: the first nkeys of the nargs args are the
+ * script's KEYS, the rest its ARGV.  OK with the integer the script
+ * returns in *value.  REFUSED when the server answered an error (scripting
+ * disabled or denied by an ACL, an error raised inside the script): the
+ * connection stays usable, the reason is kept for dbont_redis_last_error,
+ * and it is not counted as an error (the caller decides what it means).
+ * A script that returns anything but an integer is an error.  The script
+ * is sent whole each time (Redis keeps it compiled, under its SHA-1):
+ * one round trip, never the NOSCRIPT dance of EVALSHA. */
+dbont_redis_status dbont_redis_eval_int(dbont_redis *r, const char *script, int nkeys, int nargs,
+                                        const char *const *args, const size_t *arglens, long long *value);
 
 /* PUBLISH channel msg (channel a C string). */
 dbont_redis_status dbont_redis_publish(dbont_redis *r, const char *channel, const void *msg, size_t len);

@@ -107,6 +107,8 @@ typedef struct dbont_cache_stats {
                              * processes' from Redis; this process's own come back
                              * through Redis and are not counted again) */
     size_t bytes, entries;  /* L1 now */
+    uint64_t redis_calls;   /* round trips to Redis on the command connection (an
+                             * invalidation is one; a hit from Redis one) */
 } dbont_cache_stats;
 
 void dbont_cache_stats_get(dbont_cache *cache, dbont_cache_stats *out);

@@ -36,6 +36,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
+#include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -1505,6 +1506,141 @@ static bool wait_subscribed(dbont_cache *listener, dbont_cache *sender, double l
     return false;
 }
 
+/* ---- keys and bumps, as Redis sees them ------------------------------------------------------------ */
+
+static redisReply *admin(redisContext *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *reply = redisvCommand(r, fmt, ap);
+    va_end(ap);
+    return reply;
+}
+
+/* calls=N of a command in INFO commandstats (0 when it never ran). */
+static long long command_calls(redisContext *r, const char *command)
+{
+    redisReply *reply = admin(r, "INFO commandstats");
+    long long calls = -1;
+    if (reply != NULL && reply->type == REDIS_REPLY_STRING) {
+        char needle[64];
+        snprintf(needle, sizeof needle, "cmdstat_%s:calls=", command);
+        const char *at = strstr(reply->str, needle);
+        calls = at != NULL ? atoll(at + strlen(needle)) : 0;
+    }
+    freeReplyObject(reply);
+    return calls;
+}
+
+static long long version_in_redis(redisContext *r, const char *key)
+{
+    redisReply *reply = admin(r, "GET %s", key);
+    long long v = reply != NULL && reply->type == REDIS_REPLY_STRING ? atoll(reply->str) : -1;
+    freeReplyObject(reply);
+    return v;
+}
+
+/* The one key of a query under prefix "kb", or NULL (malloc'd). */
+static char *only_key(redisContext *r, const char *query)
+{
+    redisReply *reply = admin(r, "KEYS kb:q:%s_query:*", query); /* a test: the runtime never lists keys */
+    char *key = NULL;
+    if (reply != NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 1)
+        key = strdup(reply->element[0]->str);
+    else
+        CHECK(false, "%s: expected one key in Redis, found %zu", query,
+              reply != NULL && reply->type == REDIS_REPLY_ARRAY ? reply->elements : (size_t)0);
+    freeReplyObject(reply);
+    return key;
+}
+
+static bool ends_with(const char *s, const char *end)
+{
+    size_t n = strlen(s), m = strlen(end);
+    return n >= m && strcmp(s + n - m, end) == 0;
+}
+
+static void test_keys_and_bumps(void)
+{
+    redisContext *r = redisConnect(redis_host, redis_port);
+    if (!CHECK(r != NULL && r->err == 0, "admin connection to Redis"))
+        goto out;
+    dbont_cache *c = cache_new(DBONT_CACHE_REDIS, "kb", 0, 0);
+    dbont_cache *other = cache_new(DBONT_CACHE_REDIS_MEMORY, "kb", 0, 0);
+    if (c == NULL || other == NULL)
+        goto close;
+
+    /* the parameters' text forms: "=<values>" then the rendered template */
+    int how;
+    tbegin(app, &ta);
+    char *rows = cached_items(app, c, "hand tools", &how);
+    free(rows);
+    rows = q_names(app, c, true, 15);
+    free(rows);
+    tend(app, true);
+    char *key = only_key(r, "items_by_category");
+    if (key != NULL) {
+        printf("   %s\n", key);
+        CHECK(strstr(key, ":" TA ":") != NULL, "the key carries the tenant: %s", key);
+        CHECK(ends_with(key, ":=hand%20tools:items:hand%20tools"), "items_by_category's key ends with "
+              "\":=hand%%20tools:items:hand%%20tools\": %s", key);
+    }
+    free(key);
+    key = only_key(r, "item_names");
+    if (key != NULL) {
+        printf("   %s\n", key);
+        CHECK(ends_with(key, ":=15"), "item_names(15): the bigint as text, no template: %s", key);
+    }
+    free(key);
+
+    /* a bump: one EVAL (INCR, PUBLISH inside), one round trip, heard by
+     * the other cache */
+    CHECK(wait_subscribed(other, c, 2.0), "the other cache's subscription is up");
+    const char *vkey = "kb:v::currency:updated";
+    long long v0 = version_in_redis(r, vkey);
+    long long evals = command_calls(r, "eval");
+    dbont_cache_stats s0 = stats(c), o0 = stats(other);
+    dbont_cache_invalidate(c, "", "currency:updated");
+    dbont_cache_stats s1 = stats(c);
+    CHECK(s1.redis_calls - s0.redis_calls == 1, "an invalidation is one round trip (%llu)",
+          (unsigned long long)(s1.redis_calls - s0.redis_calls));
+    CHECK(command_calls(r, "eval") == evals + 1, "... an EVAL");
+    CHECK(version_in_redis(r, vkey) == (v0 > 0 ? v0 : 0) + 1, "the version in Redis went up by one: %lld -> %lld",
+          v0, version_in_redis(r, vkey));
+    CHECK(wait_heard(other, o0.invalidations, 1.0), "the other cache heard it");
+    CHECK(s1.errors == s0.errors, "no error");
+
+    /* a Redis that refuses scripts: INCR then PUBLISH, still no error */
+    redisReply *acl = admin(r, "ACL SETUSER default -eval");
+    bool denied = CHECK(acl != NULL && acl->type == REDIS_REPLY_STATUS, "ACL SETUSER default -eval");
+    freeReplyObject(acl);
+    if (denied) {
+        long long v1 = version_in_redis(r, vkey);
+        o0 = stats(other);
+        s0 = stats(c);
+        dbont_cache_invalidate(c, "", "currency:updated");
+        s1 = stats(c);
+        CHECK(s1.redis_calls - s0.redis_calls == 3, "refused: EVAL, INCR, PUBLISH (%llu round trips)",
+              (unsigned long long)(s1.redis_calls - s0.redis_calls));
+        CHECK(version_in_redis(r, vkey) == v1 + 1, "refused: the version still went up by one");
+        CHECK(wait_heard(other, o0.invalidations, 1.0), "refused: the other cache still heard it");
+        CHECK(s1.errors == s0.errors, "refused: not an error (%llu)", (unsigned long long)(s1.errors - s0.errors));
+        acl = admin(r, "ACL SETUSER default +eval");
+        CHECK(acl != NULL && acl->type == REDIS_REPLY_STATUS, "ACL SETUSER default +eval");
+        freeReplyObject(acl);
+        s0 = stats(c);
+        dbont_cache_invalidate(c, "", "currency:updated");
+        CHECK(stats(c).redis_calls - s0.redis_calls == 1, "allowed again: one round trip");
+        CHECK(version_in_redis(r, vkey) == v1 + 2, "allowed again: the version went up by one");
+    }
+close:
+    dbont_cache_close(other);
+    dbont_cache_close(c);
+out:
+    if (r != NULL)
+        redisFree(r);
+}
+
 static void test_redis_down(void)
 {
     if (!CHECK(redis_ctl != NULL && *redis_ctl, "REDIS_CTL is not set (dbont_add_redis_test PRIVATE)"))
@@ -1725,6 +1861,8 @@ int main(void)
     test_trigger();
     section("processes", &t0);
     test_processes();
+    section("keys_and_bumps", &t0);
+    test_keys_and_bumps();
     section("redis_down", &t0);
     test_redis_down();
     section(NULL, &t0);
