@@ -12,6 +12,7 @@
 #include "dbont/pool.h"
 #include "dbont/query.h"
 #include "dbont/result.h"
+#include "dbont/shard.h"
 #include "dbont/stmt.h"
 #include "dbont/table.h"
 #include "dbont/tenant.h"
