@@ -47,17 +47,27 @@
 
 #define VERSION_SHARDS 16
 
+/*
+ * Every cached call reads the versions of its query's events, from every
+ * thread, while bumps are rare: reads take no lock (a lock, even a shared
+ * one, is a write to a cache line that the other CPUs then fetch back).
+ * A shard's list only grows, at its head, under the shard's mutex; an
+ * entry is complete before the release store that publishes it, its next
+ * pointer never changes afterwards, and entries are freed only when the
+ * cache closes.  Values and flags are atomics that writers change under
+ * the mutex (so a raise and a bump never interleave).
+ */
 typedef struct version {
     struct version *next;
-    uint64_t value;
-    bool stale; /* to be read from Redis again (raised, never lowered) */
+    _Atomic uint64_t value;
+    atomic_bool stale; /* to be read from Redis again (raised, never lowered) */
     size_t len;
     char name[]; /* "tenant\tevent" */
 } version;
 
 typedef struct version_shard {
-    pthread_mutex_t lock;
-    version *head;
+    pthread_mutex_t lock; /* writers */
+    version *_Atomic head;
 } version_shard;
 
 /* An in-process run of one key that later callers wait for. */
@@ -135,19 +145,22 @@ static char *version_name(const char *tenant, const char *event, char *buf, size
     return s;
 }
 
+static version *version_find(version_shard *s, const char *name, size_t len)
+{
+    for (version *v = atomic_load_explicit(&s->head, memory_order_acquire); v != NULL; v = v->next)
+        if (v->len == len && memcmp(v->name, name, len) == 0)
+            return v;
+    return NULL;
+}
+
 /* The mirrored version, or false when this process does not know it. */
 static bool version_known(dbont_cache *c, const char *name, size_t len, uint64_t *out)
 {
-    version_shard *s = shard_of(c, name, len);
-    bool found = false;
-    pthread_mutex_lock(&s->lock);
-    for (version *v = s->head; v != NULL && !found; v = v->next)
-        if (v->len == len && memcmp(v->name, name, len) == 0 && !v->stale) {
-            *out = v->value;
-            found = true;
-        }
-    pthread_mutex_unlock(&s->lock);
-    return found;
+    version *v = version_find(shard_of(c, name, len), name, len);
+    if (v == NULL || atomic_load_explicit(&v->stale, memory_order_acquire))
+        return false;
+    *out = atomic_load_explicit(&v->value, memory_order_relaxed);
+    return true;
 }
 
 /* Raises the mirrored version to at least value (plus one when bump);
@@ -157,27 +170,25 @@ static uint64_t version_raise(dbont_cache *c, const char *name, size_t len, uint
 {
     version_shard *s = shard_of(c, name, len);
     uint64_t now = value;
+    bool up = false;
     pthread_mutex_lock(&s->lock);
-    version *v = s->head;
-    while (v != NULL && !(v->len == len && memcmp(v->name, name, len) == 0))
-        v = v->next;
+    version *v = version_find(s, name, len);
     if (v == NULL && (v = malloc(sizeof *v + len + 1)) != NULL) {
-        v->value = 0;
-        v->stale = false;
+        atomic_init(&v->value, 0);
+        atomic_init(&v->stale, false);
         v->len = len;
         memcpy(v->name, name, len + 1);
-        v->next = s->head;
-        s->head = v;
+        v->next = atomic_load_explicit(&s->head, memory_order_relaxed);
+        atomic_store_explicit(&s->head, v, memory_order_release);
     }
-    bool up = false;
     if (v != NULL) {
-        uint64_t before = v->value;
-        if (bump)
-            v->value++;
-        if (v->value < value)
-            v->value = value;
-        v->stale = false;
-        now = v->value;
+        uint64_t before = atomic_load_explicit(&v->value, memory_order_relaxed);
+        now = before + (bump ? 1 : 0);
+        if (now < value)
+            now = value;
+        atomic_store_explicit(&v->value, now, memory_order_relaxed);
+        /* release: a reader that sees it fresh sees the value above */
+        atomic_store_explicit(&v->stale, false, memory_order_release);
         up = now != before;
     }
     pthread_mutex_unlock(&s->lock);
@@ -195,19 +206,18 @@ static void versions_mark_stale(dbont_cache *c)
 {
     for (int i = 0; i < VERSION_SHARDS; i++) {
         pthread_mutex_lock(&c->versions[i].lock);
-        for (version *v = c->versions[i].head; v != NULL; v = v->next)
-            v->stale = true;
+        for (version *v = atomic_load_explicit(&c->versions[i].head, memory_order_relaxed); v != NULL;
+             v = v->next)
+            atomic_store_explicit(&v->stale, true, memory_order_relaxed);
         pthread_mutex_unlock(&c->versions[i].lock);
     }
 }
 
+/* At close, when no other thread uses the cache any more. */
 static void versions_forget(dbont_cache *c)
 {
     for (int i = 0; i < VERSION_SHARDS; i++) {
-        pthread_mutex_lock(&c->versions[i].lock);
-        version *v = c->versions[i].head;
-        c->versions[i].head = NULL;
-        pthread_mutex_unlock(&c->versions[i].lock);
+        version *v = atomic_exchange(&c->versions[i].head, NULL);
         while (v != NULL) {
             version *next = v->next;
             free(v);
@@ -295,16 +305,8 @@ static void on_message(const char *msg, size_t len, void *user)
 /* The mirrored version whatever its state, 0 when unknown. */
 static uint64_t version_peek(dbont_cache *c, const char *name, size_t len)
 {
-    version_shard *s = shard_of(c, name, len);
-    uint64_t value = 0;
-    pthread_mutex_lock(&s->lock);
-    for (version *v = s->head; v != NULL; v = v->next)
-        if (v->len == len && memcmp(v->name, name, len) == 0) {
-            value = v->value;
-            break;
-        }
-    pthread_mutex_unlock(&s->lock);
-    return value;
+    version *v = version_find(shard_of(c, name, len), name, len);
+    return v != NULL ? atomic_load_explicit(&v->value, memory_order_relaxed) : 0;
 }
 
 /*
@@ -450,8 +452,10 @@ dbont_cache *dbont_cache_open(const dbont_cache_options *o, dbont_error *err)
     c->prefix = strdup(o->key_prefix != NULL ? o->key_prefix : "dbont");
     c->lock_ttl_s = o->lock_ttl_s > 0 ? o->lock_ttl_s : 2.0;
     c->lock_wait_s = o->lock_wait_s > 0 ? o->lock_wait_s : 0.25;
-    for (int i = 0; i < VERSION_SHARDS; i++)
+    for (int i = 0; i < VERSION_SHARDS; i++) {
         pthread_mutex_init(&c->versions[i].lock, NULL);
+        atomic_init(&c->versions[i].head, NULL);
+    }
     pthread_mutex_init(&c->flights_lock, NULL);
     if (c->prefix == NULL)
         goto oom;
@@ -614,37 +618,67 @@ static void l1_put_from_l2(dbont_cache *c, const dbont_cached_query *cq, const c
     dbont_l1_put(c->l1, key, klen, val, len, asked_ms + ttl_ms);
 }
 
-/* A decoded entry, or NULL (a miss; a stored entry that did not decode is
- * counted as an error and removed). */
-static PGresult *lookup(dbont_cache *c, const dbont_cached_query *cq, const char *key)
+/* A stored form that checked out: its bytes (malloc'd) and their cells. */
+typedef struct entry {
+    void *buf;
+    size_t len;
+    dbont_cells cells;
+    void *block; /* the cells' arrays */
+} entry;
+
+/* Takes buf (len bytes, malloc'd): true when it is a valid entry of cq,
+ * else frees it. */
+static bool entry_open(entry *e, const dbont_cached_query *cq, void *buf, size_t len)
+{
+    e->buf = buf;
+    e->len = len;
+    if (dbont_cache_cells(buf, len, cq->schema_hash, &e->cells, &e->block))
+        return true;
+    free(buf);
+    return false;
+}
+
+/* The rows of an open entry into *out: the result takes its bytes over
+ * (its values point into them), with no PGresult in between. */
+static dbont_status entry_deliver(entry *e, const dbont_query *q, dbont_result **out, dbont_error *err)
+{
+    dbont_status st = DBONT_OK;
+    if (q->ncolumns == 0 || out == NULL)
+        free(e->buf);
+    else
+        st = dbont_result_decode_cells(&e->cells, e->buf, q->name, q->columns, q->ncolumns, q->row_size, out,
+                                       err);
+    free(e->block);
+    return st;
+}
+
+/* An entry of key from L1, else from Redis (L1 keeping a copy), or false
+ * (a miss; a stored entry that did not check out is counted as an error,
+ * and dropped from L1). */
+static bool lookup(dbont_cache *c, const dbont_cached_query *cq, const char *key, entry *e)
 {
     size_t klen = strlen(key);
     void *val;
     size_t len;
     if (c->l1 != NULL && dbont_l1_get(c->l1, key, klen, dbont_time_ms(), &val, &len)) {
-        PGresult *r = dbont_cache_decode(val, len, cq->schema_hash);
-        free(val);
-        if (r != NULL) {
+        if (entry_open(e, cq, val, len)) {
             atomic_fetch_add(&c->l1_hits, 1);
-            return r;
+            return true;
         }
         atomic_fetch_add(&c->errors, 1);
         dbont_l1_remove(c->l1, key, klen);
     }
     long long pttl;
-    uint64_t asked = dbont_time_ms();
+    uint64_t asked = c->l1 != NULL ? dbont_time_ms() : 0; /* for l1_put_from_l2 */
     if (c->redis != NULL && l2_get(c, key, klen, &val, &len, &pttl) == DBONT_REDIS_OK) {
-        PGresult *r = dbont_cache_decode(val, len, cq->schema_hash);
-        if (r != NULL) {
+        if (entry_open(e, cq, val, len)) {
+            l1_put_from_l2(c, cq, key, klen, e->buf, len, pttl, asked); /* L1 keeps a copy */
             atomic_fetch_add(&c->l2_hits, 1);
-            l1_put_from_l2(c, cq, key, klen, val, len, pttl, asked);
-        } else {
-            atomic_fetch_add(&c->errors, 1);
+            return true;
         }
-        free(val);
-        return r;
+        atomic_fetch_add(&c->errors, 1);
     }
-    return NULL;
+    return false;
 }
 
 static void store(dbont_cache *c, const dbont_cached_query *cq, const char *key, const void *val, size_t len)
@@ -673,43 +707,41 @@ static dbont_status run_and_encode(dbont_conn *conn, const dbont_cached_query *c
 }
 
 /* Across processes: one of them runs the query while the others poll
- * Redis for its result, for lock_wait_s at most. */
-static PGresult *wait_for_other(dbont_cache *c, const dbont_cached_query *cq, const char *key, bool *locked)
+ * Redis for its result, for lock_wait_s at most: true with that result
+ * in *e, else false (*locked when this caller took the lock and is to
+ * run the query). */
+static bool wait_for_other(dbont_cache *c, const dbont_cached_query *cq, const char *key, bool *locked, entry *e)
 {
     *locked = false;
     if (c->redis == NULL)
-        return NULL;
+        return false;
     char *lock = NULL;
     if (strf_to(&lock, "%s:lock", key) < 0)
-        return NULL;
-    bool acquired = false;
+        return false;
+    bool acquired = false, got = false;
     dbont_redis_status st = dbont_redis_set_nx_px(c->redis, lock, strlen(lock), "1", 1,
                                                   (uint64_t)(c->lock_ttl_s * 1000), &acquired);
-    PGresult *r = NULL;
     if (st == DBONT_REDIS_OK && acquired) {
         *locked = true;
     } else if (st == DBONT_REDIS_OK) {
         uint64_t deadline = dbont_time_ms() + (uint64_t)(c->lock_wait_s * 1000);
         unsigned seed = (unsigned)(uintptr_t)key ^ (unsigned)dbont_time_ms();
-        while (r == NULL && dbont_time_ms() < deadline) {
+        while (!got && dbont_time_ms() < deadline) {
             /* 5 to 15 ms, jittered so that waiters do not poll in step */
             dbont_sleep(0.005 + (double)(rand_r(&seed) % 10) / 1000.0);
             void *val;
             size_t len;
             long long pttl;
             uint64_t asked = dbont_time_ms();
-            if (l2_get(c, key, strlen(key), &val, &len, &pttl) == DBONT_REDIS_OK) {
-                r = dbont_cache_decode(val, len, cq->schema_hash);
-                if (r != NULL)
-                    l1_put_from_l2(c, cq, key, strlen(key), val, len, pttl, asked);
-                free(val);
-            }
+            if (l2_get(c, key, strlen(key), &val, &len, &pttl) == DBONT_REDIS_OK &&
+                (got = entry_open(e, cq, val, len)))
+                l1_put_from_l2(c, cq, key, strlen(key), e->buf, len, pttl, asked);
         }
     } else {
         atomic_fetch_add(&c->errors, 1);
     }
     free(lock);
-    return r;
+    return got;
 }
 
 static void unlock(dbont_cache *c, const char *key)
@@ -797,28 +829,20 @@ dbont_status dbont_query_run_cached(dbont_conn *conn, dbont_cache *c, const dbon
     if (q->nparams > 0 && params == NULL)
         return dbont_error_set(err, "22023", "dbont_query_run_cached: query %s takes parameters but params is NULL",
                                q->name != NULL ? q->name : "?");
-    dbont_params p;
-    if (dbont_params_init(&p, q->nparams, q->name, err) != DBONT_OK)
-        return DBONT_ERROR;
-    dbont_status st = dbont_query_gather(&p, q, params, err);
-    if (st != DBONT_OK) {
-        dbont_params_free(&p);
-        return st;
-    }
     bool bypass;
     char *key = make_key(c, conn, cq, params, &bypass);
     if (key == NULL) {
         if (bypass)
             atomic_fetch_add(&c->bypassed, 1);
-        dbont_params_free(&p);
         return dbont_query_run(conn, q, params, out, err);
     }
 
-    PGresult *res = lookup(c, cq, key);
-    if (res != NULL) {
+    /* A hit needs no statement parameters: the key renders the values
+     * themselves, and an entry exists only if the same values ran. */
+    entry e;
+    if (lookup(c, cq, key, &e)) {
         free(key);
-        dbont_params_free(&p);
-        return dbont_query_deliver(res, q, out, err);
+        return entry_deliver(&e, q, out, err);
     }
     atomic_fetch_add(&c->misses, 1);
 
@@ -826,44 +850,52 @@ dbont_status dbont_query_run_cached(dbont_conn *conn, dbont_cache *c, const dbon
     flight *f = join_flight(c, key, &mine);
     if (f != NULL && !mine) {
         /* another thread ran it: its stored form, if it succeeded */
-        res = f->value != NULL ? dbont_cache_decode(f->value, f->len, cq->schema_hash) : NULL;
+        void *copy = f->value != NULL ? malloc(f->len) : NULL;
+        bool got = false;
+        if (copy != NULL) {
+            memcpy(copy, f->value, f->len);
+            got = entry_open(&e, cq, copy, f->len);
+        }
         if (leave_flight(c, f))
             free_flight(f);
-        if (res != NULL) {
+        free(key);
+        if (got) {
             atomic_fetch_add(&c->shared, 1);
-            free(key);
-            dbont_params_free(&p);
-            return dbont_query_deliver(res, q, out, err);
+            return entry_deliver(&e, q, out, err);
         }
         /* its run failed: this caller tries for itself, uncached */
-        free(key);
-        dbont_params_free(&p);
         return dbont_query_run(conn, q, params, out, err);
     }
 
     bool locked;
-    res = wait_for_other(c, cq, key, &locked);
+    if (wait_for_other(c, cq, key, &locked, &e)) {
+        atomic_fetch_add(&c->shared, 1);
+        if (f != NULL)
+            land_flight(c, f, e.buf, e.len); /* copies it */
+        free(key);
+        return entry_deliver(&e, q, out, err);
+    }
+
+    dbont_params p;
+    dbont_status st = dbont_params_init(&p, q->nparams, q->name, err);
+    PGresult *res = NULL;
     void *value = NULL;
     size_t len = 0;
-    if (res != NULL) {
-        atomic_fetch_add(&c->shared, 1);
-        st = DBONT_OK;
-        if (dbont_cache_encode(res, cq->schema_hash, &value, &len) != 0)
-            value = NULL; /* the other threads then run it themselves */
-    } else {
-        st = run_and_encode(conn, cq, &p, &res, &value, &len, err);
+    if (st == DBONT_OK) {
+        if ((st = dbont_query_gather(&p, q, params, err)) == DBONT_OK)
+            st = run_and_encode(conn, cq, &p, &res, &value, &len, err);
         if (st == DBONT_OK && value != NULL) {
             store(c, cq, key, value, len);
             atomic_fetch_add(&c->fills, 1);
         }
-        if (locked)
-            unlock(c, key);
+        dbont_params_free(&p);
     }
+    if (locked)
+        unlock(c, key);
     if (f != NULL)
         land_flight(c, f, st == DBONT_OK ? value : NULL, len);
     free(value);
     free(key);
-    dbont_params_free(&p);
     if (st != DBONT_OK)
         return st;
     return dbont_query_deliver(res, q, out, err);

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dbont/shard.h" /* dbont_xxh64 */
+
 static const unsigned char MAGIC[4] = {'D', 'B', 'C', '0' + DBONT_CACHE_FORMAT_VERSION};
 
 /* Fixed parts: magic, schema hash, ncolumns, nrows, checksum. */
@@ -73,8 +75,9 @@ static size_t encoded_size(const PGresult *res, int ncols, int nrows)
     }
     for (r = 0; r < nrows; r++) {
         for (c = 0; c < ncols; c++) {
-            size_t vlen = PQgetisnull(res, r, c) ? 0 : (size_t)PQgetlength(res, r, c);
-            if (!add_size(&total, VALUE_SIZE) || !add_size(&total, vlen))
+            /* a value is followed by a NUL byte, a NULL by nothing */
+            size_t vlen = PQgetisnull(res, r, c) ? 0 : (size_t)PQgetlength(res, r, c) + 1;
+            if (vlen > (size_t)INT32_MAX || !add_size(&total, VALUE_SIZE) || !add_size(&total, vlen))
                 return 0;
         }
     }
@@ -129,10 +132,11 @@ int dbont_cache_encode(const PGresult *res, uint64_t schema_hash,
                 if (vlen > 0)
                     memcpy(p, PQgetvalue(res, r, c), (size_t)vlen);
                 p += vlen;
+                *p++ = '\0';
             }
         }
     }
-    p = put_le(p, dbont_fnv1a64(buf, (size_t)(p - buf)), 8);
+    p = put_le(p, dbont_xxh64(buf, (size_t)(p - buf), 0), 8);
 
     *out = buf;
     *len = size;
@@ -175,136 +179,157 @@ static bool get_le(reader *rd, int nbytes, uint64_t *v)
     return true;
 }
 
-/* A column's name as stored: not NUL-terminated. */
-typedef struct stored_name {
-    const unsigned char *bytes;
-    size_t len;
-} stored_name;
+/* A column as stored: its name is not NUL-terminated. */
+typedef struct stored_column {
+    const unsigned char *name;
+    size_t name_len;
+    int typmod;
+} stored_column;
 
 /*
- * Reads the column descriptions into attrs (names still to be set) and
- * names.  False when they do not parse, a name holds a NUL (it could not
- * be told apart from a shorter one once in the PGresult) or a format is
- * neither text nor binary.  *names_size: the bytes of all names with
- * their NULs.
+ * A whole valid entry, parsed: one malloc'd block (*block, freed by the
+ * caller) holds the arrays, cells->cells pointing into buf.  False when
+ * buf is not a valid entry of this format version for this schema hash
+ * (or memory ran out).
  */
-static bool read_columns(reader *rd, int ncols, PGresAttDesc *attrs,
-                         stored_name *names, size_t *names_size)
+static bool parse(const unsigned char *bytes, size_t len, uint64_t schema_hash, dbont_cells *cells,
+                  stored_column **columns, void **block)
 {
-    int c;
-
-    *names_size = 0;
-    for (c = 0; c < ncols; c++) {
-        uint64_t nlen, oid, typmod, format;
-        const unsigned char *name;
-        if (!get_le(rd, 2, &nlen) || !take(rd, (size_t)nlen, &name) ||
-            memchr(name, '\0', (size_t)nlen) != NULL ||
-            !get_le(rd, 4, &oid) || !get_le(rd, 4, &typmod) ||
-            !get_le(rd, 2, &format) || format > 1)
-            return false;
-        names[c].bytes = name;
-        names[c].len = (size_t)nlen;
-        *names_size += (size_t)nlen + 1;   /* at most 65536 per column */
-        attrs[c].name = NULL;
-        attrs[c].tableid = 0;
-        attrs[c].columnid = 0;
-        attrs[c].format = (int)format;
-        attrs[c].typid = (Oid)oid;
-        attrs[c].typlen = 0;
-        attrs[c].atttypmod = (int)(int32_t)(uint32_t)typmod;
-    }
-    return true;
-}
-
-/* Reads the rows into res (whose columns are set).  False when they do
- * not parse or libpq runs out of memory. */
-static bool read_rows(reader *rd, PGresult *res, int ncols, int nrows)
-{
-    int c, r;
-
-    for (r = 0; r < nrows; r++) {
-        for (c = 0; c < ncols; c++) {
-            uint64_t stored;
-            int32_t vlen;
-            const unsigned char *value;
-            if (!get_le(rd, 4, &stored))
-                return false;
-            vlen = (int32_t)(uint32_t)stored;
-            if (vlen == NULL_LENGTH) {
-                if (!PQsetvalue(res, r, c, NULL, NULL_LENGTH))
-                    return false;
-                continue;
-            }
-            if (vlen < 0 || !take(rd, (size_t)vlen, &value))
-                return false;
-            /* PQsetvalue copies the bytes (its parameter is not const,
-             * though it does not write through it). */
-            if (!PQsetvalue(res, r, c, (char *)value, vlen))
-                return false;
-        }
-    }
-    return true;
-}
-
-PGresult *dbont_cache_decode(const void *buf, size_t len, uint64_t schema_hash)
-{
-    const unsigned char *bytes = buf;
     reader rd;
     uint64_t ncols, nrows;
-    PGresAttDesc *attrs = NULL;
-    stored_name *names = NULL;
-    char *name_buf = NULL, *q;
-    size_t names_size;
-    PGresult *res = NULL;
-    bool ok = false;
-    uint64_t c;
 
-    if (buf == NULL || len < FIXED_SIZE || memcmp(bytes, MAGIC, sizeof MAGIC) != 0 ||
-        le(bytes + 4, 8) != schema_hash ||
-        dbont_fnv1a64(bytes, len - 8) != le(bytes + len - 8, 8))
-        return NULL;
+    *block = NULL;
+    if (bytes == NULL || len < FIXED_SIZE || memcmp(bytes, MAGIC, sizeof MAGIC) != 0 ||
+        le(bytes + 4, 8) != schema_hash || dbont_xxh64(bytes, len - 8, 0) != le(bytes + len - 8, 8))
+        return false;
 
     /* Everything between the schema hash and the checksum. */
     rd.p = bytes + 12;
     rd.left = len - 12 - 8;
     if (!get_le(&rd, 4, &ncols) || ncols > INT_MAX || ncols > rd.left / COLUMN_SIZE)
-        return NULL;
-    if (ncols > 0) {
-        attrs = malloc((size_t)ncols * sizeof *attrs);
-        names = malloc((size_t)ncols * sizeof *names);
-        if (attrs == NULL || names == NULL)
-            goto done;
+        return false;
+    /* the columns first, to know where the rows start and how many */
+    reader at_rows = rd;
+    for (uint64_t c = 0; c < ncols; c++) {
+        uint64_t nlen;
+        const unsigned char *skip;
+        if (!get_le(&at_rows, 2, &nlen) || !take(&at_rows, (size_t)nlen + 10, &skip))
+            return false;
     }
-    if (!read_columns(&rd, (int)ncols, attrs, names, &names_size) ||
-        !get_le(&rd, 4, &nrows) || nrows > INT_MAX ||
-        (ncols == 0 && nrows > 0) ||
-        (ncols > 0 && nrows > rd.left / VALUE_SIZE / ncols))
-        goto done;
+    if (!get_le(&at_rows, 4, &nrows) || nrows > INT_MAX || (ncols == 0 && nrows > 0) ||
+        (ncols > 0 && nrows > at_rows.left / VALUE_SIZE / ncols))
+        return false;
 
+    size_t n = (size_t)ncols, ncells = (size_t)(ncols * nrows);
+    char *m = malloc(n * (sizeof(Oid) + sizeof(int) + sizeof(stored_column)) + ncells * sizeof(dbont_cell) + 1);
+    if (m == NULL)
+        return false;
+    /* widest alignment first */
+    dbont_cell *cell = (dbont_cell *)(void *)m;
+    stored_column *col = (stored_column *)(void *)(m + ncells * sizeof(dbont_cell));
+    Oid *types = (Oid *)(void *)(col + n);
+    int *formats = (int *)(void *)(types + n);
+
+    for (size_t c = 0; c < n; c++) {
+        uint64_t nlen, oid, typmod, format;
+        const unsigned char *name;
+        if (!get_le(&rd, 2, &nlen) || !take(&rd, (size_t)nlen, &name) ||
+            memchr(name, '\0', (size_t)nlen) != NULL ||
+            !get_le(&rd, 4, &oid) || !get_le(&rd, 4, &typmod) ||
+            !get_le(&rd, 2, &format) || format > 1)
+            goto bad;
+        col[c].name = name;
+        col[c].name_len = (size_t)nlen;
+        col[c].typmod = (int)(int32_t)(uint32_t)typmod;
+        types[c] = (Oid)oid;
+        formats[c] = (int)format;
+    }
+    rd = at_rows;
+    for (size_t k = 0; k < ncells; k++) {
+        uint64_t stored;
+        const unsigned char *value, *nul;
+        if (!get_le(&rd, 4, &stored))
+            goto bad;
+        int32_t vlen = (int32_t)(uint32_t)stored;
+        if (vlen == NULL_LENGTH) {
+            cell[k].value = NULL;
+            cell[k].len = -1;
+            continue;
+        }
+        if (vlen < 0 || !take(&rd, (size_t)vlen, &value) || !take(&rd, 1, &nul) || *nul != '\0')
+            goto bad;
+        cell[k].value = (const char *)value;
+        cell[k].len = vlen;
+    }
+    /* Every byte up to the checksum must have been used. */
+    if (rd.left != 0)
+        goto bad;
+    cells->ncols = (int)ncols;
+    cells->nrows = (int)nrows;
+    cells->types = types;
+    cells->formats = formats;
+    cells->cells = cell;
+    *columns = col;
+    *block = m;
+    return true;
+bad:
+    free(m);
+    return false;
+}
+
+bool dbont_cache_cells(const void *buf, size_t len, uint64_t schema_hash, dbont_cells *cells, void **block)
+{
+    stored_column *columns;
+    return parse(buf, len, schema_hash, cells, &columns, block);
+}
+
+PGresult *dbont_cache_decode(const void *buf, size_t len, uint64_t schema_hash)
+{
+    dbont_cells cells;
+    stored_column *col;
+    void *block;
+    PGresAttDesc *attrs = NULL;
+    char *name_buf = NULL;
+    PGresult *res = NULL;
+    bool ok = false;
+
+    if (!parse(buf, len, schema_hash, &cells, &col, &block))
+        return NULL;
     res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
     if (res == NULL)
         goto done;
-    if (ncols > 0) {
+    if (cells.ncols > 0) {
         /* PQsetResultAttrs wants NUL-terminated names; it copies them. */
+        size_t names_size = 0;
+        for (int c = 0; c < cells.ncols; c++)
+            names_size += col[c].name_len + 1;
+        attrs = malloc((size_t)cells.ncols * sizeof *attrs);
         name_buf = malloc(names_size);
-        if (name_buf == NULL)
+        if (attrs == NULL || name_buf == NULL)
             goto done;
-        for (q = name_buf, c = 0; c < ncols; c++) {
-            memcpy(q, names[c].bytes, names[c].len);
-            q[names[c].len] = '\0';
-            attrs[c].name = q;
-            q += names[c].len + 1;
+        char *q = name_buf;
+        for (int c = 0; c < cells.ncols; c++) {
+            memcpy(q, col[c].name, col[c].name_len);
+            q[col[c].name_len] = '\0';
+            attrs[c] = (PGresAttDesc){.name = q, .tableid = 0, .columnid = 0, .format = cells.formats[c],
+                                      .typid = cells.types[c], .typlen = 0, .atttypmod = col[c].typmod};
+            q += col[c].name_len + 1;
         }
-        if (!PQsetResultAttrs(res, (int)ncols, attrs))
+        if (!PQsetResultAttrs(res, cells.ncols, attrs))
             goto done;
     }
-    /* Every byte up to the checksum must have been used. */
-    ok = read_rows(&rd, res, (int)ncols, (int)nrows) && rd.left == 0;
-
+    ok = true;
+    for (int r = 0; r < cells.nrows && ok; r++)
+        for (int c = 0; c < cells.ncols && ok; c++) {
+            const dbont_cell *v = &cells.cells[(size_t)r * (size_t)cells.ncols + (size_t)c];
+            /* PQsetvalue copies the bytes (its parameter is not const,
+             * though it does not write through it). */
+            ok = PQsetvalue(res, r, c, (char *)v->value, v->len) != 0;
+        }
 done:
     free(name_buf);
-    free(names);
     free(attrs);
+    free(block);
     if (!ok) {
         PQclear(res);
         return NULL;

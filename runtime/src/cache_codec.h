@@ -11,16 +11,20 @@
  * checksum matches and whose every length adds up; anything else is a
  * miss, never a result read the wrong way.
  *
- * Format version 1, little-endian (docs/caching.md):
+ * Format version 2, little-endian (docs/caching.md):
  *
- *     "DBC1"                       magic; the 1 is the format version
+ *     "DBC2"                       magic; the 2 is the format version
  *     u64 schema_hash
  *     u32 ncolumns, then per column:
  *         u16 name length, the name's bytes (no NUL)
  *         u32 type oid, i32 typmod, u16 format (0 text, 1 binary)
  *     u32 nrows, then per row, per column:
- *         i32 length (-1 for NULL), the value's bytes
- *     u64 checksum: FNV-1a 64 of every byte before it
+ *         i32 length (-1 for NULL), the value's bytes and a NUL byte
+ *         (none for NULL), so that text is a C string in place
+ *     u64 checksum: xxHash64 (seed 0) of every byte before it
+ *
+ * (Version 1 had FNV-1a 64 there: a byte at a time, a fifth of a
+ * microsecond on every hit of a 130-byte entry, against 25 ns.)
  *
  * The columns' table oid, column number and type size (PQftable,
  * PQftablecol, PQfsize) are not stored: the decoded result has 0 there.
@@ -30,12 +34,15 @@
 #ifndef DBONT_CACHE_CODEC_H
 #define DBONT_CACHE_CODEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <libpq-fe.h>
 
-#define DBONT_CACHE_FORMAT_VERSION 1
+#include "result_internal.h"
+
+#define DBONT_CACHE_FORMAT_VERSION 2
 
 /*
  * Encodes res into a malloc'd buffer, which the caller frees: *out and
@@ -58,6 +65,14 @@ int dbont_cache_encode(const PGresult *res, uint64_t schema_hash,
  * out.  buf is only read.
  */
 PGresult *dbont_cache_decode(const void *buf, size_t len, uint64_t schema_hash);
+
+/*
+ * The values of a valid entry (as dbont_cache_decode checks it) where
+ * they lie in buf, for dbont_result_decode_cells: true, with *cells
+ * pointing into *block (malloc'd, the caller frees it once done with
+ * cells) and into buf.  False as dbont_cache_decode's NULL.
+ */
+bool dbont_cache_cells(const void *buf, size_t len, uint64_t schema_hash, dbont_cells *cells, void **block);
 
 /* FNV-1a 64 of n bytes: the entries' checksum, and the cache's hash of
  * version names. */

@@ -115,7 +115,8 @@ void dbont_cache_stats_get(dbont_cache *cache, dbont_cache_stats *out);
 
 /*
  * Applies an event: the version of (tenant, event) goes up, locally and in
- * Redis (INCR, then PUBLISH to the other processes).  tenant is the
+ * Redis (one round trip: a script that INCRs and PUBLISHes to the other
+ * processes).  tenant is the
  * tenant's text form, or "" for tables without a tenant.  A Redis failure
  * is counted and not reported: the local bump happened, and the other
  * processes' entries expire by their TTL (docs/caching.md).

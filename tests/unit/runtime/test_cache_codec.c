@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "cache_codec.h"
+#include "dbont/shard.h" /* dbont_xxh64, for the checksum of rewritten entries */
 
 #define SCHEMA UINT64_C(0x0123456789abcdef)
 
@@ -93,18 +94,6 @@ static void round_trip(const PGresult *res)
     free(buf);
 }
 
-/* Independent of the codec's own: the tests rewrite entries and seal them
- * again, to reach the checks behind the checksum. */
-static uint64_t fnv1a64(const unsigned char *p, size_t n)
-{
-    uint64_t h = UINT64_C(0xcbf29ce484222325);
-    size_t i;
-    for (i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= UINT64_C(0x100000001b3);
-    }
-    return h;
-}
 
 static void put_le(unsigned char *p, uint64_t v, int n)
 {
@@ -116,7 +105,8 @@ static void put_le(unsigned char *p, uint64_t v, int n)
 /* Writes the right checksum into the last 8 bytes of buf. */
 static void reseal(unsigned char *buf, size_t len)
 {
-    put_le(buf + len - 8, fnv1a64(buf, len - 8), 8);
+    /* dbont_xxh64 has vectors of its own (test_shard.c) */
+    put_le(buf + len - 8, dbont_xxh64(buf, len - 8, 0), 8);
 }
 
 static void refused(const void *buf, size_t len, uint64_t schema)
@@ -166,6 +156,44 @@ static void test_round_trip_mixed(void **state)
     assert_int_equal(PQgetlength(res, 2, 1), 0);
     assert_int_equal(PQgetlength(res, 0, 2), 8);
     round_trip(res);
+    PQclear(res);
+}
+
+/* The cells of an entry (what a cache hit decodes rows from) describe
+ * every value in place, each followed by a NUL. */
+static void test_cells(void **state)
+{
+    PGresult *res = mixed();
+    void *buf, *block;
+    size_t len;
+    dbont_cells cells;
+    int r, c;
+    (void)state;
+    encode_ok(res, &buf, &len);
+    assert_true(dbont_cache_cells(buf, len, SCHEMA, &cells, &block));
+    assert_int_equal(cells.ncols, 4);
+    assert_int_equal(cells.nrows, 3);
+    for (c = 0; c < 4; c++) {
+        assert_int_equal(cells.types[c], PQftype(res, c));
+        assert_int_equal(cells.formats[c], PQfformat(res, c));
+    }
+    for (r = 0; r < 3; r++)
+        for (c = 0; c < 4; c++) {
+            const dbont_cell *cell = &cells.cells[r * 4 + c];
+            if (PQgetisnull(res, r, c)) {
+                assert_int_equal(cell->len, -1);
+                continue;
+            }
+            assert_int_equal(cell->len, PQgetlength(res, r, c));
+            assert_memory_equal(cell->value, PQgetvalue(res, r, c), (size_t)cell->len + 1); /* and the NUL */
+            assert_true((const char *)cell->value > (const char *)buf &&
+                        (const char *)cell->value + cell->len < (const char *)buf + len);
+        }
+    free(block);
+    /* refused as dbont_cache_decode refuses */
+    assert_false(dbont_cache_cells(buf, len, SCHEMA + 1, &cells, &block));
+    assert_false(dbont_cache_cells(buf, len - 1, SCHEMA, &cells, &block));
+    free(buf);
     PQclear(res);
 }
 
@@ -235,7 +263,7 @@ static void test_long_names(void **state)
 static void test_exact_bytes(void **state)
 {
     static const unsigned char body[] = {
-        'D', 'B', 'C', '1',
+        'D', 'B', 'C', '2',
         0xef, 0xcd, 0xab, 0x89, 0x67, 0x45, 0x23, 0x01,   /* schema hash */
         1, 0, 0, 0,                                       /* 1 column */
         1, 0, 'n',                                        /* name */
@@ -243,7 +271,7 @@ static void test_exact_bytes(void **state)
         0xff, 0xff, 0xff, 0xff,                           /* typmod -1 */
         1, 0,                                             /* binary */
         1, 0, 0, 0,                                       /* 1 row */
-        4, 0, 0, 0, 0, 0, 0, 0x2a,                        /* 42 */
+        4, 0, 0, 0, 0, 0, 0, 0x2a, 0,                     /* 42, NUL */
     };
     unsigned char expect[sizeof body + 8];
     PGresult *res = tiny();
@@ -284,18 +312,21 @@ static void test_wrong_magic_and_version(void **state)
     encode_ok(res, (void **)&buf, &len);
     for (i = 0; i < 4; i++) {
         unsigned char saved = buf[i];
-        buf[i] = (unsigned char)(saved ^ 0x20);   /* "dBC1", "Dbc1", ... */
+        buf[i] = (unsigned char)(saved ^ 0x20);   /* "dBC2", "Dbc2", ... */
         reseal(buf, len);
         refused(buf, len, SCHEMA);
         buf[i] = saved;
     }
-    buf[3] = '2';   /* a later format version */
+    buf[3] = '3';   /* a later format version */
+    reseal(buf, len);
+    refused(buf, len, SCHEMA);
+    buf[3] = '1';   /* the earlier one (FNV-1a checksum) */
     reseal(buf, len);
     refused(buf, len, SCHEMA);
     buf[3] = '0';
     reseal(buf, len);
     refused(buf, len, SCHEMA);
-    buf[3] = '1';
+    buf[3] = '2';
     reseal(buf, len);
     assert_non_null(buf);
     {
@@ -404,7 +435,8 @@ static void test_trailing_bytes(void **state)
  * Well-sealed entries whose contents do not add up (as a buggy or
  * hostile writer could make): the parser's own checks refuse them.
  * Offsets in the tiny entry: ncolumns at 12, name length at 16, format
- * at 27, nrows at 29, the value's length at 33.
+ * at 27, nrows at 29, the value's length at 33, its bytes at 37 and the
+ * NUL after them at 41.
  */
 static void test_sealed_nonsense(void **state)
 {
@@ -413,7 +445,7 @@ static void test_sealed_nonsense(void **state)
     size_t len;
     (void)state;
     encode_ok(res, (void **)&orig, &len);
-    assert_int_equal(len, 49);
+    assert_int_equal(len, 50);
     buf = malloc(len);
 
 #define TRY(offset, value, nbytes)                  \
@@ -439,7 +471,9 @@ static void test_sealed_nonsense(void **state)
     TRY(33, 5, 4);             /* longer */
     TRY(33, 0xfffffffeu, 4);   /* length -2 */
     TRY(33, 0x80000000u, 4);   /* INT32_MIN */
-    TRY(33, 0xffffffffu, 4);   /* NULL, then 4 bytes left over */
+    TRY(33, 0xffffffffu, 4);   /* NULL, then 5 bytes left over */
+    TRY(41, 1, 1);             /* no NUL after the value */
+    TRY(41, 0xff, 1);
 #undef TRY
 
     free(buf);
@@ -451,6 +485,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_mixed),
+        cmocka_unit_test(test_cells),
         cmocka_unit_test(test_round_trip_zero_rows),
         cmocka_unit_test(test_round_trip_zero_columns),
         cmocka_unit_test(test_round_trip_large),
