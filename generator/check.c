@@ -1116,6 +1116,154 @@ static void check_range_partition(diag *d, model *m, shard_strategy *s, table *t
     }
 }
 
+/* A consistent-hash key routes by its canonical bytes (dbont/shard.h):
+ * integers, text and uuid have one. */
+static bool hashable_key(sqltype_kind k)
+{
+    return k == ST_SMALLINT || k == ST_INTEGER || k == ST_BIGINT || k == ST_SERIAL || k == ST_BIGSERIAL ||
+           k == ST_TEXT || k == ST_VARCHAR || k == ST_UUID;
+}
+
+/*
+ * consistent-hash: rows are spread over shard:shardCount PostgreSQL
+ * servers by their key (docs/scale-out.md).  What must hold for that to
+ * be sound is checked here, at the terms to change:
+ *   - the key routes a row before it exists, so the application must
+ *     know it: not a serial (each shard's own sequence would make it,
+ *     after the row was routed, and the shards' ids would collide);
+ *     another default only for a uuid (the routed insert makes a random
+ *     one, as gen_random_uuid() would);
+ *   - every row has one: NOT NULL;
+ *   - a primary key or unique constraint without the key is unique
+ *     within each shard only (a warning: with random uuids that is
+ *     enough).
+ * References are checked once every table's strategy is known
+ * (check_shard_references).
+ */
+static void check_hash_shards(diag *d, shard_strategy *s, table *t)
+{
+    if (!s->table.v) {
+        diag_error(d, s->pos, "a consistent-hash %s needs shard:table: the table it spreads over shards",
+                   shown(s->iri));
+        return;
+    }
+    if (!t || !s->key.v || (s->key_col = table_find_column(t, s->key.v)) == (size_t)-1)
+        return;
+    if (!s->shard_count.set)
+        diag_error(d, s->pos, "a consistent-hash %s needs shard:shardCount: how many shards", shown(s->iri));
+    else if (s->shard_count.v > INT32_MAX)
+        diag_error(d, s->shard_count.pos, "shard:shardCount is at most %d", INT32_MAX);
+    if (t->hash_shard) {
+        diag_error(d, s->pos, "table '%s' has two consistent-hash strategies", t->name);
+        diag_note(d, t->hash_shard->pos, "the other one");
+        return;
+    }
+    const column *key = &t->cols[s->key_col];
+    sqltype_kind k = key->stype.kind;
+    if (!hashable_key(k)) {
+        diag_error(d, s->key.pos, "a consistent-hash shard:key must be an integer, text, varchar or uuid column; "
+                                  "'%s' is %s",
+                   s->key.v, sqltype_info_of(k)->name);
+        return;
+    }
+    if (k == ST_SERIAL || k == ST_BIGSERIAL) {
+        diag_error(d, s->key.pos, "shard:key '%s' is %s: each shard's own sequence would make it after the row "
+                                  "was routed (and the shards would make the same ids); use a key the application "
+                                  "chooses, such as a uuid",
+                   s->key.v, sqltype_info_of(k)->name);
+        return;
+    }
+    if (key->has_default && k != ST_UUID) {
+        diag_error(d, key->default_sql.pos, "shard:key '%s' has a default: the server would make it after the row "
+                                            "was routed; the application must give it",
+                   s->key.v);
+        return;
+    }
+    if (!key->not_null) {
+        diag_error(d, s->key.pos, "shard:key '%s' may be NULL, and a row without a key has no shard: make it "
+                                  "db:nullable false",
+                   s->key.v);
+        return;
+    }
+    s->tbl = t;
+    t->hash_shard = s;
+    for (size_t u = 0; u <= t->nunique_sets; u++) {
+        const size_t *cols = u == 0 ? t->pk : t->unique_sets[u - 1];
+        size_t n = u == 0 ? t->npk : t->unique_sizes[u - 1];
+        bool has = n == 0;
+        for (size_t c = 0; c < n && !has; c++)
+            has = cols[c] == s->key_col;
+        if (has)
+            continue;
+        buf list;
+        buf_init(&list);
+        for (size_t c = 0; c < n; c++)
+            buf_printf(&list, "%s%s", c ? ", " : "", t->cols[cols[c]].name.v);
+        diag_warning(d, key_place(t, cols, n, u == 0),
+                     "%s (%s) of table '%s' does not include shard:key '%s': it is unique within each shard, "
+                     "not across them",
+                     u == 0 ? "the primary key" : "unique", list.data, t->name, s->key.v);
+        buf_free(&list);
+    }
+}
+
+/*
+ * PostgreSQL checks a foreign key within one server, so a reference
+ * between rows on different shards cannot exist: a sharded table may
+ * refer only to a table sharded alike (the same shard count) through its
+ * shard key, so that both rows route to the same shard; unsharded tables
+ * live on shard 0 (docs/scale-out.md) and cannot refer to sharded ones,
+ * nor sharded ones to them.
+ */
+static void check_shard_references(diag *d, model *m)
+{
+    for (size_t i = 0; i < m->ntables; i++) {
+        table *t = m->tables[i];
+        for (size_t c = 0; c < t->ncols; c++) {
+            const column *col = &t->cols[c];
+            table *r = col->ref_table;
+            if (!r || (!t->hash_shard && !r->hash_shard))
+                continue;
+            const shard_strategy *st = t->hash_shard, *sr = r->hash_shard;
+            if (!st || !sr) {
+                diag_error(d, col->references.pos,
+                           "'%s.%s' refers to table '%s', but %s: PostgreSQL checks a reference within one server, "
+                           "so both rows must be on the same shard; shard '%s' by the same key too, or drop the "
+                           "reference",
+                           t->name, col->name.v, r->name,
+                           st ? "that table is not sharded (it lives on shard 0)"
+                              : "this table is not sharded (it lives on shard 0) and that one is",
+                           st ? r->name : t->name);
+                continue;
+            }
+            /* the reference carries the shard key: the key column of t
+             * points at the key column of r, directly or as the tenant
+             * part of a reference kept inside the tenant */
+            bool carries = (c == st->key_col && col->ref_column == sr->key_col) ||
+                           (col->tenant_fk && st->key_col == t->tenant_col && sr->key_col == r->tenant_col);
+            if (!carries) {
+                bool fix = col->ref_column == sr->key_col;
+                diag_error(d, col->references.pos,
+                           "'%s.%s' refers to '%s.%s', but '%s' is sharded by '%s' and '%s' by '%s': the reference "
+                           "does not join the shard keys, so the two rows could be on different shards, where "
+                           "PostgreSQL cannot check it%s%s%s%s%s",
+                           t->name, col->name.v, r->name, r->cols[col->ref_column].name.v, t->name, st->key.v,
+                           r->name, sr->key.v, fix ? "; shard '" : "", fix ? t->name : "",
+                           fix ? "' by '" : "", fix ? col->name.v : "", fix ? "'" : "");
+                if (fix)
+                    diag_note(d, st->key.pos, "'%s' is sharded by '%s' here", t->name, st->key.v);
+            } else if (st->shard_count.v != sr->shard_count.v) {
+                diag_error(d, col->references.pos,
+                           "'%s.%s' refers to '%s', which is spread over %lld shards, and '%s' over %lld: rows with "
+                           "the same key must land on the same shard, so the counts must be equal",
+                           t->name, col->name.v, r->name, (long long)sr->shard_count.v, t->name,
+                           (long long)st->shard_count.v);
+                diag_note(d, st->shard_count.pos, "the shard:shardCount of '%s'", t->name);
+            }
+        }
+    }
+}
+
 static void check_shards(diag *d, model *m)
 {
     for (size_t i = 0; i < m->nshards; i++) {
@@ -1137,7 +1285,10 @@ static void check_shards(diag *d, model *m)
             diag_error(d, s->periods_ahead.pos, "shard:periodsAhead must be 0 or more");
         if (s->algorithm.v && !strcasecmp(s->algorithm.v, "range-based"))
             check_range_partition(d, m, s, t);
+        else if (s->algorithm.v && !strcasecmp(s->algorithm.v, "consistent-hash"))
+            check_hash_shards(d, s, t);
     }
+    check_shard_references(d, m);
 }
 
 static void check_caches(diag *d, model *m)

@@ -752,6 +752,52 @@ static void emit_cache_backend(buf *header, const emit_info *e)
     }
 }
 
+/* Each consistent-hash table's shard count and router (dbont/shard.h):
+ * the shard of a key, as every other program that routes alike computes
+ * it. */
+static void emit_shard_routes(buf *header, const emit_info *e)
+{
+    const model *m = e->m;
+    for (size_t i = 0; i < m->ntables; i++) {
+        const table *t = m->tables[i];
+        const shard_strategy *s = t->hash_shard;
+        if (!s)
+            continue;
+        const column *key = &t->cols[s->key_col];
+        char *stem = xasprintf("%s_%s", e->prefix, t->c_name), *macro = upper(stem);
+        char *count = xasprintf("%lld", (long long)s->shard_count.v);
+        long long n = s->replication_factor.set ? s->replication_factor.v : 1;
+        char *copies = xasprintf("%lld", n);
+        char *kept = n == 1 ? xstrdup("kept on its primary alone")
+                            : xasprintf("kept in %lld copies: a primary and %lld standby%s", n, n - 1, n > 2 ? "s" : "");
+        const char *how;
+        char *decl;
+        switch (key->stype.kind) {
+        case ST_UUID:
+            decl = xstrdup("const dbont_uuid *key");
+            how = "dbont_shard_of_uuid(key, nshards)";
+            break;
+        case ST_TEXT:
+        case ST_VARCHAR:
+            decl = xstrdup("const char *key");
+            how = "dbont_shard_of_text(key, strlen(key), nshards)";
+            break;
+        default: /* the integers: check.c allows no other key */
+            decl = declaration(sqltype_info_of(key->stype.kind)->c_type, "key");
+            how = "dbont_shard_of_int(key, nshards)";
+            break;
+        }
+        call(header, "d4_h_shard_route", "vvvvvvvvv", stem, macro, t->name, key->name.v, count, copies, decl, how,
+             kept);
+        free(kept);
+        free(decl);
+        free(copies);
+        free(count);
+        free(macro);
+        free(stem);
+    }
+}
+
 /* One function per cache:Pattern: its queries run through the cache with
  * their example values. */
 static void emit_warmups(buf *header, buf *source, const emit_info *e)
@@ -854,6 +900,7 @@ void emit_c(const emit_info *e, buf *defs)
     if (e->cache)
         emit_warmups(&header, &source, e);
     emit_cache_backend(&header, e);
+    emit_shard_routes(&header, e);
     char *prefix_h = xasprintf("%s_H", e->prefix), *guard = upper(prefix_h);
     free(prefix_h);
     m4_define_value(defs, "d4_version", e->version);

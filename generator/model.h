@@ -140,6 +140,7 @@ typedef struct table {
     size_t tenant_col;      /* index of the tenant column, or (size_t)-1 */
     bool rls_on;            /* row-level security enabled and forced */
     struct shard_strategy *range_partition; /* PARTITION BY RANGE, or NULL */
+    struct shard_strategy *hash_shard;      /* consistent-hash shards, or NULL */
     char *event_entity;     /* its events are <event_entity>:created|updated|deleted */
     char *pk_name;          /* names of the constraints (unquoted) */
     char **unique_names;
@@ -222,7 +223,7 @@ typedef struct shard_strategy {
     mint hot_data_window;
     mint periods_ahead; /* (ext) range-based: periods made ahead of now */
 
-    /* derived, range-based */
+    /* derived (tbl and key_col: both algorithms) */
     struct table *tbl;
     size_t key_col;
     const char *range;   /* "daily", "monthly" (the default) or "yearly" */

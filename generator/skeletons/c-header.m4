@@ -17,6 +17,9 @@ m4_divert(-1)
 #   d4_h_warm(FUNCTION, EVENT, QUERIES) a cache:Pattern's warm-up function
 #   d4_h_cache_backend(MACRO_PREFIX, CONSTANT, BACKEND)
 #                                      the cache:backend, as <P>_CACHE_BACKEND
+#   d4_h_shard_route(STEM, MACRO_STEM, TABLE, KEY, COUNT, COPIES, KEY_DECL, CALL, KEPT)
+#                                      a consistent-hash table's shard count,
+#                                      copies and <stem>_shard_of(key)
 #   d4_h_query_cached(TYPE, PARAMS, ABOUT)
 #                                      a db:cacheable query's _cached function;
 #                                      ABOUT: "kept 60 s, per tenant; ..."
@@ -214,6 +217,22 @@ m4_define(«d4_h_cache_backend», «
 #define $1_CACHE_BACKEND $2
 »)
 
+m4_define(«d4_h_shard_route», «
+/* Table $3 is spread over $5 shards by $4 (shard:Strategy "consistent-hash";
+ * docs/scale-out.md), each shard $9. */
+#define $2_SHARD_COUNT $5
+#define $2_REPLICATION_FACTOR $6
+
+/* The shard, 0 .. $2_SHARD_COUNT - 1, of the row whose $4 is key: jump
+ * consistent hash over xxHash64 of the key's canonical bytes, the same in
+ * every program and every version of dbont. */
+static inline int32_t $1_shard_of($7)
+{
+    const int32_t nshards = $2_SHARD_COUNT;
+    return $8;
+}
+»)
+
 m4_define(«d4_h_warm», «
 /* The warm-up for the event "$2": runs $3 through cache with their
  * example values (db:params), so that their first callers hit.  Queries
@@ -305,6 +324,7 @@ m4_divert(0)m4_dnl
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h> /* strlen, for the routers of text shard keys */
 
 #include <dbont/dbont.h>
 

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h> /* strlen, for the routers of text shard keys */
 
 #include <dbont/dbont.h>
 
