@@ -1364,6 +1364,47 @@ static void refuse(differ *x, dpos pos, const char *fmt, const char *tbl)
     x->ok = false;
 }
 
+/*
+ * Where a sharded table's rows live follows from its shard key and count
+ * (dbont/shard.h); a migration changes neither the rows' places nor the
+ * servers, so a change of either would route every later call to where
+ * the rows are not.  Moving rows between servers is resharding, not a
+ * schema change: refused here, whatever else the migration holds.
+ */
+static void diff_shards(differ *x)
+{
+    for (size_t i = 0; i < x->to->ntables; i++) {
+        const stable *tt = x->pairs[i].t, *ft = x->pairs[i].f;
+        if (!ft || (!ft->shard_key && !tt->shard_key))
+            continue;
+        dpos where = tt->shard_key ? tt->shard_pos : tt->pos;
+        const char *what = NULL;
+        if (!ft->shard_key)
+            what = "cannot start being spread over shards";
+        else if (!tt->shard_key)
+            what = "cannot stop being spread over shards";
+        else if (ft->shard_count != tt->shard_count)
+            what = "cannot change its shard:shardCount";
+        else {
+            size_t fk = stable_column_index(ft, ft->shard_key);
+            size_t tk = fk == NONE ? NONE : x->pairs[i].f_to_t[fk];
+            if (tk == NONE || strcmp(tt->cols[tk].name, tt->shard_key))
+                what = "cannot change its shard:key";
+        }
+        if (!what)
+            continue;
+        diag_error(x->d, where,
+                   "table '%s' %s in a migration: its rows would stay where the old routing put them while every "
+                   "call looked for them where the new one does; moving rows between servers is resharding "
+                   "(docs/scale-out.md, \"Resharding\"), which this version of dbont cannot do yet",
+                   tt->name, what);
+        if (ft->shard_key)
+            diag_note(x->d, where, "'%s' was spread over %lld shards by '%s'", tt->name, ft->shard_count,
+                      ft->shard_key);
+        x->ok = false;
+    }
+}
+
 static void diff_partitions(differ *x)
 {
     const schema *f = x->from, *t = x->to;
@@ -1646,6 +1687,7 @@ bool diff_schemas(const schema *from, const schema *to, const name_changes *rn, 
         diff_indexes(&x, &x.pairs[i]);
     diff_searches(&x);
     diff_partitions(&x);
+    diff_shards(&x);
     diff_cache_triggers(&x);
     if (out->n)
         qsort(out->v, out->n, sizeof *out->v, by_phase);

@@ -78,6 +78,7 @@ static void free_table(stable *t)
     free(t->indexes);
     free(t->partition_key);
     free(t->partition_range);
+    free(t->shard_key);
     free(t->cache_entity);
     free(t->cache_tenant);
 }
@@ -337,6 +338,9 @@ void schema_copy(const schema *from, schema *to)
         t->hot_days = ft->hot_days;
         t->periods_ahead = ft->periods_ahead;
         t->partition_pos = ft->partition_pos;
+        t->shard_key = dup_or_null(ft->shard_key);
+        t->shard_count = ft->shard_count;
+        t->shard_pos = ft->shard_pos;
         t->cache_entity = dup_or_null(ft->cache_entity);
         t->cache_tenant = dup_or_null(ft->cache_tenant);
     }
@@ -406,6 +410,11 @@ void schema_from_model(const model *m, schema *out)
             t->hot_days = rp->hot_days;
             t->periods_ahead = rp->ahead;
             t->partition_pos = rp->pos;
+        }
+        if (mt->hash_shard) {
+            t->shard_key = xstrdup(mt->hash_shard->key.v);
+            t->shard_count = mt->hash_shard->shard_count.v;
+            t->shard_pos = mt->hash_shard->pos;
         }
         for (size_t c = 0; c < mt->ncols; c++) {
             const column *mc = &mt->cols[c];

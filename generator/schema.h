@@ -91,6 +91,13 @@ typedef struct stable {
     char *partition_range; /* daily, monthly or yearly */
     long long hot_days, periods_ahead;
     dpos partition_pos;    /* the shard:Strategy */
+    /* consistent-hash shards (dbont/shard.h): rows routed by shard_key
+     * over shard_count servers, or shard_key NULL.  Recorded so that a
+     * later change, which would route rows where they are not, is
+     * refused (diff.c). */
+    char *shard_key;
+    long long shard_count;
+    dpos shard_pos;        /* the shard:Strategy */
     /* Writes to it notify the query cache (a trigger: dbont/cache.h):
      * events <cache_entity>:created|updated|deleted, for the tenant in
      * cache_tenant (a column), or NULL: no trigger */

@@ -142,6 +142,8 @@ char *snapshot_body(const schema *s)
         if (t->partition_key)
             buf_printf(&b, "  partition-by range %s %s hot-days %lld periods-ahead %lld\n", t->partition_key,
                        t->partition_range, t->hot_days, t->periods_ahead);
+        if (t->shard_key)
+            buf_printf(&b, "  shard-by hash %s %lld\n", t->shard_key, t->shard_count);
         const sindex **idx = xmalloc((t->nindexes ? t->nindexes : 1) * sizeof *idx);
         for (size_t k = 0; k < t->nindexes; k++)
             idx[k] = &t->indexes[k];
@@ -363,6 +365,20 @@ static void read_partition(reader *r, stable *t, const char *p)
     t->partition_range = xstrdup(size);
 }
 
+/* "  shard-by hash KEY COUNT" */
+static void read_shard(reader *r, stable *t, const char *p)
+{
+    char *key = read_name(&p);
+    int used = 0;
+    if (!key || sscanf(p, " %lld%n", &t->shard_count, &used) != 1 || p[used] || t->shard_count < 1 ||
+        t->shard_key) {
+        free(key);
+        bad(r, "shard-by needs 'hash KEY COUNT', once");
+        return;
+    }
+    t->shard_key = key;
+}
+
 /* "  index NAME METHOD [unique] (COLUMNS) [language CONFIG] [where EXPR]" */
 static void read_index(reader *r, stable *t, const char *p)
 {
@@ -498,6 +514,8 @@ bool snapshot_parse(const char *text, const char *file, schema *out, char **last
             }
         } else if (skip(&p, "  partition-by range ")) {
             read_partition(&r, t, p);
+        } else if (skip(&p, "  shard-by hash ")) {
+            read_shard(&r, t, p);
         } else if (skip(&p, "  index ")) {
             read_index(&r, t, p);
         } else if (skip(&p, "  grant ")) {

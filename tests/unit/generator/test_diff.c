@@ -1174,6 +1174,41 @@ static void test_partition_refusals(void **state)
     done(&r);
 }
 
+#define ACCOUNTS_BODY "  column id bigint not-null\n  column email text not-null\n  primary-key accounts_pkey (id)\n"
+#define ACCOUNTS_S ACCOUNTS_BODY "  shard-by hash id 4\n"
+
+/* Where the rows of a sharded table live cannot change in a migration;
+ * what leaves the routing alone can. */
+static void test_shard_refusals(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *from, *to, *says;
+    } cases[] = {
+        {"table accounts\n" ACCOUNTS_BODY, "table accounts\n" ACCOUNTS_S, "cannot start being spread over shards"},
+        {"table accounts\n" ACCOUNTS_S, "table accounts\n" ACCOUNTS_BODY, "cannot stop being spread over shards"},
+        {"table accounts\n" ACCOUNTS_S, "table accounts\n" ACCOUNTS_BODY "  shard-by hash id 5\n",
+         "cannot change its shard:shardCount"},
+        {"table accounts\n" ACCOUNTS_S, "table accounts\n" ACCOUNTS_BODY "  shard-by hash email 4\n",
+         "cannot change its shard:key"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        result r;
+        run(&r, cases[i].from, cases[i].to, NULL);
+        if (r.ok || !strstr(r.diags, cases[i].says) || !strstr(r.diags, "resharding"))
+            fail_msg("case %zu: ok=%d, diagnostics:\n%s", i, r.ok, r.diags);
+        done(&r);
+    }
+    /* a new column, a rename of the table: the routing stays */
+    static const char *const hint[] = {"members", "accounts", NULL};
+    result r;
+    run(&r, "table accounts\n" ACCOUNTS_S,
+        "table members\n" ACCOUNTS_BODY "  column name text\n  shard-by hash id 4\n", hint);
+    if (!r.ok)
+        fail_msg("a sharded table renamed, with a new column: %s", r.diags);
+    done(&r);
+}
+
 /* An index added to a partitioned table that exists: ON ONLY the parent in
  * the transaction, then the step that builds it on each partition; its
  * drop is a plain DROP INDEX (none CONCURRENTLY for a partitioned index). */
@@ -1271,7 +1306,8 @@ int main(void)
         cmocka_unit_test(test_search_replaced), cmocka_unit_test(test_search_removed),
         cmocka_unit_test(test_search_app_role_changed), cmocka_unit_test(test_search_table_renamed),
         cmocka_unit_test(test_partition_new_table), cmocka_unit_test(test_partition_settings),
-        cmocka_unit_test(test_partition_refusals), cmocka_unit_test(test_partition_index),
+        cmocka_unit_test(test_partition_refusals), cmocka_unit_test(test_shard_refusals),
+        cmocka_unit_test(test_partition_index),
         cmocka_unit_test(test_partition_drop), cmocka_unit_test(test_cache_triggers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

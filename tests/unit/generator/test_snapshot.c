@@ -522,6 +522,42 @@ static void test_partition_line(void **state)
     }
 }
 
+/* "  shard-by hash KEY COUNT": read back as written, refused otherwise. */
+static void test_shard_line(void **state)
+{
+    (void)state;
+    const char *text = "table accounts\n  column id bigint not-null\n  shard-by hash id 16\n";
+    tu_diag t;
+    tu_diag_open(&t);
+    schema s;
+    assert_true(snapshot_parse(text, "s.snapshot", &s, NULL, &t.d));
+    const stable *a = schema_table(&s, "accounts");
+    assert_string_equal(a->shard_key, "id");
+    assert_int_equal(a->shard_count, 16);
+    char *body = snapshot_body(&s);
+    assert_string_equal(body, text);
+    free(body);
+    schema_free(&s);
+    tu_diag_close(&t);
+    static const char *const bad[] = {
+        "  shard-by hash id\n",
+        "  shard-by hash id 0\n",
+        "  shard-by hash id 16 extra\n",
+        "  shard-by hash id sixteen\n",
+        "  shard-by hash id 16\n  shard-by hash id 16\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *one = xasprintf("table accounts\n  column id bigint not-null\n%s", bad[i]);
+        tu_diag_open(&t);
+        bool ok = snapshot_parse(one, "s.snapshot", &s, NULL, &t.d);
+        if (ok || !strstr(tu_diag_text(&t), "shard-by needs 'hash KEY COUNT', once"))
+            fail_msg("case %zu: ok=%d: %s", i, ok, tu_diag_text(&t));
+        schema_free(&s);
+        tu_diag_close(&t);
+        free(one);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -534,6 +570,7 @@ int main(void)
         cmocka_unit_test(test_index_sorted),
         cmocka_unit_test_setup_teardown(test_index_from_model, tu_setup_tmpdir, tu_teardown_tmpdir),
         cmocka_unit_test(test_index_malformed), cmocka_unit_test(test_partition_line),
+        cmocka_unit_test(test_shard_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
