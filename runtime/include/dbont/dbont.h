@@ -13,6 +13,7 @@
 #include "dbont/query.h"
 #include "dbont/result.h"
 #include "dbont/shard.h"
+#include "dbont/shardset.h"
 #include "dbont/stmt.h"
 #include "dbont/table.h"
 #include "dbont/tenant.h"
