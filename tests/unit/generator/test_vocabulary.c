@@ -230,7 +230,11 @@ static query *find_query(const model *m, const char *local)
 static void test_clean(void **state)
 {
     fixture *f = *state;
-    if (f->l.text[0] || !f->l.check_ok)
+    /* the one diagnostic: the reference design's consistent-hash strategy
+     * names no table (shard:table is an extension), so it routes nothing */
+    const char *warning = "107:1: warning: shard:UserSharding names no shard:table: it spreads no table over shards";
+    const char *at = strstr(f->l.text, warning);
+    if (!f->l.check_ok || !at || strchr(f->l.text, '\n') != strrchr(f->l.text, '\n'))
         fail_msg("diagnostics:\n%s", f->l.text);
     assert_int_equal(f->l.m.ntables, 4);
     assert_int_equal(f->l.m.nqueries, 5);
