@@ -6,6 +6,7 @@
 #include "dbont/conn.h"
 #include "dbont/copy.h"
 #include "dbont/error.h"
+#include "dbont/fanout.h"
 #include "dbont/filter.h"
 #include "dbont/migrate.h"
 #include "dbont/partitions.h"
