@@ -247,6 +247,7 @@ typedef struct parser {
     const char *name;
     int line;
     int count_line;   /* the line of "shards N", 0 before it */
+    int moving_line;  /* the line of "moving-from N", 0 before it */
     shardconf *out;
     dbont_error *err;
 } parser;
@@ -347,6 +348,66 @@ static dbont_status parse_shard(parser *p, span kw, const char *line, size_t n, 
     return server_set(sv, dsn.p, dsn.n, where, p->err);
 }
 
+/*
+ * "moving-from N", the words after the keyword kw: rows are moving from N
+ * shards to the count of "shards" (dbont/shardset.h, "Resharding").  Only
+ * growing is supported: jump consistent hash moves keys from the old
+ * shards to the new ones only when the count grows, and dbont-shard moves
+ * them so; a smaller N would need rows gathered from shards the routing
+ * no longer names.
+ */
+static dbont_status parse_moving_from(parser *p, span kw, const char *line, size_t n, size_t i)
+{
+    span num, extra;
+    long from;
+    int count = p->out->count;
+
+    if (p->count_line == 0)
+        return fail_at(p, kw.col,
+                       "'moving-from' before 'shards <N>' (the shard count comes first)");
+    if (p->moving_line != 0)
+        return fail_at(p, kw.col, "'moving-from' is given twice (first at line %d)",
+                       p->moving_line);
+    num = next_word(line, n, &i);
+    if (count == 1)
+        return fail_at(p, num.n == 0 ? kw.col : num.col,
+                       "'moving-from' with 1 shard: only growing is supported, and no smaller "
+                       "count can grow to 1");
+    if (num.n == 0)
+        return fail_at(p, num.col,
+                       "'moving-from' needs the shard count the rows are moving from (1 to %d)",
+                       count - 1);
+    switch (parse_number(num, DBONT_SHARDSET_MAX_SHARDS, &from)) {
+    case NOT_A_NUMBER:
+        return fail_at(p, num.col,
+                       "the shard count to move from must be a whole number from 1 to %d, "
+                       "not '%.*s'",
+                       count - 1, quote_len(num), num.p);
+    case NUMBER_TOO_BIG:
+        from = DBONT_SHARDSET_MAX_SHARDS + 1L;
+        break;
+    case NUMBER_OK:
+        break;
+    }
+    if (from < 1)
+        return fail_at(p, num.col,
+                       "the shard count to move from must be a whole number from 1 to %d, "
+                       "not '%.*s'",
+                       count - 1, quote_len(num), num.p);
+    if (from >= count)
+        return fail_at(p, num.col,
+                       "moving-from %.*s is not less than the shard count, %d: only growing is "
+                       "supported (from fewer shards to more)",
+                       quote_len(num), num.p, count);
+    extra = next_word(line, n, &i);
+    if (extra.n != 0)
+        return fail_at(p, extra.col, "unexpected '%.*s' after the shard count to move from",
+                       quote_len(extra), extra.p);
+    p->moving_line = p->line;
+    p->out->moving_from = (int)from;
+    return DBONT_OK;
+}
+
 static dbont_status parse_line(parser *p, const char *line, size_t n)
 {
     size_t i = 0;
@@ -364,7 +425,10 @@ static dbont_status parse_line(parser *p, const char *line, size_t n)
         return parse_shards(p, kw, line, n, i);
     if (span_is(kw, "shard"))
         return parse_shard(p, kw, line, n, i);
-    return fail_at(p, kw.col, "unknown keyword '%.*s' (expected 'shards' or 'shard')",
+    if (span_is(kw, "moving-from"))
+        return parse_moving_from(p, kw, line, n, i);
+    return fail_at(p, kw.col,
+                   "unknown keyword '%.*s' (expected 'shards', 'shard' or 'moving-from')",
                    quote_len(kw), kw.p);
 }
 
@@ -379,6 +443,7 @@ dbont_status shardconf_parse(shardconf *out, const char *name, const char *text,
     p.name = name;
     p.line = 1;
     p.count_line = 0;
+    p.moving_line = 0;
     p.out = out;
     p.err = err;
     while (pos < len) {
@@ -455,6 +520,7 @@ dbont_status shardconf_read_file(shardconf *out, const char *path, dbont_error *
 #define ENV_PREFIX "DBONT_SHARD_"
 #define ENV_COUNT "DBONT_SHARD_COUNT"
 #define ENV_CONF "DBONT_SHARDS_CONF"
+#define ENV_MOVING_FROM "DBONT_SHARD_MOVING_FROM"
 #define ENV_UNKNOWN "unknown variable (expected DBONT_SHARD_<i>_PRIMARY, " \
                     "DBONT_SHARD_<i>_STANDBY or DBONT_SHARD_<i>_STANDBY_<k>, k from 1)"
 /* The largest k of DBONT_SHARD_<i>_STANDBY_<k>. */
@@ -585,6 +651,41 @@ static dbont_status env_add(shardconf *c, env_var *v, const env_var *primary_of,
     return server_set(sv, value, (size_t)(end - value), where, err);
 }
 
+/*
+ * DBONT_SHARD_MOVING_FROM (text: its value, NULL when unset), as the
+ * file's "moving-from": 1 .. count-1.  Empty or blank is unset, as an
+ * empty DBONT_SHARDS_CONF is no file (a shell's VAR= clears it).
+ */
+static dbont_status env_moving_from(shardconf *c, const char *text, dbont_error *err)
+{
+    span ms;
+    long from;
+    number_kind kind;
+
+    if (text == NULL)
+        return DBONT_OK;
+    ms = rest_of_line(text, strlen(text), 0);
+    if (ms.n == 0)
+        return DBONT_OK;
+    if (c->count == 1)
+        return dbont_error_set(err, CONFIG_ERROR,
+                               ENV_MOVING_FROM ": " ENV_COUNT " is 1: only growing is supported, "
+                               "and no smaller count can grow to 1");
+    kind = parse_number(ms, DBONT_SHARDSET_MAX_SHARDS, &from);
+    if (kind == NOT_A_NUMBER || (kind == NUMBER_OK && from < 1))
+        return dbont_error_set(err, CONFIG_ERROR,
+                               ENV_MOVING_FROM ": the shard count to move from must be a whole "
+                               "number from 1 to %d, not '%.*s'",
+                               c->count - 1, quote_len(ms), ms.p);
+    if (kind == NUMBER_TOO_BIG || from >= c->count)
+        return dbont_error_set(err, CONFIG_ERROR,
+                               ENV_MOVING_FROM ": %.*s is not less than " ENV_COUNT ", %d: only "
+                               "growing is supported (from fewer shards to more)",
+                               quote_len(ms), ms.p, c->count);
+    c->moving_from = (int)from;
+    return DBONT_OK;
+}
+
 dbont_status shardconf_from_env(shardconf *out, char *const *envp, dbont_error *err)
 {
     const char *count_text = env_get(envp, ENV_COUNT);
@@ -605,6 +706,8 @@ dbont_status shardconf_from_env(shardconf *out, char *const *envp, dbont_error *
                                "not '%.*s'",
                                DBONT_SHARDSET_MAX_SHARDS, quote_len(cs), cs.p);
     if (set_count(out, count, ENV_COUNT, err) != DBONT_OK)
+        goto fail;
+    if (env_moving_from(out, env_get(envp, ENV_MOVING_FROM), err) != DBONT_OK)
         goto fail;
 
     vars = env_collect(envp, &nvars);

@@ -29,6 +29,9 @@ typedef struct shardconf {
     char *count_origin;       /* where count was set: "shards.conf:1:8" or
                                  "DBONT_SHARD_COUNT" */
     shardconf_shard *shards;  /* count of them */
+    int moving_from;          /* 0, or 1 .. count-1: a move from that many
+                                 shards is in progress ("moving-from N",
+                                 DBONT_SHARD_MOVING_FROM) */
 } shardconf;
 
 /*

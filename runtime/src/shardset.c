@@ -585,6 +585,11 @@ int dbont_shardset_count(const dbont_shardset *s)
     return s != NULL ? s->count : 0;
 }
 
+int dbont_shardset_moving_from(const dbont_shardset *s)
+{
+    return s != NULL ? s->conf.moving_from : 0;
+}
+
 static const shardconf_shard *conf_shard(const dbont_shardset *s, int shard_index)
 {
     if (s == NULL || shard_index < 0 || shard_index >= s->count)
@@ -602,6 +607,12 @@ const char *dbont_shardset_primary_dsn(const dbont_shardset *s, int shard_index)
 {
     const shardconf_shard *c = conf_shard(s, shard_index);
     return c != NULL ? c->primary.dsn : NULL;
+}
+
+const char *dbont_shardset_primary_label(const dbont_shardset *s, int shard_index)
+{
+    const shardconf_shard *c = conf_shard(s, shard_index);
+    return c != NULL ? c->primary.label : NULL;
 }
 
 const char *dbont_shardset_standby_dsn(const dbont_shardset *s, int shard_index, int k)

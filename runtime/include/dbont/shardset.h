@@ -15,6 +15,9 @@
  *                                 "shard" line, once
  *     shard <I> primary <DSN>     exactly one per shard I in 0 .. N-1
  *     shard <I> standby <DSN>     zero or more per shard
+ *     moving-from <K>             optional, after "shards", once: rows
+ *                                 are moving from K shards to N (see
+ *                                 "Resharding" below); 1 <= K < N
  *
  * The DSN is the rest of the line, surrounding blanks removed: a libpq URI
  * or key=value string (which may contain blanks; a '#' in it is part of
@@ -27,6 +30,8 @@
  *     DBONT_SHARD_<I>_STANDBY=DSN        optional
  *     DBONT_SHARD_<I>_STANDBY_<K>=DSN    optional, K = 1, 2, ...: more
  *                                        standbys (gaps allowed)
+ *     DBONT_SHARD_MOVING_FROM=K          optional, as "moving-from" (empty
+ *                                        or blank: not set)
  *
  * A shard's standbys are taken in that order (STANDBY, then STANDBY_<K>
  * by K).  Every variable named DBONT_SHARD_<digits>_... must be one of
@@ -39,6 +44,45 @@
  * "DBONT_SHARD_2_PRIMARY is not set (DBONT_SHARD_COUNT is 4)".  Each DSN
  * is parsed (by libpq, without connecting) at open, so a malformed one is
  * reported there, with its place.
+ *
+ * ---- Resharding: moving-from ------------------------------------------------
+ *
+ * "moving-from N" says that the set is growing from N shards to M (the
+ * "shards" count) and that rows are being moved, or are about to be, by
+ * dbont-shard move (dbont/reshard.h).  M is the count rows are routed by
+ * (dbont_shardset_count, and the generated code's shard:shardCount must
+ * be M); N is the count they were stored by.  Jump consistent hash moves
+ * a key only from its old shard, jump(hash, N), to a new one, jump(hash,
+ * M) >= N; most keys (N of M) stay where they are.  While the line is
+ * there, callers route by these rules:
+ *
+ *   - a read by key looks at the key's new shard; when the row is not
+ *     there and the key's old shard differs, at the old shard; and when
+ *     it is not there either, at the new shard once more.  A row is
+ *     always on its old shard, or on its new one, or (between its copy
+ *     and the delete of the original, both identical) on both, so the
+ *     first found is the row.  The third look is what makes it exact: the
+ *     move copies a batch to the new shard and then deletes it from the
+ *     old one, and both can happen between the first two looks (the
+ *     second look then proves the copy had committed, so the third finds
+ *     it).  A key that is in neither costs three lookups; every other key
+ *     one or two.  Old then new (two looks) is exact too; new first
+ *     finds the moved rows and the rows written during the move in one.
+ *     Exact on the primaries: standbys (READ_STALE_OK) lag each by its
+ *     own amount, so a read served by two of them can miss a row that
+ *     moved in between.
+ *   - a write goes to the key's new shard: an insert of a new key lands
+ *     where it will stay.  Updates and deletes of rows the move has not
+ *     reached yet do not find them there: a move is for tables whose
+ *     existing rows are not written while it runs (dbont/reshard.h says
+ *     what dbont-shard detects).  A new row that refers (by a foreign
+ *     key) to a row not moved yet fails on the new shard (23503).
+ *   - a query without the key runs on all M shards and may see a row
+ *     twice in the moment between its copy and its delete; the move is
+ *     meant to be short, and such queries should tolerate it or wait.
+ *
+ * When the move is done (dbont-shard move reports nothing left), remove
+ * the line: reads then look at one shard only.
  *
  * ---- Connections --------------------------------------------------------
  *
@@ -212,11 +256,21 @@ dbont_shardset *dbont_shardset_open(const dbont_shardset_options *o, dbont_error
 /* The number of shards (0 for NULL). */
 int dbont_shardset_count(const dbont_shardset *s);
 
+/*
+ * 0 when no move is in progress; else the shard count rows are moving
+ * from ("moving-from N", DBONT_SHARD_MOVING_FROM), 1 .. count-1.  See
+ * "Resharding: moving-from" above for how callers route meanwhile.
+ */
+int dbont_shardset_moving_from(const dbont_shardset *s);
+
 /* The configured DSNs, as read (NULL when out of range): for tools and
  * tests; an application needs none of them. */
 int dbont_shardset_standby_count(const dbont_shardset *s, int shard);
 const char *dbont_shardset_primary_dsn(const dbont_shardset *s, int shard);
 const char *dbont_shardset_standby_dsn(const dbont_shardset *s, int shard, int k);
+/* The primary as errors name it: "host:port" from its DSN, never the
+ * password (NULL when out of range). */
+const char *dbont_shardset_primary_label(const dbont_shardset *s, int shard);
 
 /*
  * A connection to a server of shard (0 .. count-1): its primary, or for

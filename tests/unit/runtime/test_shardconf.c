@@ -192,11 +192,11 @@ static void test_file_errors_keywords(void **state)
     file_fails("shards 4\nshard 0 primary a\nshard 5 primary b\n",
                "shards.conf:3:7: shard 5 is out of range (shards 4)");
     file_fails("shards 4\nshardz 0 primary a\n",
-               "shards.conf:2:1: unknown keyword 'shardz' (expected 'shards' or 'shard')");
+               "shards.conf:2:1: unknown keyword 'shardz' (expected 'shards', 'shard' or 'moving-from')");
     file_fails("shards 4\n  Shard 0 primary a\n",
-               "shards.conf:2:3: unknown keyword 'Shard' (expected 'shards' or 'shard')");
+               "shards.conf:2:3: unknown keyword 'Shard' (expected 'shards', 'shard' or 'moving-from')");
     file_fails("shards 4\nshard 0 primary a # ok\nshards=4\n",
-               "shards.conf:3:1: unknown keyword 'shards=4' (expected 'shards' or 'shard')");
+               "shards.conf:3:1: unknown keyword 'shards=4' (expected 'shards', 'shard' or 'moving-from')");
     file_fails("# comment\nshard 0 primary a\nshards 1\n",
                "shards.conf:2:1: 'shard' before 'shards <N>' (the shard count comes first)");
     file_fails("\nshards 2\nshard 0 primary a\n  shards 2\n",
@@ -440,6 +440,143 @@ static void test_env_errors(void **state)
                        "connection info string");
 }
 
+/* ---- moving-from: a move in progress ------------------------------------------ */
+
+static void test_moving_from_file(void **state)
+{
+    shardconf c;
+    dbont_error err;
+    (void)state;
+    /* Without the line: no move. */
+    assert_int_equal(parse(&c, harness_conf, &err), DBONT_OK);
+    assert_int_equal(c.moving_from, 0);
+    shardconf_free(&c);
+    /* After "shards", anywhere among the "shard" lines; blanks, CRLF. */
+    assert_int_equal(parse(&c,
+                           "shards 5\nshard 0 primary a\n\tmoving-from   4 \r\nshard 1 primary b\n"
+                           "shard 2 primary c\nshard 3 primary d\nshard 4 primary e\n",
+                           &err),
+                     DBONT_OK);
+    assert_int_equal(c.count, 5);
+    assert_int_equal(c.moving_from, 4);
+    shardconf_free(&c);
+    assert_int_equal(c.moving_from, 0);   /* freeing empties it */
+    /* Leading zeros are still the number. */
+    assert_int_equal(parse(&c, "shards 2\nmoving-from 01\nshard 0 primary a\nshard 1 primary b\n",
+                           &err),
+                     DBONT_OK);
+    assert_int_equal(c.moving_from, 1);
+    shardconf_free(&c);
+    /* The rest of the file is still checked. */
+    file_fails("shards 17\nmoving-from 1\n",
+               "shards.conf:1:8: shard 0 has no primary (no 'shard 0 primary <DSN>' line)");
+}
+
+static void test_moving_from_file_errors(void **state)
+{
+    (void)state;
+    file_fails("moving-from 4\nshards 5\n",
+               "shards.conf:1:1: 'moving-from' before 'shards <N>' (the shard count comes first)");
+    file_fails("shards 5\nmoving-from 4\nshard 0 primary a\n  moving-from 4\n",
+               "shards.conf:4:3: 'moving-from' is given twice (first at line 2)");
+    file_fails("shards 5\nmoving-from\n",
+               "shards.conf:2:12: 'moving-from' needs the shard count the rows are moving from "
+               "(1 to 4)");
+    file_fails("shards 5\nmoving-from four\n",
+               "shards.conf:2:13: the shard count to move from must be a whole number from 1 to "
+               "4, not 'four'");
+    file_fails("shards 5\nmoving-from 0\n",
+               "shards.conf:2:13: the shard count to move from must be a whole number from 1 to "
+               "4, not '0'");
+    file_fails("shards 5\nmoving-from -4\n",
+               "shards.conf:2:13: the shard count to move from must be a whole number from 1 to "
+               "4, not '-4'");
+    /* Only growing: the same count, or shrinking, is refused. */
+    file_fails("shards 5\nmoving-from 5\n",
+               "shards.conf:2:13: moving-from 5 is not less than the shard count, 5: only growing "
+               "is supported (from fewer shards to more)");
+    file_fails("shards 4\nshard 0 primary a\nmoving-from  16\n",
+               "shards.conf:3:14: moving-from 16 is not less than the shard count, 4: only "
+               "growing is supported (from fewer shards to more)");
+    file_fails("shards 4\nmoving-from 99999999999999999999\n",
+               "shards.conf:2:13: moving-from 99999999999999999999 is not less than the shard "
+               "count, 4: only growing is supported (from fewer shards to more)");
+    file_fails("shards 1\nmoving-from 1\n",
+               "shards.conf:2:13: 'moving-from' with 1 shard: only growing is supported, and no "
+               "smaller count can grow to 1");
+    file_fails("shards 1\nmoving-from\n",
+               "shards.conf:2:1: 'moving-from' with 1 shard: only growing is supported, and no "
+               "smaller count can grow to 1");
+    file_fails("shards 5\nmoving-from 4 # old\n",
+               "shards.conf:2:15: unexpected '#' after the shard count to move from");
+    file_fails("shards 5\nmoving_from 4\n",
+               "shards.conf:2:1: unknown keyword 'moving_from' (expected 'shards', 'shard' or "
+               "'moving-from')");
+}
+
+static void test_moving_from_env(void **state)
+{
+    char *env[] = {"DBONT_SHARD_COUNT=2", "DBONT_SHARD_0_PRIMARY=a", "DBONT_SHARD_1_PRIMARY=b",
+                   "DBONT_SHARD_MOVING_FROM= 1 ", NULL};
+    char *blank[] = {"DBONT_SHARD_COUNT=2", "DBONT_SHARD_0_PRIMARY=a", "DBONT_SHARD_1_PRIMARY=b",
+                     "DBONT_SHARD_MOVING_FROM= ", NULL};
+    char *not_less[] = {"DBONT_SHARD_COUNT=2", "DBONT_SHARD_0_PRIMARY=a",
+                        "DBONT_SHARD_1_PRIMARY=b", "DBONT_SHARD_MOVING_FROM=2", NULL};
+    char *huge[] = {"DBONT_SHARD_COUNT=2", "DBONT_SHARD_0_PRIMARY=a", "DBONT_SHARD_1_PRIMARY=b",
+                    "DBONT_SHARD_MOVING_FROM=123456789012345678901", NULL};
+    char *zero[] = {"DBONT_SHARD_COUNT=3", "DBONT_SHARD_MOVING_FROM=0", NULL};
+    char *word[] = {"DBONT_SHARD_COUNT=3", "DBONT_SHARD_MOVING_FROM=two", NULL};
+    char *one[] = {"DBONT_SHARD_COUNT=1", "DBONT_SHARD_0_PRIMARY=a", "DBONT_SHARD_MOVING_FROM=1",
+                   NULL};
+    shardconf c;
+    dbont_error err;
+    (void)state;
+
+    assert_int_equal(shardconf_from_env(&c, env, &err), DBONT_OK);
+    assert_int_equal(c.moving_from, 1);
+    shardconf_free(&c);
+    /* Blank is unset (VAR= in a shell). */
+    assert_int_equal(shardconf_from_env(&c, blank, &err), DBONT_OK);
+    assert_int_equal(c.moving_from, 0);
+    shardconf_free(&c);
+    assert_int_equal(shardconf_from_env(&c, harness_env, &err), DBONT_OK);
+    assert_int_equal(c.moving_from, 0);
+    shardconf_free(&c);
+    env_fails(not_less, "DBONT_SHARD_MOVING_FROM: 2 is not less than DBONT_SHARD_COUNT, 2: only "
+                        "growing is supported (from fewer shards to more)");
+    env_fails(huge, "DBONT_SHARD_MOVING_FROM: 123456789012345678901 is not less than "
+                    "DBONT_SHARD_COUNT, 2: only growing is supported (from fewer shards to more)");
+    env_fails(zero, "DBONT_SHARD_MOVING_FROM: the shard count to move from must be a whole number "
+                    "from 1 to 2, not '0'");
+    env_fails(word, "DBONT_SHARD_MOVING_FROM: the shard count to move from must be a whole number "
+                    "from 1 to 2, not 'two'");
+    env_fails(one, "DBONT_SHARD_MOVING_FROM: DBONT_SHARD_COUNT is 1: only growing is supported, "
+                   "and no smaller count can grow to 1");
+}
+
+static void test_moving_from_load(void **state)
+{
+    char path[64], conf_var[128];
+    /* The file wins over the variables, DBONT_SHARD_MOVING_FROM too. */
+    char *env[] = {conf_var, "DBONT_SHARD_MOVING_FROM=1", NULL};
+    shardconf c;
+    dbont_error err;
+    (void)state;
+    temp_file(path, "shards 3\nshard 0 primary a\nshard 1 primary b\nshard 2 primary c\n");
+    snprintf(conf_var, sizeof conf_var, "DBONT_SHARDS_CONF=%s", path);
+    assert_int_equal(shardconf_load(&c, NULL, env, &err), DBONT_OK);
+    assert_int_equal(c.count, 3);
+    assert_int_equal(c.moving_from, 0);
+    shardconf_free(&c);
+    unlink(path);
+    temp_file(path, "shards 3\nmoving-from 2\nshard 0 primary a\nshard 1 primary b\n"
+                    "shard 2 primary c\n");
+    assert_int_equal(shardconf_read_file(&c, path, &err), DBONT_OK);
+    assert_int_equal(c.moving_from, 2);
+    shardconf_free(&c);
+    unlink(path);
+}
+
 /* ---- where the configuration comes from --------------------------------------- */
 
 static void test_load_sources(void **state)
@@ -498,6 +635,10 @@ int main(void)
         cmocka_unit_test(test_env_standbys_in_order),
         cmocka_unit_test(test_env_errors),
         cmocka_unit_test(test_load_sources),
+        cmocka_unit_test(test_moving_from_file),
+        cmocka_unit_test(test_moving_from_file_errors),
+        cmocka_unit_test(test_moving_from_env),
+        cmocka_unit_test(test_moving_from_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
