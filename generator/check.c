@@ -1124,6 +1124,21 @@ static bool hashable_key(sqltype_kind k)
            k == ST_TEXT || k == ST_VARCHAR || k == ST_UUID;
 }
 
+/* db:default "gen_random_uuid()" (any case and spacing): a default the
+ * routed insert can make on the client, before routing. */
+static bool random_uuid_default(const column *c)
+{
+    if (!c->default_sql.v)
+        return false;
+    char squeezed[32];
+    size_t n = 0;
+    for (const char *p = c->default_sql.v; *p && n + 1 < sizeof squeezed; p++)
+        if (*p != ' ' && *p != '\t')
+            squeezed[n++] = (char)tolower((unsigned char)*p);
+    squeezed[n] = '\0';
+    return !strcmp(squeezed, "gen_random_uuid()") || !strcmp(squeezed, "public.gen_random_uuid()");
+}
+
 /*
  * consistent-hash: rows are spread over shard:shardCount PostgreSQL
  * servers by their key (docs/scale-out.md).  What must hold for that to
@@ -1175,9 +1190,13 @@ static void check_hash_shards(diag *d, shard_strategy *s, table *t)
                    s->key.v, sqltype_info_of(k)->name);
         return;
     }
-    if (key->has_default && k != ST_UUID) {
-        diag_error(d, key->default_sql.pos, "shard:key '%s' has a default: the server would make it after the row "
-                                            "was routed; the application must give it",
+    /* the tenant column's default is the session's tenant: the routed calls
+     * take the tenant from the row instead */
+    if (key->has_default && s->key_col != t->tenant_col && !(k == ST_UUID && random_uuid_default(key))) {
+        diag_error(d, key->default_sql.v ? key->default_sql.pos : s->key.pos,
+                   "shard:key '%s' has a default: the server would make it after the row was routed; the "
+                   "application must give it (a uuid key may default to gen_random_uuid(), which the routed "
+                   "insert makes itself)",
                    s->key.v);
         return;
     }
@@ -1189,6 +1208,12 @@ static void check_hash_shards(diag *d, shard_strategy *s, table *t)
     }
     s->tbl = t;
     t->hash_shard = s;
+    if (t->tenant_col != (size_t)-1 && s->key_col != t->tenant_col)
+        diag_warning(d, s->key.pos,
+                     "multi-tenant table '%s' is sharded by '%s', not by its tenant column '%s': a tenant's rows "
+                     "spread over every shard, and no routed functions are made for it (a call must run in its "
+                     "tenant's session on the row's shard; use %s_shard_of and a tenant session there)",
+                     t->name, s->key.v, t->cols[t->tenant_col].name.v, t->c_name ? t->c_name : t->name);
     for (size_t u = 0; u <= t->nunique_sets; u++) {
         const size_t *cols = u == 0 ? t->pk : t->unique_sets[u - 1];
         size_t n = u == 0 ? t->npk : t->unique_sizes[u - 1];

@@ -56,6 +56,15 @@ static void call(buf *out, const char *macro, const char *kinds, ...)
     m4_call(out, macro, kinds, args);
 }
 
+/* s in upper case, for macro names (caller frees). */
+static char *upper(const char *s)
+{
+    char *u = xstrdup(s);
+    for (char *p = u; *p; p++)
+        *p = (char)toupper((unsigned char)*p);
+    return u;
+}
+
 /* Names of the parameters of get and delete: the key columns' C names,
  * except that conn, out and err stay the fixed parameters' names. */
 static char *key_param_name(const column *c)
@@ -214,6 +223,41 @@ static char *key_params(const table *t)
     return buf_take(&b);
 }
 
+/* A consistent-hash table gets routed functions (dbont/sharded.h) when
+ * a call can run in the right session: a table without a tenant, or one
+ * sharded by its tenant column (each call then runs in that tenant's
+ * session). */
+static bool routed(const table *t)
+{
+    return t->hash_shard && (t->tenant_col == (size_t)-1 || t->hash_shard->key_col == t->tenant_col);
+}
+
+static bool key_in_pk(const table *t)
+{
+    for (size_t i = 0; i < t->npk; i++)
+        if (t->pk[i] == t->hash_shard->key_col)
+            return true;
+    return false;
+}
+
+/* The routed get's and delete's key parameters: the shard key first when
+ * the primary key lacks it (it alone says where the row is), then the
+ * primary key. */
+static char *routed_key_params(const table *t)
+{
+    char *pk = key_params(t);
+    if (key_in_pk(t))
+        return pk;
+    const column *k = &t->cols[t->hash_shard->key_col];
+    char *pname = key_param_name(k);
+    char *decl = declaration(sqltype_info_of(k->stype.kind)->c_type, pname);
+    char *all = xasprintf("%s, %s", decl, pk);
+    free(decl);
+    free(pname);
+    free(pk);
+    return all;
+}
+
 /* The filter struct and its setters (dbont/filter.h). */
 static void emit_header_filter(buf *out, const emit_info *e, const table *t, const char *type)
 {
@@ -271,6 +315,17 @@ static void emit_header_table(buf *out, const emit_info *e, const table *t)
         call(out, "d4_h_delete", "vv", type, keys);
     call(out, "d4_h_list", "vv", type, t->npk ? "primary key order" : "no defined order");
     call(out, "d4_h_copy", "v", type);
+    if (routed(t)) {
+        char *rkeys = t->npk ? routed_key_params(t) : xstrdup("");
+        const char *how = t->tenant_col != (size_t)-1 ? "in a tenant session of the row's tenant, on its shard"
+                                                      : "on the row's shard";
+        call(out, "d4_h_sharded", "vv", type, how);
+        if (t->npk)
+            call(out, "d4_h_get_sharded", "vv", type, rkeys);
+        if (t->npk && t->npk < t->ncols)
+            call(out, "d4_h_update_sharded", "v", type);
+        free(rkeys);
+    }
     emit_header_filter(out, e, t, type);
     free(keys);
     buf_free(&fields);
@@ -329,6 +384,44 @@ static unsigned long long insert_id(const table *t)
     unsigned long long id = stmt_id(s.sql, s.oids, s.n);
     buf_free(&b);
     return id;
+}
+
+/* The routed functions: the table's dbont_sharding, then thin wrappers
+ * over dbont/sharded.h. */
+static void emit_source_routed(buf *out, const emit_info *e, const table *t, const char *type)
+{
+    char keyidx[24], *macro = upper(type), *count = xasprintf("%s_SHARD_COUNT", macro);
+    snprintf(keyidx, sizeof keyidx, "%zu", t->hash_shard->key_col);
+    char *setting = t->tenant_col != (size_t)-1 ? c_string_literal(e->m->tenancy.setting) : xstrdup("NULL");
+    call(out, "d4_c_sharding", "vvvv", type, keyidx, count, setting);
+    call(out, "d4_c_insert_sharded", "v", type);
+    if (t->npk) {
+        char *rkeys = routed_key_params(t);
+        buf sets;
+        buf_init(&sets);
+        if (!key_in_pk(t)) {
+            const column *k = &t->cols[t->hash_shard->key_col];
+            char *pname = key_param_name(k);
+            call(&sets, "d4_c_keyset", "vv", k->c_name, pname);
+            free(pname);
+        }
+        for (size_t i = 0; i < t->npk; i++) {
+            const column *c = &t->cols[t->pk[i]];
+            char *pname = key_param_name(c);
+            call(&sets, "d4_c_keyset", "vv", c->c_name, pname);
+            free(pname);
+        }
+        call(out, "d4_c_get_sharded", "vvs", type, rkeys, sets.data);
+        if (t->npk < t->ncols)
+            call(out, "d4_c_update_sharded", "v", type);
+        call(out, "d4_c_delete_sharded", "vvs", type, rkeys, sets.data);
+        buf_free(&sets);
+        free(rkeys);
+    }
+    call(out, "d4_c_copy_sharded", "v", type);
+    free(setting);
+    free(count);
+    free(macro);
 }
 
 static void emit_source_table(buf *out, const emit_info *e, const table *t)
@@ -478,6 +571,8 @@ static void emit_source_table(buf *out, const emit_info *e, const table *t)
     }
     call(out, "d4_c_list", "v", type);
     call(out, "d4_c_copy", "v", type);
+    if (routed(t))
+        emit_source_routed(out, e, t, type);
     call(out, "d4_c_find", "v", type);
     buf_free(&b);
     free(type);
@@ -723,15 +818,6 @@ static char *example_arg(const qparam *prm, const mvalue *v, size_t i)
     default:
         return xstrdup(v->text); /* numbers, as written in the ontology */
     }
-}
-
-/* s in upper case, for macro names (caller frees). */
-static char *upper(const char *s)
-{
-    char *u = xstrdup(s);
-    for (char *p = u; *p; p++)
-        *p = (char)toupper((unsigned char)*p);
-    return u;
 }
 
 /* The ontology's cache:backend, for dbont_cache_options.backend. */

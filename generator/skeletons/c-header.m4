@@ -38,6 +38,13 @@ m4_divert(-1)
 #   d4_h_delete(TYPE, KEY_PARAMS)      only for a table with a primary key
 #   d4_h_list(TYPE, ORDER)             ORDER: "primary key order" or "no defined order"
 #   d4_h_copy(TYPE)                    bulk insert with COPY
+#   d4_h_sharded(TYPE, HOW)            a routed table's insert and bulk insert
+#                                      over a shard set (dbont/sharded.h);
+#                                      HOW: where each call runs
+#   d4_h_get_sharded(TYPE, KEY_PARAMS) with a primary key: get and delete;
+#                                      KEY_PARAMS: the shard key first when
+#                                      the primary key lacks it
+#   d4_h_update_sharded(TYPE)          with non-key columns too
 #   d4_h_filter(TYPE, CONSTANTS, SETTERS)
 #                                      CONSTANTS: d4_h_column_constant(NAME, INDEX, SEP);
 #                                      SETTERS: per filterable column
@@ -148,6 +155,33 @@ m4_define(«d4_h_copy», «
  * *failed_row (when not NULL) is the index of the row at fault. */
 dbont_status $1_copy(dbont_conn *conn, const $1_new *rows, size_t n,
 d4_h_indent(«dbont_status »$1«_copy(»)size_t *failed_row, dbont_error *err);
+»)
+
+m4_define(«d4_h_sharded», «
+/*
+ * Over a shard set (dbont/sharded.h, docs/scale-out.md): the same
+ * operations, each run $2 (its primary; a get may read a
+ * standby with DBONT_SHARD_READ_STALE_OK).  While rows move to more
+ * shards, a get, update or delete that finds nothing on the key's new
+ * shard looks on its old one.  Errors name the shard.
+ */
+dbont_status $1_insert_sharded(dbont_shardset *set, const $1_new *row,
+d4_h_indent(«dbont_status »$1«_insert_sharded(»)$1_rows *out, dbont_error *err);
+/* One bulk insert per shard (per tenant), each in its shard's transaction;
+ * all committed only when every one succeeded.  The commits go one after
+ * the other: a server lost between two leaves the earlier ones committed
+ * (the error says which). */
+dbont_status $1_copy_sharded(dbont_shardset *set, const $1_new *rows, size_t n,
+d4_h_indent(«dbont_status »$1«_copy_sharded(»)size_t *failed_row, dbont_error *err);
+»)
+
+m4_define(«d4_h_get_sharded», «dbont_status $1_get_sharded(dbont_shardset *set, dbont_shard_access access, $2,
+d4_h_indent(«dbont_status »$1«_get_sharded(»)$1_rows *out, dbont_error *err);
+dbont_status $1_delete_sharded(dbont_shardset *set, $2,
+d4_h_indent(«dbont_status »$1«_delete_sharded(»)dbont_error *err);
+»)
+
+m4_define(«d4_h_update_sharded», «dbont_status $1_update_sharded(dbont_shardset *set, const $1 *row, dbont_error *err);
 »)
 
 m4_define(«d4_h_query_begin», «

@@ -38,6 +38,12 @@ m4_divert(-1)
 #   d4_c_delete(TYPE, KEY_PARAMS, KEY_SETS)
 #   d4_c_list(TYPE)
 #   d4_c_copy(TYPE)
+#   d4_c_sharding(TYPE, KEY_INDEX, COUNT, TENANT_SETTING_LIT_OR_NULL)
+#   d4_c_insert_sharded(TYPE)
+#   d4_c_get_sharded(TYPE, KEY_PARAMS, KEY_SETS)   as d4_c_get, routed
+#   d4_c_update_sharded(TYPE)
+#   d4_c_delete_sharded(TYPE, KEY_PARAMS, KEY_SETS)
+#   d4_c_copy_sharded(TYPE)
 #   d4_c_find(TYPE)                    the filter's init and find
 #
 # After the tables, for each query:
@@ -241,6 +247,64 @@ dbont_status $1_copy(dbont_conn *conn, const $1_new *rows, size_t n,
 d4_c_indent(«dbont_status »$1«_copy(»)size_t *failed_row, dbont_error *err)
 {
     return dbont_table_copy(conn, &$1_desc, rows, n, failed_row, err);
+}
+»)
+
+m4_define(«d4_c_sharding», «
+static const dbont_sharding $1_sharding = {&$1_desc, $2, $3, $4};
+
+»)
+
+m4_define(«d4_c_insert_sharded», «dbont_status $1_insert_sharded(dbont_shardset *set, const $1_new *row,
+d4_c_indent(«dbont_status »$1«_insert_sharded(»)$1_rows *out, dbont_error *err)
+{
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_sharded_insert(set, &$1_sharding, row, out ? &_res : NULL, err);
+    if (out)
+        $1_view(_res, out);
+    return _st;
+}
+»)
+
+m4_define(«d4_c_get_sharded», «
+dbont_status $1_get_sharded(dbont_shardset *set, dbont_shard_access access, $2,
+d4_c_indent(«dbont_status »$1«_get_sharded(»)$1_rows *out, dbont_error *err)
+{
+    $1 _key;
+    dbont_result *_res = NULL;
+    dbont_status _st;
+    memset(&_key, 0, sizeof _key);
+$3    _st = dbont_sharded_get(set, &$1_sharding, access, &_key, &_res, err);
+    if (out)
+        $1_view(_res, out);
+    else
+        dbont_result_free(_res);
+    return _st;
+}
+»)
+
+m4_define(«d4_c_update_sharded», «
+dbont_status $1_update_sharded(dbont_shardset *set, const $1 *row, dbont_error *err)
+{
+    return dbont_sharded_update(set, &$1_sharding, row, err);
+}
+»)
+
+m4_define(«d4_c_delete_sharded», «
+dbont_status $1_delete_sharded(dbont_shardset *set, $2,
+d4_c_indent(«dbont_status »$1«_delete_sharded(»)dbont_error *err)
+{
+    $1 _key;
+    memset(&_key, 0, sizeof _key);
+$3    return dbont_sharded_remove(set, &$1_sharding, &_key, err);
+}
+»)
+
+m4_define(«d4_c_copy_sharded», «
+dbont_status $1_copy_sharded(dbont_shardset *set, const $1_new *rows, size_t n,
+d4_c_indent(«dbont_status »$1«_copy_sharded(»)size_t *failed_row, dbont_error *err)
+{
+    return dbont_sharded_copy(set, &$1_sharding, rows, n, failed_row, err);
 }
 »)
 

@@ -14,6 +14,7 @@
 #include "dbont/query.h"
 #include "dbont/result.h"
 #include "dbont/shard.h"
+#include "dbont/sharded.h"
 #include "dbont/shardset.h"
 #include "dbont/stmt.h"
 #include "dbont/table.h"

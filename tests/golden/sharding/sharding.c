@@ -155,6 +155,54 @@ dbont_status sharding_orgs_copy(dbont_conn *conn, const sharding_orgs_new *rows,
     return dbont_table_copy(conn, &sharding_orgs_desc, rows, n, failed_row, err);
 }
 
+static const dbont_sharding sharding_orgs_sharding = {&sharding_orgs_desc, 0, SHARDING_ORGS_SHARD_COUNT, NULL};
+
+dbont_status sharding_orgs_insert_sharded(dbont_shardset *set, const sharding_orgs_new *row,
+                                          sharding_orgs_rows *out, dbont_error *err)
+{
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_sharded_insert(set, &sharding_orgs_sharding, row, out ? &_res : NULL, err);
+    if (out)
+        sharding_orgs_view(_res, out);
+    return _st;
+}
+
+dbont_status sharding_orgs_get_sharded(dbont_shardset *set, dbont_shard_access access, dbont_uuid id,
+                                       sharding_orgs_rows *out, dbont_error *err)
+{
+    sharding_orgs _key;
+    dbont_result *_res = NULL;
+    dbont_status _st;
+    memset(&_key, 0, sizeof _key);
+    _key.id = id;
+    _st = dbont_sharded_get(set, &sharding_orgs_sharding, access, &_key, &_res, err);
+    if (out)
+        sharding_orgs_view(_res, out);
+    else
+        dbont_result_free(_res);
+    return _st;
+}
+
+dbont_status sharding_orgs_update_sharded(dbont_shardset *set, const sharding_orgs *row, dbont_error *err)
+{
+    return dbont_sharded_update(set, &sharding_orgs_sharding, row, err);
+}
+
+dbont_status sharding_orgs_delete_sharded(dbont_shardset *set, dbont_uuid id,
+                                          dbont_error *err)
+{
+    sharding_orgs _key;
+    memset(&_key, 0, sizeof _key);
+    _key.id = id;
+    return dbont_sharded_remove(set, &sharding_orgs_sharding, &_key, err);
+}
+
+dbont_status sharding_orgs_copy_sharded(dbont_shardset *set, const sharding_orgs_new *rows, size_t n,
+                                        size_t *failed_row, dbont_error *err)
+{
+    return dbont_sharded_copy(set, &sharding_orgs_sharding, rows, n, failed_row, err);
+}
+
 sharding_orgs_filter sharding_orgs_filter_init(void)
 {
     sharding_orgs_filter f;
@@ -309,6 +357,56 @@ dbont_status sharding_users_copy(dbont_conn *conn, const sharding_users_new *row
     return dbont_table_copy(conn, &sharding_users_desc, rows, n, failed_row, err);
 }
 
+static const dbont_sharding sharding_users_sharding = {&sharding_users_desc, 1, SHARDING_USERS_SHARD_COUNT, "app.current_org_id"};
+
+dbont_status sharding_users_insert_sharded(dbont_shardset *set, const sharding_users_new *row,
+                                           sharding_users_rows *out, dbont_error *err)
+{
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_sharded_insert(set, &sharding_users_sharding, row, out ? &_res : NULL, err);
+    if (out)
+        sharding_users_view(_res, out);
+    return _st;
+}
+
+dbont_status sharding_users_get_sharded(dbont_shardset *set, dbont_shard_access access, dbont_uuid org_id, dbont_uuid id,
+                                        sharding_users_rows *out, dbont_error *err)
+{
+    sharding_users _key;
+    dbont_result *_res = NULL;
+    dbont_status _st;
+    memset(&_key, 0, sizeof _key);
+    _key.org_id = org_id;
+    _key.id = id;
+    _st = dbont_sharded_get(set, &sharding_users_sharding, access, &_key, &_res, err);
+    if (out)
+        sharding_users_view(_res, out);
+    else
+        dbont_result_free(_res);
+    return _st;
+}
+
+dbont_status sharding_users_update_sharded(dbont_shardset *set, const sharding_users *row, dbont_error *err)
+{
+    return dbont_sharded_update(set, &sharding_users_sharding, row, err);
+}
+
+dbont_status sharding_users_delete_sharded(dbont_shardset *set, dbont_uuid org_id, dbont_uuid id,
+                                           dbont_error *err)
+{
+    sharding_users _key;
+    memset(&_key, 0, sizeof _key);
+    _key.org_id = org_id;
+    _key.id = id;
+    return dbont_sharded_remove(set, &sharding_users_sharding, &_key, err);
+}
+
+dbont_status sharding_users_copy_sharded(dbont_shardset *set, const sharding_users_new *rows, size_t n,
+                                         size_t *failed_row, dbont_error *err)
+{
+    return dbont_sharded_copy(set, &sharding_users_sharding, rows, n, failed_row, err);
+}
+
 sharding_users_filter sharding_users_filter_init(void)
 {
     sharding_users_filter f;
@@ -441,6 +539,49 @@ dbont_status sharding_tags_copy(dbont_conn *conn, const sharding_tags_new *rows,
                                 size_t *failed_row, dbont_error *err)
 {
     return dbont_table_copy(conn, &sharding_tags_desc, rows, n, failed_row, err);
+}
+
+static const dbont_sharding sharding_tags_sharding = {&sharding_tags_desc, 0, SHARDING_TAGS_SHARD_COUNT, NULL};
+
+dbont_status sharding_tags_insert_sharded(dbont_shardset *set, const sharding_tags_new *row,
+                                          sharding_tags_rows *out, dbont_error *err)
+{
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_sharded_insert(set, &sharding_tags_sharding, row, out ? &_res : NULL, err);
+    if (out)
+        sharding_tags_view(_res, out);
+    return _st;
+}
+
+dbont_status sharding_tags_get_sharded(dbont_shardset *set, dbont_shard_access access, const char *name,
+                                       sharding_tags_rows *out, dbont_error *err)
+{
+    sharding_tags _key;
+    dbont_result *_res = NULL;
+    dbont_status _st;
+    memset(&_key, 0, sizeof _key);
+    _key.name = name;
+    _st = dbont_sharded_get(set, &sharding_tags_sharding, access, &_key, &_res, err);
+    if (out)
+        sharding_tags_view(_res, out);
+    else
+        dbont_result_free(_res);
+    return _st;
+}
+
+dbont_status sharding_tags_delete_sharded(dbont_shardset *set, const char *name,
+                                          dbont_error *err)
+{
+    sharding_tags _key;
+    memset(&_key, 0, sizeof _key);
+    _key.name = name;
+    return dbont_sharded_remove(set, &sharding_tags_sharding, &_key, err);
+}
+
+dbont_status sharding_tags_copy_sharded(dbont_shardset *set, const sharding_tags_new *rows, size_t n,
+                                        size_t *failed_row, dbont_error *err)
+{
+    return dbont_sharded_copy(set, &sharding_tags_sharding, rows, n, failed_row, err);
 }
 
 sharding_tags_filter sharding_tags_filter_init(void)

@@ -97,6 +97,27 @@ dbont_status sharding_orgs_copy(dbont_conn *conn, const sharding_orgs_new *rows,
                                 size_t *failed_row, dbont_error *err);
 
 /*
+ * Over a shard set (dbont/sharded.h, docs/scale-out.md): the same
+ * operations, each run on the row's shard (its primary; a get may read a
+ * standby with DBONT_SHARD_READ_STALE_OK).  While rows move to more
+ * shards, a get, update or delete that finds nothing on the key's new
+ * shard looks on its old one.  Errors name the shard.
+ */
+dbont_status sharding_orgs_insert_sharded(dbont_shardset *set, const sharding_orgs_new *row,
+                                          sharding_orgs_rows *out, dbont_error *err);
+/* One bulk insert per shard (per tenant), each in its shard's transaction;
+ * all committed only when every one succeeded.  The commits go one after
+ * the other: a server lost between two leaves the earlier ones committed
+ * (the error says which). */
+dbont_status sharding_orgs_copy_sharded(dbont_shardset *set, const sharding_orgs_new *rows, size_t n,
+                                        size_t *failed_row, dbont_error *err);
+dbont_status sharding_orgs_get_sharded(dbont_shardset *set, dbont_shard_access access, dbont_uuid id,
+                                       sharding_orgs_rows *out, dbont_error *err);
+dbont_status sharding_orgs_delete_sharded(dbont_shardset *set, dbont_uuid id,
+                                          dbont_error *err);
+dbont_status sharding_orgs_update_sharded(dbont_shardset *set, const sharding_orgs *row, dbont_error *err);
+
+/*
  * Filters (dbont/filter.h): start from sharding_orgs_filter_init(), call the
  * setters you need, then sharding_orgs_find.  Values are sent as parameters; each
  * combination of filters is prepared once per connection.
@@ -223,6 +244,27 @@ dbont_status sharding_users_copy(dbont_conn *conn, const sharding_users_new *row
                                  size_t *failed_row, dbont_error *err);
 
 /*
+ * Over a shard set (dbont/sharded.h, docs/scale-out.md): the same
+ * operations, each run in a tenant session of the row's tenant, on its shard (its primary; a get may read a
+ * standby with DBONT_SHARD_READ_STALE_OK).  While rows move to more
+ * shards, a get, update or delete that finds nothing on the key's new
+ * shard looks on its old one.  Errors name the shard.
+ */
+dbont_status sharding_users_insert_sharded(dbont_shardset *set, const sharding_users_new *row,
+                                           sharding_users_rows *out, dbont_error *err);
+/* One bulk insert per shard (per tenant), each in its shard's transaction;
+ * all committed only when every one succeeded.  The commits go one after
+ * the other: a server lost between two leaves the earlier ones committed
+ * (the error says which). */
+dbont_status sharding_users_copy_sharded(dbont_shardset *set, const sharding_users_new *rows, size_t n,
+                                         size_t *failed_row, dbont_error *err);
+dbont_status sharding_users_get_sharded(dbont_shardset *set, dbont_shard_access access, dbont_uuid org_id, dbont_uuid id,
+                                        sharding_users_rows *out, dbont_error *err);
+dbont_status sharding_users_delete_sharded(dbont_shardset *set, dbont_uuid org_id, dbont_uuid id,
+                                           dbont_error *err);
+dbont_status sharding_users_update_sharded(dbont_shardset *set, const sharding_users *row, dbont_error *err);
+
+/*
  * Filters (dbont/filter.h): start from sharding_users_filter_init(), call the
  * setters you need, then sharding_users_find.  Values are sent as parameters; each
  * combination of filters is prepared once per connection.
@@ -338,6 +380,26 @@ dbont_status sharding_tags_list(dbont_conn *conn, int64_t limit, int64_t offset,
  * *failed_row (when not NULL) is the index of the row at fault. */
 dbont_status sharding_tags_copy(dbont_conn *conn, const sharding_tags_new *rows, size_t n,
                                 size_t *failed_row, dbont_error *err);
+
+/*
+ * Over a shard set (dbont/sharded.h, docs/scale-out.md): the same
+ * operations, each run on the row's shard (its primary; a get may read a
+ * standby with DBONT_SHARD_READ_STALE_OK).  While rows move to more
+ * shards, a get, update or delete that finds nothing on the key's new
+ * shard looks on its old one.  Errors name the shard.
+ */
+dbont_status sharding_tags_insert_sharded(dbont_shardset *set, const sharding_tags_new *row,
+                                          sharding_tags_rows *out, dbont_error *err);
+/* One bulk insert per shard (per tenant), each in its shard's transaction;
+ * all committed only when every one succeeded.  The commits go one after
+ * the other: a server lost between two leaves the earlier ones committed
+ * (the error says which). */
+dbont_status sharding_tags_copy_sharded(dbont_shardset *set, const sharding_tags_new *rows, size_t n,
+                                        size_t *failed_row, dbont_error *err);
+dbont_status sharding_tags_get_sharded(dbont_shardset *set, dbont_shard_access access, const char *name,
+                                       sharding_tags_rows *out, dbont_error *err);
+dbont_status sharding_tags_delete_sharded(dbont_shardset *set, const char *name,
+                                          dbont_error *err);
 
 /*
  * Filters (dbont/filter.h): start from sharding_tags_filter_init(), call the
