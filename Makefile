@@ -5,6 +5,9 @@
 #                    with AddressSanitizer + UBSan, in build-asan/
 #   make example     build, start a throwaway PostgreSQL, apply the blog
 #                    example's migrations, run the example, stop PostgreSQL
+#   make example-shards
+#                    the blog spread over four throwaway PostgreSQL servers
+#                    (examples/blog/shards.ttl, docs/scale-out.md)
 #   make install PREFIX=DIR
 #   make golden      regenerate the golden files of tests/golden (review the diff!)
 #   make bench       the benchmark (not a test): docs/performance.md
@@ -17,7 +20,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE      ?= cmake
 CTEST      ?= ctest
 
-.PHONY: all build test test-build test-asan example install golden clean
+.PHONY: all build test test-build test-asan example example-shards install golden clean
 
 all: build
 
@@ -41,6 +44,10 @@ test: test-build test-asan
 
 example: build
 	bash tests/pg/run-with-cluster.sh sh -c '$(CMAKE) --build $(BUILD) --target blog_db_migrate && APP_DATABASE_URL="$$DATABASE_URL&user=app_user" $(BUILD)/examples/blog/blog-example'
+
+example-shards: build
+	bash tests/pg/with-shards.sh --private bash examples/blog/run-shards.sh $(BUILD)/tools/dbont-migrate \
+		examples/blog/shards-migrations $(BUILD)/examples/blog/blog-shards
 
 install: build
 	$(CMAKE) --install $(BUILD) --prefix $(PREFIX)
