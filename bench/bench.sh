@@ -24,7 +24,10 @@
 #      (`dbont-bench cache --only THREADS` and dbont-bench-l1) with the
 #      client free to use every CPU.  Its tables go to
 #      $BENCH_BUILD/bench-results-cache.md and, with BENCH_RECORD=1,
-#      between the bench-cache:begin and bench-cache:end markers.
+#      between the bench-cache:begin and bench-cache:end markers;
+#   6. the scale-out benchmark: `dbont-bench shard` (routing, no server)
+#      on CPU 0; its tables go to $BENCH_BUILD/bench-results-shard.md
+#      and, with BENCH_RECORD=1, between the bench-shard markers.
 #
 # Knobs (environment):
 #   BENCH_PIN          CPU placements to time the programs in, the first
@@ -35,8 +38,9 @@
 #   BENCH_C_ARGS, BENCH_NODE_ARGS   more options for `dbont-bench run` and
 #                      bench/node/bench.mjs, e.g. "--w1 5000"
 #   BENCH_NODE=0       skip the Node peers
-#   BENCH_PARTS        what to run: "workloads cache" (default); "workloads"
-#                      is steps 2 and 4, "cache" step 5
+#   BENCH_PARTS        what to run: "workloads cache shard" (default);
+#                      "workloads" is steps 2 and 4, "cache" step 5,
+#                      "shard" step 6
 #   BENCH_CACHE_ARGS   more options for `dbont-bench cache`, e.g. "--l2 5000"
 #   BENCH_BUILD        the build folder (build-bench); CMAKE, JOBS
 set -euo pipefail
@@ -51,16 +55,16 @@ node_rounds=${BENCH_NODE_ROUNDS:-5}
 users=${BENCH_USERS:-100000}
 posts=${BENCH_POSTS:-1000000}
 results=$build/bench-results
-parts=${BENCH_PARTS:-workloads cache}
+parts=${BENCH_PARTS:-workloads cache shard}
 start=$(date +%s)
 
 # Whether BENCH_PARTS names part $1.
 part() { [[ " $parts " == *" $1 "* ]]; }
 for p in $parts; do
     case $p in
-    workloads | cache) ;;
+    workloads | cache | shard) ;;
     *)
-        echo "bench: BENCH_PARTS: unknown part '$p' (workloads, cache)" >&2
+        echo "bench: BENCH_PARTS: unknown part '$p' (workloads, cache, shard)" >&2
         exit 2
         ;;
     esac
@@ -147,6 +151,37 @@ EOF
     fi
     if part cache; then
         cache_part
+    fi
+    if part shard; then
+        shard_part
+    fi
+}
+
+# Step 6: shard routing (docs/performance.md, "Scale-out").
+shard_part() {
+    local md=$build/bench-results-shard.md pin=()
+    say "scale-out: shard routing ($rounds rounds, CPU 0)"
+    if command -v taskset >/dev/null 2>&1; then
+        pin=(taskset -c 0)
+    fi
+    rm -f "$results/shard.md"
+    "${pin[@]}" "$build/bench/dbont-bench" shard --rounds "$rounds" --md "$results/shard.md"
+    {
+        # shellcheck disable=SC2016  # the backquotes are Markdown
+        sed -n 's/^meta date /- Date: /p; s/^meta command \(.*\)/- Command: `\1`/p; s/^meta machine /- Machine: /p;
+                s/^meta kernel /- Kernel: /p' "$results/machine.txt"
+        if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
+            echo "- dbont: commit $(git -C "$root" describe --always --dirty)"
+        fi
+        echo
+        cat "$results/shard.md"
+    } >"$md"
+    say "scale-out results"
+    cat "$md"
+    echo "written: $md"
+    if [[ ${BENCH_RECORD:-0} == 1 ]]; then
+        record "$md" "$root/docs/performance.md" bench-shard
+        echo "recorded in docs/performance.md (Scale-out)"
     fi
 }
 

@@ -203,4 +203,7 @@ int bm_report(const char *const *files, size_t nfiles, const char *md, bool with
 /* cache.c: `dbont-bench cache ARGS` (the caching benchmark); the exit status. */
 int bm_cache_main(int argc, char **argv);
 
+/* dbont-bench shard (shard.c) */
+int bm_shard_main(int argc, char **argv);
+
 #endif

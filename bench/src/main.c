@@ -18,6 +18,9 @@
  *       the caching benchmark (cache.c): cached hits against the plain
  *       call and a raw Redis GET, 2-thread scaling, invalidation against
  *       SCAN + DEL; L2 and INV use the Redis of REDIS_HOST and REDIS_PORT
+ *   dbont-bench shard [--rounds N] [--keys N] [--md FILE]
+ *       shard routing (shard.c): ns per key against plain hashing, keys
+ *       moved from 16 to 17 shards against the ideal; no server
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +41,8 @@ static const char usage[] =
     "       dbont-bench run [--rounds N] [--slices N] [--w1 N] [--w1b N] [--w1b-batch N] [--w2 N] [--w3 N] [--w4 N]\n"
     "                       [--only W1,W1B,W2,W3,W4] [--show-statements] [--out FILE]\n"
     "       dbont-bench report FILE... [--md FILE] [--meta]\n"
-    "       dbont-bench cache [--rounds N] [--only L1,THREADS,L2,INV] [--md FILE] (more: dbont-bench cache --help)\n";
+    "       dbont-bench cache [--rounds N] [--only L1,THREADS,L2,INV] [--md FILE] (more: dbont-bench cache --help)\n"
+    "       dbont-bench shard [--rounds N] [--keys N] [--md FILE]\n";
 
 static size_t arg_size(const char *opt, const char *value)
 {
@@ -573,6 +577,8 @@ int main(int argc, char **argv)
         return cmd_report(argc - 2, argv + 2);
     if (argc >= 2 && !strcmp(argv[1], "cache"))
         return bm_cache_main(argc - 2, argv + 2);
+    if (argc >= 2 && !strcmp(argv[1], "shard"))
+        return bm_shard_main(argc - 2, argv + 2);
     fputs(usage, stderr);
     return 2;
 }
