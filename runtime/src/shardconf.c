@@ -21,10 +21,10 @@
 
 #include "dbont/shardset.h"
 #include "error_internal.h"
+#include "readfile.h"
 #include "shardconf.h"
 
 #define CONFIG_ERROR "22023"
-#define IO_ERROR "58030"
 #define NO_MEMORY "53200"
 
 /* Long tokens are quoted up to this many bytes in messages. */
@@ -477,39 +477,13 @@ fail:
 
 dbont_status shardconf_read_file(shardconf *out, const char *path, dbont_error *err)
 {
-    char *text = NULL;
-    size_t len = 0, cap = 0;
+    char *text;
+    size_t len;
     dbont_status st;
-    FILE *f;
 
     memset(out, 0, sizeof *out);
-    f = fopen(path, "rb");
-    if (f == NULL)
-        return dbont_error_set(err, IO_ERROR, "%s: cannot read: %s", path, strerror(errno));
-    for (;;) {
-        size_t got;
-        if (len == cap) {
-            char *more = realloc(text, cap == 0 ? 4096 : cap * 2);
-            if (more == NULL) {
-                free(text);
-                fclose(f);
-                return no_memory(err);
-            }
-            text = more;
-            cap = cap == 0 ? 4096 : cap * 2;
-        }
-        got = fread(text + len, 1, cap - len, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(f)) {
-        int e = errno;
-        free(text);
-        fclose(f);
-        return dbont_error_set(err, IO_ERROR, "%s: cannot read: %s", path, strerror(e));
-    }
-    fclose(f);
+    if (dbont_read_file(path, &text, &len, err) != DBONT_OK)
+        return DBONT_ERROR;
     st = shardconf_parse(out, path, text, len, err);
     free(text);
     return st;

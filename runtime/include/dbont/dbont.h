@@ -12,6 +12,7 @@
 #include "dbont/partitions.h"
 #include "dbont/pool.h"
 #include "dbont/query.h"
+#include "dbont/reshard.h"
 #include "dbont/result.h"
 #include "dbont/shard.h"
 #include "dbont/sharded.h"

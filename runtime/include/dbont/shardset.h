@@ -71,15 +71,26 @@
  *     Exact on the primaries: standbys (READ_STALE_OK) lag each by its
  *     own amount, so a read served by two of them can miss a row that
  *     moved in between.
- *   - a write goes to the key's new shard: an insert of a new key lands
- *     where it will stay.  Updates and deletes of rows the move has not
- *     reached yet do not find them there: a move is for tables whose
- *     existing rows are not written while it runs (dbont/reshard.h says
- *     what dbont-shard detects).  A new row that refers (by a foreign
- *     key) to a row not moved yet fails on the new shard (23503).
- *   - a query without the key runs on all M shards and may see a row
- *     twice in the moment between its copy and its delete; the move is
- *     meant to be short, and such queries should tolerate it or wait.
+ *   - a write by key goes where the row is, by the same three looks:
+ *     an update or delete that finds no row on the new shard tries the
+ *     old one, then the new one again.  An insert of a new key goes to
+ *     the new shard, where it will stay.  dbont-shard move keeps such
+ *     writes (dbont/reshard.h, step 3): a write that lands on the old
+ *     shard before its row's batch is copied is copied with it, one that
+ *     lands on the new shard after the copy is kept (the original is
+ *     deleted all the same), one that lands on the old shard in between
+ *     makes the move copy the batch again.  Not possible during the
+ *     move: a new row that refers (by a foreign key) to a row not moved
+ *     yet fails on the new shard (23503); and a row inserted for a key
+ *     that still has rows on its old shard (in a table whose key is not
+ *     unique) makes the move stop at that key's batch (XX001) until the
+ *     rows are reconciled.
+ *   - a query without the key runs on all M shards, each answering from
+ *     a snapshot of its own: it may see a row of the batch in flight
+ *     twice (between its copy and its delete, milliseconds), or miss it
+ *     (the new shard answered before the copy, the old one after the
+ *     delete).  Exact answers over every shard need a quiet moment: run
+ *     them before or after the move.
  *
  * When the move is done (dbont-shard move reports nothing left), remove
  * the line: reads then look at one shard only.
