@@ -1366,10 +1366,12 @@ static void refuse(differ *x, dpos pos, const char *fmt, const char *tbl)
 
 /*
  * Where a sharded table's rows live follows from its shard key and count
- * (dbont/shard.h); a migration changes neither the rows' places nor the
- * servers, so a change of either would route every later call to where
- * the rows are not.  Moving rows between servers is resharding, not a
- * schema change: refused here, whatever else the migration holds.
+ * (dbont/shard.h), and a migration moves no row between servers.  Growing
+ * the count is allowed: it changes no SQL, only the snapshot, and the rows
+ * move with dbont-shard move while the shard set says "moving-from" (the
+ * warning says how).  Everything else would route calls to where the
+ * rows are not, and is refused: changing the key, shrinking, and sharding
+ * or unsharding a table.
  */
 static void diff_shards(differ *x)
 {
@@ -1383,20 +1385,27 @@ static void diff_shards(differ *x)
             what = "cannot start being spread over shards";
         else if (!tt->shard_key)
             what = "cannot stop being spread over shards";
-        else if (ft->shard_count != tt->shard_count)
-            what = "cannot change its shard:shardCount";
+        else if (ft->shard_count > tt->shard_count)
+            what = "cannot shrink its shard:shardCount (only growing is supported)";
         else {
             size_t fk = stable_column_index(ft, ft->shard_key);
             size_t tk = fk == NONE ? NONE : x->pairs[i].f_to_t[fk];
             if (tk == NONE || strcmp(tt->cols[tk].name, tt->shard_key))
                 what = "cannot change its shard:key";
         }
-        if (!what)
+        if (!what) {
+            if (ft->shard_count != tt->shard_count)
+                diag_warning(x->d, where,
+                             "table '%s' grows from %lld to %lld shards: no SQL changes, but its rows must move: "
+                             "start and migrate the new servers, give the shard set 'shards %lld' and "
+                             "'moving-from %lld', deploy, then run dbont-shard move (docs/scale-out.md, "
+                             "\"Resharding\")",
+                             tt->name, ft->shard_count, tt->shard_count, tt->shard_count, ft->shard_count);
             continue;
+        }
         diag_error(x->d, where,
                    "table '%s' %s in a migration: its rows would stay where the old routing put them while every "
-                   "call looked for them where the new one does; moving rows between servers is resharding "
-                   "(docs/scale-out.md, \"Resharding\"), which this version of dbont cannot do yet",
+                   "call looked for them where the new one does (docs/scale-out.md, \"Resharding\")",
                    tt->name, what);
         if (ft->shard_key)
             diag_note(x->d, where, "'%s' was spread over %lld shards by '%s'", tt->name, ft->shard_count,

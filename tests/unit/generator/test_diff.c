@@ -1187,17 +1187,26 @@ static void test_shard_refusals(void **state)
     } cases[] = {
         {"table accounts\n" ACCOUNTS_BODY, "table accounts\n" ACCOUNTS_S, "cannot start being spread over shards"},
         {"table accounts\n" ACCOUNTS_S, "table accounts\n" ACCOUNTS_BODY, "cannot stop being spread over shards"},
-        {"table accounts\n" ACCOUNTS_S, "table accounts\n" ACCOUNTS_BODY "  shard-by hash id 5\n",
-         "cannot change its shard:shardCount"},
+        {"table accounts\n" ACCOUNTS_S, "table accounts\n" ACCOUNTS_BODY "  shard-by hash id 3\n",
+         "cannot shrink its shard:shardCount"},
         {"table accounts\n" ACCOUNTS_S, "table accounts\n" ACCOUNTS_BODY "  shard-by hash email 4\n",
          "cannot change its shard:key"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         result r;
         run(&r, cases[i].from, cases[i].to, NULL);
-        if (r.ok || !strstr(r.diags, cases[i].says) || !strstr(r.diags, "resharding"))
+        if (r.ok || !strstr(r.diags, cases[i].says) || !strstr(r.diags, "Resharding"))
             fail_msg("case %zu: ok=%d, diagnostics:\n%s", i, r.ok, r.diags);
         done(&r);
+    }
+    /* growing: no SQL, a warning that says how the rows move */
+    {
+        result g;
+        run(&g, "table accounts\n" ACCOUNTS_S, "table accounts\n" ACCOUNTS_BODY "  shard-by hash id 5\n", NULL);
+        if (!g.ok || g.up.n != 0 || !strstr(g.diags, "grows from 4 to 5 shards") ||
+            !strstr(g.diags, "moving-from 4") || !strstr(g.diags, "dbont-shard move"))
+            fail_msg("growing 4 -> 5: ok=%d, %zu changes, diagnostics:\n%s", g.ok, g.up.n, g.diags);
+        done(&g);
     }
     /* a new column, a rename of the table: the routing stays */
     static const char *const hint[] = {"members", "accounts", NULL};
