@@ -689,10 +689,14 @@ static const char *const table_suffixes[] = {
     "_update",   "_delete",      "_list",        "_desc",        "_columns",     "_pk",
     "_view",     "_get_stmt",    "_update_stmt", "_delete_stmt", "_list_stmt",   "_get_types",
     "_update_types", "_delete_types", "_list_types", "_relations", "_filter", "_filter_init",
-    "_column", "_find", "_order_by", "_limit"};
+    "_column", "_find", "_order_by", "_limit", "_sharding", "_insert_sharded", "_get_sharded",
+    "_update_sharded", "_delete_sharded", "_copy_sharded", "_shard_of"};
 static const char *const query_suffixes[] = {"", "_params", "_row", "_rows", "_rows_free", "_batch",
                                              "_batch_rows", "_query", "_stmt", "_types", "_param_types",
-                                             "_param_offsets", "_columns", "_view"};
+                                             "_param_offsets", "_columns", "_view", "_sharded", "_routing",
+                                             "_probe_stmt", "_probe_types", "_fanout", "_fanout_stmt",
+                                             "_fanout_types", "_fanout_query", "_fanout_order", "_fanout_aggs",
+                                             "_fanout_spec"};
 
 /* queries: <prefix>_<snake_case of the local name> and its companions;
  * name_them: first give each query its C name */

@@ -23,6 +23,7 @@ typedef struct emit_info {
     const qplan *plans;      /* the queries, typed */
     size_t nplans;
     const struct cache_plan *cache; /* per plan: its caching (cached.h) */
+    const struct qshard *shards;    /* per plan: how it runs over shards (query_shard.h) */
 } emit_info;
 
 /* The C header and source (c-header.m4, c-source.m4). */

@@ -9,6 +9,7 @@
 
 #include "cached.h"
 #include "m4.h"
+#include "query_shard.h"
 #include "sqltypes.h"
 
 char *c_string_literal(const char *s)
@@ -607,6 +608,150 @@ static char *sql_comment(const char *sql)
     return buf_take(&b);
 }
 
+/* text as the lines of a C comment block, " * " each, wrapped before
+ * column 78 (caller frees). */
+static char *comment_lines(const char *text)
+{
+    buf b;
+    buf_init(&b);
+    const char *s = text;
+    while (*s) {
+        size_t n = strlen(s), cut = n;
+        if (n > 74) {
+            cut = 74;
+            while (cut > 0 && s[cut] != ' ')
+                cut--;
+            if (cut == 0)
+                cut = strcspn(s, " ");
+        }
+        buf_printf(&b, "%s *%s%.*s", b.len ? "\n" : "", cut ? " " : "", (int)cut, s);
+        s += cut;
+        while (*s == ' ')
+            s++;
+    }
+    return buf_take(&b);
+}
+
+/* The shard count macro of the table a sharded query routes by. */
+static char *shard_count_macro(const emit_info *e, const table *t)
+{
+    char *stem = xasprintf("%s_%s", e->prefix, t->c_name), *macro = upper(stem);
+    char *count = xasprintf("%s_SHARD_COUNT", macro);
+    free(macro);
+    free(stem);
+    return count;
+}
+
+static const char *const returns_word[] = {"many", "one", "none"};
+
+/* "const char *email, int64_t n, " -> "const char *email, int64_t n": the
+ * sharded functions' skeletons put the parameters on a line of their own
+ * (caller frees). */
+static char *params_line(const char *params)
+{
+    size_t n = strlen(params);
+    return xstrndup(params, n >= 2 && !strcmp(params + n - 2, ", ") ? n - 2 : n);
+}
+
+/* The routed function of a query (query_shard.h): its parameters, the
+ * tenant first when it runs in the tenant's session (as params_line). */
+static char *routed_args(const emit_info *e, const qshard *qs, const char *params)
+{
+    if (qs->kind != QSHARD_TENANT)
+        return params_line(params);
+    char *decl = declaration(sqltype_info_of(e->m->tenancy.type.kind)->c_type, "tenant");
+    char *args = xasprintf("%s, %s", decl, params);
+    char *line = params_line(args);
+    free(args);
+    free(decl);
+    return line;
+}
+
+static void emit_header_routed(buf *out, const emit_info *e, const qplan *p, const qshard *qs, const char *type,
+                               const char *params)
+{
+    const table *t = qs->table;
+    buf text;
+    buf_init(&text);
+    if (qs->kind == QSHARD_TENANT)
+        buf_printf(&text, "The same over a shard set (dbont/sharded.h, docs/scale-out.md), in a tenant session of "
+                          "tenant on the tenant's shard (table %s is spread by its tenant column, %s)",
+                   t->name, t->cols[t->tenant_col].name.v);
+    else
+        buf_printf(&text, "The same over a shard set (dbont/sharded.h, docs/scale-out.md), on the shard of %s (the "
+                          "shard key %s of table %s)",
+                   p->params[qs->key_param].name, t->cols[t->hash_shard->key_col].name.v, t->name);
+    buf_adds(&text, ": its primary, or with DBONT_SHARD_READ_STALE_OK a standby.  While rows move to more shards, "
+                    "it reads the key's old shard, and the new one once the key's rows have left it.  Errors name "
+                    "the shard.");
+    if (p->returns == QR_ONE)
+        buf_adds(&text, "  DBONT_NOT_FOUND when there is no row.");
+    char *comment = comment_lines(text.data);
+    char *args = routed_args(e, qs, params);
+    char *macro = xasprintf("d4_h_query_sharded_%s", returns_word[p->returns]);
+    call(out, macro, "vvv", type, args, comment);
+    free(macro);
+    free(args);
+    free(comment);
+    buf_free(&text);
+}
+
+/* "label DESC NULLS FIRST, name ASC NULLS LAST" */
+static void describe_order(buf *b, const qplan *p, const qshard *qs)
+{
+    for (size_t i = 0; i < qs->norder; i++) {
+        const qshard_key *k = &qs->order[i];
+        buf_printf(b, "%s%s %s NULLS %s", i ? ", " : "", p->cols[k->column].name, k->descending ? "DESC" : "ASC",
+                   k->nulls_first ? "FIRST" : "LAST");
+    }
+}
+
+static void emit_header_fanout(buf *out, const emit_info *e, const qplan *p, const qshard *qs, const char *type,
+                               const char *params)
+{
+    buf text;
+    buf_init(&text);
+    buf_adds(&text, "The same on every shard of a shard set at once (dbont/fanout.h, docs/scale-out.md), the "
+                    "shards' rows merged: ");
+    if (qs->aggs) {
+        size_t ngroups = 0;
+        for (size_t i = 0; i < p->ncols; i++)
+            if (qs->aggs[i] == QSHARD_GROUP)
+                buf_printf(&text, "%s%s", ngroups++ ? ", " : "the groups of equal ", p->cols[i].name);
+        buf_adds(&text, ngroups ? " combined" : "one row");
+        buf_adds(&text, " (counts and sums added, the least of the minima and the greatest of the maxima kept)");
+        if (qs->norder) {
+            buf_adds(&text, ", then ordered by ");
+            describe_order(&text, p, qs);
+        }
+    } else if (qs->norder) {
+        buf_adds(&text, "in the order of ");
+        describe_order(&text, p, qs);
+        buf_adds(&text, " (text compared bytewise, as COLLATE \"C\" does)");
+    } else {
+        buf_adds(&text, "shard 0's rows first, then shard 1's, and so on");
+    }
+    if (qs->limit >= 0)
+        buf_printf(&text, ", and the first %lld kept", qs->limit);
+    char *count = shard_count_macro(e, qs->table);
+    buf_printf(&text, ".  A shard that fails makes the call fail, naming it; with flags DBONT_FANOUT_PARTIAL the "
+                      "other shards' rows come back, and report (needed then, with room for %s shards) says "
+                      "which failed.  While rows move to more shards, a row in flight may be seen twice or not "
+                      "at all.",
+               count);
+    if (p->returns == QR_ONE)
+        buf_adds(&text, "  DBONT_NOT_FOUND when there is no row.");
+    char *comment = comment_lines(text.data);
+    char *macro = xasprintf("d4_h_query_fanout_%s", returns_word[p->returns]);
+    char *line = params_line(params);
+    call(out, macro, "vvv", type, line, comment);
+    free(line);
+    free(macro);
+    free(count);
+    free(comment);
+    buf_free(&text);
+}
+
 static void emit_header_query(buf *out, const emit_info *e, const qplan *p)
 {
     char *type = xasprintf("%s_%s", e->prefix, p->q->c_name);
@@ -659,6 +804,11 @@ static void emit_header_query(buf *out, const emit_info *e, const qplan *p)
         call(out, "d4_h_query_cached", "vvv", type, params, about.data);
         buf_free(&about);
     }
+    const qshard *qs = e->shards ? &e->shards[p - e->plans] : NULL;
+    if (qs && (qs->kind == QSHARD_ROUTED || qs->kind == QSHARD_TENANT))
+        emit_header_routed(out, e, p, qs, type, params);
+    else if (qs && qs->kind == QSHARD_FANOUT)
+        emit_header_fanout(out, e, p, qs, type, params);
     free(params);
     free(sql);
     free(type);
@@ -695,6 +845,125 @@ static void emit_source_cached(buf *out, const emit_info *e, const qplan *p, con
     buf_free(&names);
     buf_free(&events);
     free(type);
+}
+
+/* The routed function of a query: its key's probe (for moves), its
+ * dbont_sharded_query and the function. */
+static void emit_source_routed_query(buf *out, const emit_info *e, const qplan *p, const qshard *qs,
+                                     const char *type, const char *view, const char *params, const char *sets)
+{
+    const table *t = qs->table;
+    const column *key = &t->cols[t->hash_shard->key_col];
+    stmt s = {qs->probe_sql, {sqltype_info_of(key->stype.kind)->oid}, 1};
+    char *var = xasprintf("%s_probe", type);
+    emit_stmt(out, var, &s);
+    free(var);
+    bool tenant = qs->kind == QSHARD_TENANT;
+    const char *key_type = sqltype_info_of(tenant ? e->m->tenancy.type.kind : p->params[qs->key_param].type.kind)->runtime;
+    char *count = shard_count_macro(e, t);
+    char *setting = tenant ? c_string_literal(e->m->tenancy.setting) : xstrdup("NULL");
+    call(out, "d4_c_query_routing", "vvvv", type, key_type, count, setting);
+    char *args = routed_args(e, qs, params);
+    char *key_arg = tenant ? xstrdup("&tenant") : xasprintf("&_p.%s", p->params[qs->key_param].name);
+    char *macro = xasprintf("d4_c_query_sharded_%s", returns_word[p->returns]);
+    call(out, macro, "vvvsvv", type, view, args, sets, p->nparams ? "&_p" : "NULL", key_arg);
+    free(macro);
+    free(key_arg);
+    free(args);
+    free(setting);
+    free(count);
+}
+
+/* The fan-out function of a query: the statement every shard runs (the
+ * query's own when nothing needs rewriting), the merge spec and the
+ * function. */
+static void emit_source_fanout(buf *out, const emit_info *e, const qplan *p, const qshard *qs, const char *type,
+                               const char *view, const char *params, const char *sets)
+{
+    char *query_ref;
+    if (strcmp(qs->sql, p->sql) != 0) {
+        char *var = xasprintf("%s_fanout", type);
+        stmt s = {qs->sql, {0}, 0};
+        for (size_t i = 0; i < p->nparams; i++)
+            s.oids[s.n++] = sqltype_info_of(p->params[i].type.kind)->oid;
+        if (p->nparams) {
+            emit_stmt(out, var, &s);
+        } else {
+            unsigned long long id = stmt_id(s.sql, s.oids, 0);
+            char idtext[32], name[40];
+            snprintf(idtext, sizeof idtext, "0x%016llx", id);
+            snprintf(name, sizeof name, "\"dbont_%016llx\"", id);
+            char *sql = c_string_literal(s.sql);
+            call(out, "d4_c_stmt_noparams", "vvvv", var, idtext, name, sql);
+            free(sql);
+        }
+        char np[24], nc[24];
+        snprintf(np, sizeof np, "%zu", p->nparams);
+        snprintf(nc, sizeof nc, "%zu", p->ncols);
+        char *qname = c_string_literal(p->q->c_name);
+        char *ptypes = p->nparams ? xasprintf("%s_param_types", type) : xstrdup("NULL");
+        char *poffs = p->nparams ? xasprintf("%s_param_offsets", type) : xstrdup("NULL");
+        char *psize = p->nparams ? xasprintf("sizeof(%s_params)", type) : xstrdup("0");
+        char *cols = p->row_table ? xasprintf("%s_%s_columns", e->prefix, p->row_table->c_name)
+                                  : xasprintf("%s_columns", type);
+        char *row = p->row_table ? xasprintf("%s_%s", e->prefix, p->row_table->c_name) : xasprintf("%s_row", type);
+        call(out, "d4_c_query_desc", "vvvvvvvvvv", var, qname, np, ptypes, poffs, psize, nc, cols, row,
+             p->row_table ? "table" : "own");
+        free(row);
+        free(cols);
+        free(psize);
+        free(poffs);
+        free(ptypes);
+        free(qname);
+        query_ref = xasprintf("%s_query", var);
+        free(var);
+    } else {
+        query_ref = xasprintf("%s_query", type);
+    }
+    static const char *const agg_names[] = {"DBONT_FANOUT_GROUP", "DBONT_FANOUT_COUNT", "DBONT_FANOUT_SUM",
+                                            "DBONT_FANOUT_MIN", "DBONT_FANOUT_MAX"};
+    buf list;
+    buf_init(&list);
+    if (qs->norder) {
+        for (size_t i = 0; i < qs->norder; i++)
+            buf_printf(&list, "%s{%zu, %s, %s}", i ? ", " : "", qs->order[i].column,
+                       qs->order[i].descending ? "true" : "false", qs->order[i].nulls_first ? "true" : "false");
+        buf comment;
+        buf_init(&comment);
+        describe_order(&comment, p, qs);
+        call(out, "d4_c_fanout_order", "vvv", type, list.data, comment.data);
+        buf_free(&comment);
+    }
+    if (qs->aggs) {
+        buf_reset(&list);
+        for (size_t i = 0; i < p->ncols; i++) {
+            char *item = xasprintf("%s%s", agg_names[qs->aggs[i]], i + 1 < p->ncols ? "," : "");
+            buf_printf(&list, "%s    %-20s /* %s */", i ? "\n" : "", item, p->cols[i].name);
+            free(item);
+        }
+        call(out, "d4_c_fanout_aggs", "vv", type, list.data);
+    }
+    buf_free(&list);
+    char norder[24], limit[32], naggs[24];
+    snprintf(norder, sizeof norder, "%zu", qs->norder);
+    if (qs->limit >= 0)
+        snprintf(limit, sizeof limit, "%lld", qs->limit);
+    else
+        snprintf(limit, sizeof limit, "DBONT_FANOUT_NO_LIMIT");
+    snprintf(naggs, sizeof naggs, "%zu", qs->aggs ? p->ncols : (size_t)0);
+    char *order_ref = qs->norder ? xasprintf("%s_fanout_order", type) : xstrdup("NULL");
+    char *aggs_ref = qs->aggs ? xasprintf("%s_fanout_aggs", type) : xstrdup("NULL");
+    call(out, "d4_c_fanout_spec", "vvvvvv", type, order_ref, norder, limit, aggs_ref, naggs);
+    char *count = shard_count_macro(e, qs->table);
+    char *macro = xasprintf("d4_c_query_fanout_%s", returns_word[p->returns]);
+    char *line = params_line(params);
+    call(out, macro, "vvvsvvv", type, view, line, sets, p->nparams ? "&_p" : "NULL", query_ref, count);
+    free(line);
+    free(macro);
+    free(count);
+    free(aggs_ref);
+    free(order_ref);
+    free(query_ref);
 }
 
 static void emit_source_query(buf *out, const emit_info *e, const qplan *p)
@@ -794,6 +1063,11 @@ static void emit_source_query(buf *out, const emit_info *e, const qplan *p)
         call(out, "d4_c_query_batch", "vv", type, view);
     if (e->cache && e->cache[p - e->plans].cached)
         emit_source_cached(out, e, p, view, params, sets.data ? sets.data : "");
+    const qshard *qs = e->shards ? &e->shards[p - e->plans] : NULL;
+    if (qs && (qs->kind == QSHARD_ROUTED || qs->kind == QSHARD_TENANT))
+        emit_source_routed_query(out, e, p, qs, type, view, params, sets.data ? sets.data : "");
+    else if (qs && qs->kind == QSHARD_FANOUT)
+        emit_source_fanout(out, e, p, qs, type, view, params, sets.data ? sets.data : "");
     buf_free(&sets);
     free(params);
     free(view);

@@ -26,6 +26,7 @@
 #include "naming.h"
 #include "outfiles.h"
 #include "query_plan.h"
+#include "query_shard.h"
 #include "query_types.h"
 #include "reader.h"
 #include "search.h"
@@ -359,6 +360,7 @@ int main(int argc, char **argv)
     qplan *plans = NULL;
     size_t nplans = 0;
     cache_plan *cache = NULL;
+    qshard *shards = NULL;
     char *cache_path = o.query_cache ? xstrdup(o.query_cache) : default_cache_path(o.files[0], prefix);
     char *cache_text = NULL;
     bool write_cache = false;
@@ -378,6 +380,10 @@ int main(int argc, char **argv)
         }
         if (ok && o.explain_dsn)
             ok = explain_with_server(&o, mdir, &plan, &m, plans, nplans, &d);
+        /* before qtypes_require: a query that cannot run over its shards
+         * is refused whether or not its types are known yet */
+        if (ok)
+            ok = qshards_build(&m, plans, nplans, &d, &shards);
         if (ok)
             ok = qtypes_require(plans, nplans, cache_path, &d);
         if (ok)
@@ -389,7 +395,7 @@ int main(int argc, char **argv)
     bool write_nothing = o.mode == MIGRATIONS_CHECK || o.check_types || o.explain_dsn;
     if (ok && !write_nothing) {
         char *header_name = xasprintf("%s.h", prefix);
-        emit_info e = {&m, prefix, DBONT_VERSION, sources, header_name, plans, nplans, cache};
+        emit_info e = {&m, prefix, DBONT_VERSION, sources, header_name, plans, nplans, cache, shards};
         emit_c(&e, &defs);
         emit_migration("d4_up_migration", plan.migration_file, plan.up_intro, &plan.up, &defs);
         emit_migration("d4_down_migration", plan.down_file, plan.down_intro, &plan.down, &defs);
@@ -429,6 +435,7 @@ int main(int argc, char **argv)
     if (errors)
         fprintf(stderr, "dbont-gen: %u error%s; no file was written\n", errors, errors == 1 ? "" : "s");
     buf_free(&defs);
+    qshards_free(shards, nplans);
     qplans_free(plans, nplans);
     free(cache);
     free(cache_path);

@@ -338,9 +338,16 @@ static void name_params(builder *b)
             p->params[i].name = xstrdup(q->param_names.items[i].v);
         }
     }
+    /* the routed and fan-out functions of a query over sharded tables
+     * take these too (query_shard.h) */
+    bool sharded = false;
+    for (size_t k = 0; k < b->qt.n; k++)
+        sharded |= b->qt.t[k]->hash_shard != NULL;
     for (size_t i = 0; i < p->nparams; i++) {
         char *c = naming_c_ident(p->params[i].name);
-        if (!strcmp(c, "conn") || !strcmp(c, "out") || !strcmp(c, "err")) {
+        if (!strcmp(c, "conn") || !strcmp(c, "out") || !strcmp(c, "err") ||
+            (sharded && (!strcmp(c, "set") || !strcmp(c, "access") || !strcmp(c, "flags") ||
+                         !strcmp(c, "report") || !strcmp(c, "tenant")))) {
             char *v = xasprintf("%s_value", c);
             free(c);
             c = v;
@@ -413,6 +420,7 @@ static void plan_select_item(builder *b, const mstr *item)
         b->ok = false;
     } else {
         qcolumn *c = add_column(b->p, alias ? alias : col, item->pos);
+        c->expr = trim(expr);
         if (plain) {
             const table *owner;
             char why[256];
@@ -425,6 +433,8 @@ static void plan_select_item(builder *b, const mstr *item)
                 c->known = true;
                 c->type = value_type(mc->stype);
                 c->not_null = mc->not_null && !on_nullable_side(&b->qt, owner);
+                c->src_table = owner;
+                c->src_col = (size_t)(mc - owner->cols);
             }
         } else {
             size_t k = 0;
@@ -523,12 +533,16 @@ static bool plan_one(const model *m, diag *d, const query *q, qplan *p)
             const column *c = &from->cols[i];
             buf_printf(&b.sql, "%s%s.%s", i ? ", " : "", from->sql, c->sql);
             qcolumn *qc = add_column(p, c->name.v, c->pos);
+            qc->expr = xasprintf("%s.%s", from->sql, c->sql);
+            qc->src_table = from;
+            qc->src_col = i;
             qc->plain = qc->known = true;
             qc->type = value_type(c->stype);
             qc->not_null = c->not_null;
         }
     }
     /* FROM and joins */
+    p->from_at = b.sql.len;
     buf_printf(&b.sql, " FROM %s", from->sql);
     for (size_t j = 0; j < q->njoins; j++) {
         const table *jt = model_find_table(m, q->joins[j].table.v);
@@ -570,6 +584,7 @@ static bool plan_one(const model *m, diag *d, const query *q, qplan *p)
         diag_error(d, q->having_params.pos, "db:havingParams without db:having");
         b.ok = false;
     }
+    p->tail_at = b.sql.len;
     append_list(&b, &q->order_by, "ORDER BY", "a db:orderBy item");
     if (q->limit.set)
         buf_printf(&b.sql, " LIMIT %lld", (long long)q->limit.v);
@@ -653,6 +668,7 @@ void qplans_free(qplan *p, size_t n)
             free(p[i].cols[k].name);
             free(p[i].cols[k].c_name);
             free(p[i].cols[k].c_flag);
+            free(p[i].cols[k].expr);
         }
         free(p[i].cols);
         free(p[i].frags);

@@ -41,6 +41,10 @@ typedef struct qcolumn {
     bool plain;     /* a plain column of one of the query's tables */
     bool count;     /* a COUNT(...) aggregate: never NULL */
     dpos pos;       /* its db:select item */
+    char *expr;     /* its expression as the SQL has it, without the alias
+                     * ("users.email", "count(posts.id)") */
+    const table *src_table; /* plain: the table and column it reads */
+    size_t src_col;
 } qcolumn;
 
 /* Where an ontology fragment sits in the SQL text (byte offsets). */
@@ -61,6 +65,9 @@ typedef struct qplan {
     size_t ncols;
     qfragment *frags;
     size_t nfrags;
+    size_t from_at;          /* sql's " FROM ...": where the select list ends */
+    size_t tail_at;          /* sql's " ORDER BY ..." / " LIMIT ...", or its end:
+                              * where what a fan-out rewrites begins */
     const table **nullable_tables; /* on the outer side of an outer join */
     size_t nnullable;
 } qplan;

@@ -23,6 +23,14 @@ m4_divert(-1)
 #   d4_h_query_cached(TYPE, PARAMS, ABOUT)
 #                                      a db:cacheable query's _cached function;
 #                                      ABOUT: "kept 60 s, per tenant; ..."
+#   d4_h_query_sharded_many|one|none(TYPE, ARGS, COMMENT)
+#                                      a query over sharded tables that runs on
+#                                      one shard (query_shard.h); ARGS: PARAMS,
+#                                      after "dbont_uuid tenant, " when it runs
+#                                      in a tenant session; COMMENT: the lines
+#                                      of its comment (" * ..." each)
+#   d4_h_query_fanout_many|one|none(TYPE, PARAMS, COMMENT)
+#                                      one that runs on every shard, merged
 #
 # Before the tables, when the ontology has multi-tenant tables:
 #   d4_h_tenant(PREFIX, MACRO_PREFIX, SETTING_LIT, TENANT_DECL)
@@ -265,6 +273,42 @@ static inline int32_t $1_shard_of($7)
     const int32_t nshards = $2_SHARD_COUNT;
     return $8;
 }
+»)
+
+m4_define(«d4_h_query_sharded_many», «
+/*
+$3
+ */
+dbont_status $1_sharded(dbont_shardset *set, dbont_shard_access access,
+d4_h_indent(«dbont_status »$1«_sharded(»)$2,
+d4_h_indent(«dbont_status »$1«_sharded(»)$1_rows *out, dbont_error *err);
+»)
+m4_define(«d4_h_query_sharded_one», m4_defn(«d4_h_query_sharded_many»))
+m4_define(«d4_h_query_sharded_none», «
+/*
+$3
+ */
+dbont_status $1_sharded(dbont_shardset *set, dbont_shard_access access,
+d4_h_indent(«dbont_status »$1«_sharded(»)$2, dbont_error *err);
+»)
+
+m4_define(«d4_h_query_fanout_many», «
+/*
+$3
+ */
+dbont_status $1_fanout(dbont_shardset *set, dbont_shard_access access, unsigned flags,
+m4_ifelse($2, «», «», «d4_h_indent(«dbont_status »$1«_fanout(»)$2,
+»)d4_h_indent(«dbont_status »$1«_fanout(»)$1_rows *out,
+d4_h_indent(«dbont_status »$1«_fanout(»)dbont_fanout_report *report, dbont_error *err);
+»)
+m4_define(«d4_h_query_fanout_one», m4_defn(«d4_h_query_fanout_many»))
+m4_define(«d4_h_query_fanout_none», «
+/*
+$3
+ */
+dbont_status $1_fanout(dbont_shardset *set, dbont_shard_access access, unsigned flags,
+m4_ifelse($2, «», «», «d4_h_indent(«dbont_status »$1«_fanout(»)$2,
+»)d4_h_indent(«dbont_status »$1«_fanout(»)dbont_fanout_report *report, dbont_error *err);
 »)
 
 m4_define(«d4_h_warm», «

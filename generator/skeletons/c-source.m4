@@ -69,6 +69,22 @@ m4_divert(-1)
 #                                      (dbont/cache.h); TEMPLATE_LIT may be
 #                                      NULL, the lists empty; ONE: 1 when a
 #                                      missing row is DBONT_NOT_FOUND
+#
+# A query over sharded tables that runs on one shard (query_shard.h):
+#   d4_c_stmt(TYPE_probe, ...)         does a shard hold rows of the key
+#   d4_c_query_routing(TYPE, KEY_DBONT_TYPE, COUNT, TENANT_SETTING_LIT_OR_NULL)
+#   d4_c_query_sharded_many|one|none(TYPE, VIEW, ARGS, SETS, ARG, KEY_ARG)
+#                                      ARGS as the header's; KEY_ARG: "&tenant"
+#                                      or "&_p.<the parameter the key equals>"
+# One that runs on every shard:
+#   d4_c_stmt(TYPE_fanout, ...) and d4_c_query_desc(TYPE_fanout, ...)
+#                                      the statement the shards run, when it
+#                                      differs from the query's
+#   d4_c_fanout_order(TYPE, KEYS, ABOUT)   KEYS: "{1, true, false}, ..."
+#   d4_c_fanout_aggs(TYPE, AGGS)           AGGS: a line per column,
+#                                          "    DBONT_FANOUT_GROUP, /* path */"
+#   d4_c_fanout_spec(TYPE, ORDER_REF, NORDER, LIMIT, AGGS_REF, NAGGS)
+#   d4_c_query_fanout_many|one|none(TYPE, VIEW, PARAMS, SETS, ARG, QUERY_REF, COUNT)
 
 m4_define(«d4_c_begin», «
 /* ---- table $1 m4_substr(«------------------------------------------------------------», m4_len($1)) */
@@ -417,6 +433,107 @@ m4_ifelse(«$13», «1», «    if (_st == DBONT_OK && dbont_result_count(_res) 
     else
         dbont_result_free(_res);
     return _st;
+}
+»)
+
+m4_define(«d4_c_query_routing», «
+static const dbont_sharded_query $1_routing = {
+    &$1_query, $2, $3, $4, &$1_probe_stmt};
+»)
+
+m4_define(«d4_c_query_sharded_many», «
+dbont_status $1_sharded(dbont_shardset *set, dbont_shard_access access,
+d4_c_indent(«dbont_status »$1«_sharded(»)$3,
+d4_c_indent(«dbont_status »$1«_sharded(»)$1_rows *out, dbont_error *err)
+{
+$4    dbont_result *_res = NULL;
+    dbont_status _st = dbont_sharded_query_run(set, &$1_routing, access, $6, $5,
+                                               out ? &_res : NULL, err);
+    if (out)
+        $2(_res, out);
+    return _st;
+}
+»)
+m4_define(«d4_c_query_sharded_one», «
+dbont_status $1_sharded(dbont_shardset *set, dbont_shard_access access,
+d4_c_indent(«dbont_status »$1«_sharded(»)$3,
+d4_c_indent(«dbont_status »$1«_sharded(»)$1_rows *out, dbont_error *err)
+{
+$4    dbont_result *_res = NULL;
+    dbont_status _st = dbont_sharded_query_run(set, &$1_routing, access, $6, $5, &_res, err);
+    if (_st == DBONT_OK && dbont_result_count(_res) == 0)
+        _st = DBONT_NOT_FOUND;
+    if (out)
+        $2(_res, out);
+    else
+        dbont_result_free(_res);
+    return _st;
+}
+»)
+m4_define(«d4_c_query_sharded_none», «
+dbont_status $1_sharded(dbont_shardset *set, dbont_shard_access access,
+d4_c_indent(«dbont_status »$1«_sharded(»)$3, dbont_error *err)
+{
+$4    return dbont_sharded_query_run(set, &$1_routing, access, $6, $5, NULL, err);
+}
+»)
+
+m4_define(«d4_c_fanout_order», «
+/* The merge's order: $3. */
+static const dbont_fanout_key $1_fanout_order[] = {$2};
+»)
+m4_define(«d4_c_fanout_aggs», «
+/* How each result column combines across shards. */
+static const dbont_fanout_agg $1_fanout_aggs[] = {
+$2};
+»)
+m4_define(«d4_c_fanout_spec», «
+static const dbont_fanout_spec $1_fanout_spec = {
+    $2, $3, $4, 0, $5, $6};
+»)
+
+m4_define(«d4_c_query_fanout_many», «
+dbont_status $1_fanout(dbont_shardset *set, dbont_shard_access access, unsigned flags,
+m4_ifelse($3, «», «», «d4_c_indent(«dbont_status »$1«_fanout(»)$3,
+»)d4_c_indent(«dbont_status »$1«_fanout(»)$1_rows *out,
+d4_c_indent(«dbont_status »$1«_fanout(»)dbont_fanout_report *report, dbont_error *err)
+{
+$4    dbont_result *_res = NULL;
+    dbont_status _st = dbont_sharded_fanout(set, $7, access,
+                                            &$6, $5, &$1_fanout_spec, flags,
+                                            out ? &_res : NULL, report, err);
+    if (out)
+        $2(_res, out);
+    return _st;
+}
+»)
+m4_define(«d4_c_query_fanout_one», «
+dbont_status $1_fanout(dbont_shardset *set, dbont_shard_access access, unsigned flags,
+m4_ifelse($3, «», «», «d4_c_indent(«dbont_status »$1«_fanout(»)$3,
+»)d4_c_indent(«dbont_status »$1«_fanout(»)$1_rows *out,
+d4_c_indent(«dbont_status »$1«_fanout(»)dbont_fanout_report *report, dbont_error *err)
+{
+$4    dbont_result *_res = NULL;
+    dbont_status _st = dbont_sharded_fanout(set, $7, access,
+                                            &$6, $5, &$1_fanout_spec, flags,
+                                            &_res, report, err);
+    if (_st == DBONT_OK && dbont_result_count(_res) == 0)
+        _st = DBONT_NOT_FOUND;
+    if (out)
+        $2(_res, out);
+    else
+        dbont_result_free(_res);
+    return _st;
+}
+»)
+m4_define(«d4_c_query_fanout_none», «
+dbont_status $1_fanout(dbont_shardset *set, dbont_shard_access access, unsigned flags,
+m4_ifelse($3, «», «», «d4_c_indent(«dbont_status »$1«_fanout(»)$3,
+»)d4_c_indent(«dbont_status »$1«_fanout(»)dbont_fanout_report *report, dbont_error *err)
+{
+$4    return dbont_sharded_fanout(set, $7, access,
+                                &$6, $5, &$1_fanout_spec, flags,
+                                NULL, report, err);
 }
 »)
 

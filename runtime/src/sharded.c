@@ -162,8 +162,8 @@ static void append(dbont_error *err, const char *text)
 }
 
 /* Runs op on shard's server (its primary, or with access a standby), in
- * a tenant session of tenant when it is not NULL. */
-static dbont_status run_on(dbont_shardset *set, const dbont_sharding *sh, int shard, dbont_shard_access access,
+ * a tenant session (of setting) of tenant when it is not NULL. */
+static dbont_status run_on(dbont_shardset *set, const char *setting, int shard, dbont_shard_access access,
                            const char *tenant, table_op op, void *arg, dbont_error *err)
 {
     dbont_conn *c = dbont_shardset_acquire(set, shard, access, err);
@@ -171,7 +171,7 @@ static dbont_status run_on(dbont_shardset *set, const dbont_sharding *sh, int sh
         return DBONT_ERROR;
     dbont_status st = DBONT_OK;
     if (tenant != NULL)
-        st = dbont_tenant_begin(c, sh->tenant_setting, tenant, err);
+        st = dbont_tenant_begin(c, setting, tenant, err);
     if (st == DBONT_OK)
         st = op(c, arg, err);
     if (tenant != NULL && st != DBONT_ERROR) {
@@ -188,17 +188,29 @@ static dbont_status run_on(dbont_shardset *set, const dbont_sharding *sh, int sh
     return st;
 }
 
+/* The set must have the shard count the code was generated for: with
+ * another, every key would be looked for where it is not.  what: "table
+ * tags", "query tags_top". */
+static dbont_status check_count(dbont_shardset *set, const char *what, int32_t count, dbont_error *err)
+{
+    if (set == NULL)
+        return dbont_error_set(err, "22023", "sharded call: set must not be NULL");
+    int n = dbont_shardset_count(set);
+    if (n != count)
+        return dbont_error_set(err, "22023",
+                               "%s is spread over %" PRId32 " shards (shard:shardCount), but the shard set "
+                               "has %d: its rows would be looked for where they are not",
+                               what, count, n);
+    return DBONT_OK;
+}
+
 static dbont_status check_set(dbont_shardset *set, const dbont_sharding *sh, dbont_error *err)
 {
     if (set == NULL || sh == NULL || sh->table == NULL)
         return dbont_error_set(err, "22023", "sharded call: set and sharding must not be NULL");
-    int n = dbont_shardset_count(set);
-    if (n != sh->shard_count)
-        return dbont_error_set(err, "22023",
-                               "table %s is spread over %" PRId32 " shards (shard:shardCount), but the shard set "
-                               "has %d: its rows would be looked for where they are not",
-                               sh->table->name, sh->shard_count, n);
-    return DBONT_OK;
+    char what[160];
+    snprintf(what, sizeof what, "table %s", sh->table->name);
+    return check_count(set, what, sh->shard_count, err);
 }
 
 /*
@@ -223,12 +235,15 @@ static dbont_status routed(dbont_shardset *set, const dbont_sharding *sh, dbont_
         t = tenant;
     }
     int shard = dbont_jump_hash(h, sh->shard_count);
-    dbont_status st = run_on(set, sh, shard, access, t, op, arg, err);
+    dbont_status st = run_on(set, sh->tenant_setting, shard, access, t, op, arg, err);
     int from = read_both ? dbont_shardset_moving_from(set) : 0;
     if (st == DBONT_NOT_FOUND && from > 0) {
         int old = dbont_jump_hash(h, from);
-        if (old != shard)
-            st = run_on(set, sh, old, access, t, op, arg, err);
+        /* new shard, old shard, new shard again: a batch whose copy (to
+         * the new shard) and delete (on the old one) both commit between
+         * the first two looks is found by the third (dbont/shardset.h) */
+        if (old != shard && (st = run_on(set, sh->tenant_setting, old, access, t, op, arg, err)) == DBONT_NOT_FOUND)
+            st = run_on(set, sh->tenant_setting, shard, access, t, op, arg, err);
     }
     return st;
 }
@@ -512,5 +527,206 @@ dbont_status dbont_sharded_copy(dbont_shardset *set, const dbont_sharding *sh, c
     free(parts);
     free(copy);
     free(where);
+    return st;
+}
+
+/* ---- queries: routed ------------------------------------------------------------------------ */
+
+typedef struct query_args {
+    const dbont_sharded_query *sq;
+    const void *params;
+    dbont_result **out;   /* the rows (NULL: not read) */
+    const char *key_text; /* the probe's parameter */
+    bool probe;           /* after the query, ask whether the key has rows here */
+    bool key_here;        /* the probe's answer */
+} query_args;
+
+static dbont_status op_query(dbont_conn *c, void *arg, dbont_error *err)
+{
+    query_args *a = arg;
+    if (dbont_query_run(c, a->sq->query, a->params, a->out, err) != DBONT_OK)
+        return DBONT_ERROR;
+    if (!a->probe)
+        return DBONT_OK;
+    const char *values[1] = {a->key_text};
+    PGresult *res = NULL;
+    if (dbont_stmt_exec(c, a->sq->probe, values, NULL, NULL, 0, &res, err) != DBONT_OK) {
+        if (a->out != NULL) {
+            dbont_result_free(*a->out);
+            *a->out = NULL;
+        }
+        return DBONT_ERROR;
+    }
+    a->key_here = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    return DBONT_OK;
+}
+
+dbont_status dbont_sharded_query_run(dbont_shardset *set, const dbont_sharded_query *sq,
+                                     dbont_shard_access access, const void *key, const void *params,
+                                     dbont_result **out, dbont_error *err)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (sq == NULL || sq->query == NULL || sq->probe == NULL || key == NULL)
+        return dbont_error_set(err, "22023", "dbont_sharded_query_run: sq (with its query and probe) and key "
+                                             "must not be NULL");
+    const char *name = sq->query->name != NULL ? sq->query->name : "query";
+    char what[160];
+    snprintf(what, sizeof what, "query %s", name);
+    if (check_count(set, what, sq->shard_count, err) != DBONT_OK)
+        return DBONT_ERROR;
+    uint64_t h;
+    bool has_key = key_hash(sq->key_type, key, &h);
+    char text[DBONT_UUID_TEXT_SIZE + 64];
+    key_text(sq->key_type, key, text, sizeof text);
+    if (!has_key && sq->tenant_setting != NULL)
+        return dbont_error_set(err, "22023", "query %s: the tenant is NULL, so it has no session and no shard", name);
+    const char *tenant = sq->tenant_setting != NULL ? text : NULL;
+    query_args a = {sq, params, out, text, false, false};
+    /* "key = NULL" holds for no row: every shard gives the same answer */
+    if (!has_key)
+        return run_on(set, NULL, 0, access, NULL, op_query, &a, err);
+    int shard = dbont_jump_hash(h, sq->shard_count);
+    int from = dbont_shardset_moving_from(set);
+    int old = from > 0 ? dbont_jump_hash(h, from) : shard;
+    if (old == shard)
+        return run_on(set, sq->tenant_setting, shard, access, tenant, op_query, &a, err);
+    /* Moving, and this key's rows go elsewhere: the old shard's answer is
+     * the whole answer if the key's rows are still there after it was
+     * given (see sharded.h); else they have all moved. */
+    a.probe = true;
+    dbont_status st = run_on(set, sq->tenant_setting, old, access, tenant, op_query, &a, err);
+    if (st != DBONT_OK || a.key_here)
+        return st;
+    if (out != NULL) {
+        dbont_result_free(*out);
+        *out = NULL;
+    }
+    a.probe = false;
+    return run_on(set, sq->tenant_setting, shard, access, tenant, op_query, &a, err);
+}
+
+/* ---- queries: on every shard -------------------------------------------------------------------- */
+
+/* The error of a fan-out whose every shard failed, named by their real
+ * numbers (as fanout.c words it). */
+static dbont_status all_failed(const dbont_fanout_shard *shards, size_t n, dbont_error *err)
+{
+    size_t first = n, nfailed = 0;
+    char others[160] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (shards[i].status != DBONT_ERROR)
+            continue;
+        nfailed++;
+        if (first == n) {
+            first = i;
+            continue;
+        }
+        int w = snprintf(others + len, sizeof others - len, ", %zu", i);
+        if (w < 0 || (size_t)w >= sizeof others - len - 6) {
+            memcpy(others + len, ", ...", 6);
+            len = sizeof others - 1;
+            break;
+        }
+        len += (size_t)w;
+    }
+    const dbont_error *e = &shards[first].error;
+    if (nfailed == 1)
+        return dbont_error_set(err, e->sqlstate, "shard %zu: %s %s", first, e->sqlstate, e->message);
+    return dbont_error_set(err, e->sqlstate, "%zu of %zu shards failed (%zu%s); shard %zu: %s %s", nfailed, n,
+                           first, others, first, e->sqlstate, e->message);
+}
+
+dbont_status dbont_sharded_fanout(dbont_shardset *set, int32_t shard_count, dbont_shard_access access,
+                                  const dbont_query *q, const void *params, const dbont_fanout_spec *spec,
+                                  unsigned flags, dbont_result **out, dbont_fanout_report *report,
+                                  dbont_error *err)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (q == NULL)
+        return dbont_error_set(err, "22023", "dbont_sharded_fanout: q must not be NULL");
+    char what[160];
+    snprintf(what, sizeof what, "query %s", q->name != NULL ? q->name : "query");
+    if (check_count(set, what, shard_count, err) != DBONT_OK)
+        return DBONT_ERROR;
+    size_t n = (size_t)shard_count;
+    bool partial = (flags & DBONT_FANOUT_PARTIAL) != 0;
+    /* checked here too: a shard that cannot be acquired goes in the report */
+    if (partial && report == NULL)
+        return dbont_error_set(err, "22023", "dbont_fanout_run: DBONT_FANOUT_PARTIAL needs a report, which "
+                                             "says which shards are missing");
+    if (report != NULL && (report->shards == NULL || report->nshards < n))
+        return dbont_error_set(err, "22023", "dbont_fanout_run: the report has room for %zu shards, not %zu",
+                               report->shards == NULL ? 0 : report->nshards, n);
+    dbont_conn **conns = calloc(n, sizeof *conns);        /* of the shards acquired, in shard order */
+    int *shard_of = calloc(n, sizeof *shard_of);          /* conns[j] is shard shard_of[j]'s */
+    dbont_fanout_shard *missing = calloc(n, sizeof *missing); /* each shard's acquisition */
+    dbont_fanout_shard *ran = calloc(n, sizeof *ran);     /* the report of the shards that ran */
+    if (conns == NULL || shard_of == NULL || missing == NULL || ran == NULL) {
+        free(conns);
+        free(shard_of);
+        free(missing);
+        free(ran);
+        return dbont_error_set(err, "53200", "%s: out of memory for %zu shards", what, n);
+    }
+    dbont_status st = DBONT_OK;
+    size_t nconns = 0, nmissing = 0;
+    for (size_t i = 0; i < n; i++) {
+        dbont_error e;
+        dbont_conn *c = dbont_shardset_acquire(set, (int)i, access, &e);
+        if (c != NULL) {
+            conns[nconns] = c;
+            shard_of[nconns++] = (int)i;
+            continue;
+        }
+        missing[i].status = DBONT_ERROR;
+        missing[i].error = e;
+        nmissing++;
+        if (!partial) {
+            /* no partial result asked for: the first shard out fails it
+             * (its error names it), and nothing is sent */
+            *err = e;
+            name_shard(err, (int)i);
+            st = DBONT_ERROR;
+            break;
+        }
+    }
+    if (st == DBONT_OK && nconns == 0) {
+        st = all_failed(missing, n, err);
+        if (report != NULL) {
+            memcpy(report->shards, missing, n * sizeof *missing);
+            report->nfailed = n;
+        }
+    } else if (st == DBONT_OK) {
+        /* nfailed stays SIZE_MAX when the run refused its arguments and
+         * left the report alone; the caller's is left alone then too */
+        dbont_fanout_report sub = {ran, nconns, SIZE_MAX};
+        st = dbont_fanout_run(conns, nconns, q, params, spec, flags, out, report != NULL ? &sub : NULL, err);
+        if (report == NULL || sub.nfailed == SIZE_MAX) {
+            /* nothing to report */
+        } else if (nmissing > 0) {
+            /* back to the shards' own numbers */
+            for (size_t i = 0; i < n; i++)
+                report->shards[i] = missing[i];
+            for (size_t j = 0; j < nconns; j++)
+                report->shards[shard_of[j]] = ran[j];
+            report->nfailed = sub.nfailed + nmissing;
+            /* fanout.c names shards by their place among those that ran */
+            if (st != DBONT_OK && sub.nfailed == nconns)
+                all_failed(report->shards, n, err);
+        } else {
+            memcpy(report->shards, ran, n * sizeof *ran);
+            report->nfailed = sub.nfailed;
+        }
+    }
+    for (size_t j = 0; j < nconns; j++)
+        dbont_shardset_release(set, conns[j]);
+    free(conns);
+    free(shard_of);
+    free(missing);
+    free(ran);
     return st;
 }

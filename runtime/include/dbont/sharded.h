@@ -17,8 +17,9 @@
  *
  * During a move to more shards (dbont_shardset_moving_from), a get,
  * update or delete that finds no row on the key's new shard looks on its
- * old one: every row is on one of the two until the move has finished.
- * An insert goes to the new shard.
+ * old one, then on the new one again: every row is on one of the two
+ * until the move has finished, and the third look finds a row whose
+ * batch moved between the first two.  An insert goes to the new shard.
  *
  * Errors name the shard ("shard 2: ...") and keep the SQLSTATE of the
  * operation or of the connection.
@@ -30,8 +31,11 @@
 #include <stdint.h>
 
 #include "dbont/error.h"
+#include "dbont/fanout.h"
+#include "dbont/query.h"
 #include "dbont/result.h"
 #include "dbont/shardset.h"
+#include "dbont/stmt.h"
 #include "dbont/table.h"
 
 #ifdef __cplusplus
@@ -83,6 +87,80 @@ dbont_status dbont_sharded_copy(dbont_shardset *set, const dbont_sharding *sh, c
 /* The shard, in a set of count shards, of the key in a row struct (or,
  * with is_new, a new-row struct); -1 when the key is NULL or count < 1. */
 int32_t dbont_sharded_shard_of(const dbont_sharding *sh, const void *row, bool is_new, int32_t count);
+
+/* ---- queries (db:Query) over sharded tables ------------------------------ */
+
+/*
+ * A query that runs on one shard: its condition pins the shard key of its
+ * FROM table to a parameter ("org_id = ? AND ..."), or its FROM table is
+ * multi-tenant and sharded by its tenant column, and the call names the
+ * tenant (each call then runs in that tenant's session on its shard, one
+ * transaction, as the routed table calls do).  dbont-gen writes one per
+ * such query, next to its dbont_query.
+ */
+typedef struct dbont_sharded_query {
+    const dbont_query *query;
+    dbont_type key_type;        /* the key's type (an integer, text, varchar, uuid) */
+    int32_t shard_count;        /* shard:shardCount the code was generated for */
+    const char *tenant_setting; /* tenant-routed: the tenant session's setting; else NULL */
+    /* "SELECT EXISTS (SELECT 1 FROM <from> WHERE <key> = $1)": whether a
+     * shard holds rows of the key (during a move, below) */
+    const dbont_stmt *probe;
+} dbont_sharded_query;
+
+/*
+ * Runs sq->query with the parameter struct params on the shard of *key (a
+ * value of sq->key_type laid out as in a row struct: an int32_t for an
+ * integer key, a const char * for text, a dbont_uuid), and stores its rows
+ * in *out (when out is not NULL; as dbont_query_run).  With a tenant
+ * setting, key is the tenant, and the query runs in its session.  A NULL
+ * text key matches no row (key = NULL is never true), so any shard
+ * answers alike: shard 0 does; a NULL tenant is an error (22023).
+ *
+ * During a move to more shards (dbont_shardset_moving_from), for a key
+ * whose old shard differs from its new one: the query runs on the old
+ * shard, then the probe there, in the same session.  dbont-shard move
+ * moves all the rows of a key at once (dbont/reshard.h): they are all on
+ * the old shard, or all on both (identical, between the copy and the
+ * delete), or all on the new one, in that order.  So when the probe,
+ * which runs after the query, still finds rows of the key on the old
+ * shard, they were all there when the query ran, and its answer is the
+ * whole answer; otherwise they have all left, and the query runs on the
+ * new shard, where they now are.  Exact (for a query whose rows all come
+ * with rows of its FROM table, which the key pins), on the primaries, for
+ * tables moved together, and while the move's rule holds that existing
+ * rows are not written (dbont/shardset.h); two or three statements
+ * instead of one, for the keys that move.
+ *
+ * Errors name the shard and keep the SQLSTATE; 22023 when the set's size
+ * is not sq->shard_count.
+ */
+dbont_status dbont_sharded_query_run(dbont_shardset *set, const dbont_sharded_query *sq,
+                                     dbont_shard_access access, const void *key, const void *params,
+                                     dbont_result **out, dbont_error *err);
+
+/*
+ * Runs q on every shard of set at once and merges the rows as spec says
+ * (dbont_fanout_run, dbont/fanout.h): acquires one connection per shard
+ * (each as access says), runs, and gives them all back, also on errors.
+ * shard_count is the shard:shardCount the code was generated for: a set
+ * of another size is refused (22023).  flags, out and report as for
+ * dbont_fanout_run; report->shards must have room for shard_count entries.
+ *
+ * A shard whose connection cannot be acquired fails the call naming it
+ * (then nothing is sent, and report is left alone); with
+ * DBONT_FANOUT_PARTIAL it is reported as failed (report->shards[i] has the
+ * acquisition's error) and the other shards run, as when a shard fails
+ * while the query runs.
+ *
+ * During a move to more shards, each shard answers from its own
+ * snapshot: a row of the batch in flight may be seen twice or not at all
+ * (dbont/shardset.h).  Exact answers over every shard need a quiet moment.
+ */
+dbont_status dbont_sharded_fanout(dbont_shardset *set, int32_t shard_count, dbont_shard_access access,
+                                  const dbont_query *q, const void *params, const dbont_fanout_spec *spec,
+                                  unsigned flags, dbont_result **out, dbont_fanout_report *report,
+                                  dbont_error *err);
 
 #ifdef __cplusplus
 }

@@ -435,15 +435,29 @@ static const dbont_column sharding_tags_columns[] = {
      offsetof(sharding_tags, name), DBONT_NO_FIELD,
      offsetof(sharding_tags_new, name), DBONT_NO_FIELD,
      DBONT_NO_FIELD},
+    {"label", "label", DBONT_TEXT, false,
+     offsetof(sharding_tags, label), offsetof(sharding_tags, label_is_null),
+     offsetof(sharding_tags_new, label), offsetof(sharding_tags_new, label_is_null),
+     DBONT_NO_FIELD},
+    {"uses", "uses", DBONT_BIGINT, true,
+     offsetof(sharding_tags, uses), DBONT_NO_FIELD,
+     offsetof(sharding_tags_new, uses), DBONT_NO_FIELD,
+     offsetof(sharding_tags_new, uses_set)},
 };
 
 static const uint16_t sharding_tags_pk[] = {0};
 
 static const Oid sharding_tags_get_types[] = {1043};
 static const dbont_stmt sharding_tags_get_stmt = {
-    UINT64_C(0xde37c9b077476858), "dbont_de37c9b077476858",
-    "SELECT name FROM tags WHERE name = $1",
+    UINT64_C(0xc270b718cd956942), "dbont_c270b718cd956942",
+    "SELECT name, label, uses FROM tags WHERE name = $1",
     1, sharding_tags_get_types};
+
+static const Oid sharding_tags_update_types[] = {1043, 25, 20};
+static const dbont_stmt sharding_tags_update_stmt = {
+    UINT64_C(0x7eee2f2462d9a528), "dbont_7eee2f2462d9a528",
+    "UPDATE tags SET label = $2, uses = $3 WHERE name = $1",
+    3, sharding_tags_update_types};
 
 static const Oid sharding_tags_delete_types[] = {1043};
 static const dbont_stmt sharding_tags_delete_stmt = {
@@ -453,17 +467,17 @@ static const dbont_stmt sharding_tags_delete_stmt = {
 
 static const Oid sharding_tags_list_types[] = {20, 20};
 static const dbont_stmt sharding_tags_list_stmt = {
-    UINT64_C(0x9b0ab813e2d6f04a), "dbont_9b0ab813e2d6f04a",
-    "SELECT name FROM tags ORDER BY name LIMIT $1 OFFSET $2",
+    UINT64_C(0xe4baa535342799b8), "dbont_e4baa535342799b8",
+    "SELECT name, label, uses FROM tags ORDER BY name LIMIT $1 OFFSET $2",
     2, sharding_tags_list_types};
 
 static const dbont_table sharding_tags_desc = {
     "tags", "tags", sizeof(sharding_tags),
-    1, sharding_tags_columns,
+    3, sharding_tags_columns,
     1, sharding_tags_pk,
-    UINT64_C(0x9aed8d2230d9fd95),
+    UINT64_C(0xb3543a665330cc3a),
     &sharding_tags_get_stmt,
-    NULL,
+    &sharding_tags_update_stmt,
     &sharding_tags_delete_stmt,
     &sharding_tags_list_stmt,
     sizeof(sharding_tags_new),
@@ -512,6 +526,12 @@ dbont_status sharding_tags_get(dbont_conn *conn, const char *name,
     else
         dbont_result_free(_res);
     return _st;
+}
+
+dbont_status sharding_tags_update(dbont_conn *conn, const sharding_tags *row,
+                                  dbont_error *err)
+{
+    return dbont_table_update(conn, &sharding_tags_desc, row, err);
 }
 
 dbont_status sharding_tags_delete(dbont_conn *conn, const char *name,
@@ -569,6 +589,11 @@ dbont_status sharding_tags_get_sharded(dbont_shardset *set, dbont_shard_access a
     return _st;
 }
 
+dbont_status sharding_tags_update_sharded(dbont_shardset *set, const sharding_tags *row, dbont_error *err)
+{
+    return dbont_sharded_update(set, &sharding_tags_sharding, row, err);
+}
+
 dbont_status sharding_tags_delete_sharded(dbont_shardset *set, const char *name,
                                           dbont_error *err)
 {
@@ -602,6 +627,700 @@ dbont_status sharding_tags_find(dbont_conn *conn, const sharding_tags_filter *f,
         sharding_tags_view(_res, out);
     else
         dbont_result_free(_res);
+    return _st;
+}
+
+/* ---- table visits ------------------------------------------------------ */
+
+static const dbont_column sharding_visits_columns[] = {
+    {"account", "account", DBONT_VARCHAR, true,
+     offsetof(sharding_visits, account), DBONT_NO_FIELD,
+     offsetof(sharding_visits_new, account), DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+    {"seq", "seq", DBONT_BIGINT, true,
+     offsetof(sharding_visits, seq), DBONT_NO_FIELD,
+     offsetof(sharding_visits_new, seq), DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+    {"path", "path", DBONT_TEXT, true,
+     offsetof(sharding_visits, path), DBONT_NO_FIELD,
+     offsetof(sharding_visits_new, path), DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+    {"ms", "ms", DBONT_INTEGER, false,
+     offsetof(sharding_visits, ms), offsetof(sharding_visits, ms_is_null),
+     offsetof(sharding_visits_new, ms), offsetof(sharding_visits_new, ms_is_null),
+     DBONT_NO_FIELD},
+};
+
+static const uint16_t sharding_visits_pk[] = {0, 1};
+
+static const Oid sharding_visits_get_types[] = {1043, 20};
+static const dbont_stmt sharding_visits_get_stmt = {
+    UINT64_C(0xd533663c34630b8c), "dbont_d533663c34630b8c",
+    "SELECT account, seq, path, ms FROM visits WHERE account = $1 AND seq = $2",
+    2, sharding_visits_get_types};
+
+static const Oid sharding_visits_update_types[] = {1043, 20, 25, 23};
+static const dbont_stmt sharding_visits_update_stmt = {
+    UINT64_C(0x7d0d56ca11b3ef2e), "dbont_7d0d56ca11b3ef2e",
+    "UPDATE visits SET path = $3, ms = $4 WHERE account = $1 AND seq = $2",
+    4, sharding_visits_update_types};
+
+static const Oid sharding_visits_delete_types[] = {1043, 20};
+static const dbont_stmt sharding_visits_delete_stmt = {
+    UINT64_C(0xa4ffda8ce2c88238), "dbont_a4ffda8ce2c88238",
+    "DELETE FROM visits WHERE account = $1 AND seq = $2",
+    2, sharding_visits_delete_types};
+
+static const Oid sharding_visits_list_types[] = {20, 20};
+static const dbont_stmt sharding_visits_list_stmt = {
+    UINT64_C(0xd713776e07a0a798), "dbont_d713776e07a0a798",
+    "SELECT account, seq, path, ms FROM visits ORDER BY account, seq LIMIT $1 OFFSET $2",
+    2, sharding_visits_list_types};
+
+static const dbont_table sharding_visits_desc = {
+    "visits", "visits", sizeof(sharding_visits),
+    4, sharding_visits_columns,
+    2, sharding_visits_pk,
+    UINT64_C(0xf535ffee18f408c6),
+    &sharding_visits_get_stmt,
+    &sharding_visits_update_stmt,
+    &sharding_visits_delete_stmt,
+    &sharding_visits_list_stmt,
+    sizeof(sharding_visits_new),
+    0, NULL, false,
+    "visit", false};
+
+void sharding_visits_rows_free(sharding_visits_rows *rows)
+{
+    if (!rows)
+        return;
+    dbont_result_free(rows->result);
+    rows->result = NULL;
+    rows->rows = NULL;
+    rows->count = 0;
+}
+
+/* Points the typed view out at the rows of res (which may be NULL). */
+static void sharding_visits_view(dbont_result *res, sharding_visits_rows *out)
+{
+    out->result = res;
+    out->count = res ? dbont_result_count(res) : 0;
+    out->rows = res ? (sharding_visits *)dbont_result_rows(res) : NULL;
+}
+
+dbont_status sharding_visits_insert(dbont_conn *conn, const sharding_visits_new *row,
+                                    sharding_visits_rows *out, dbont_error *err)
+{
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_table_insert(conn, &sharding_visits_desc, row, out ? &_res : NULL, err);
+    if (out)
+        sharding_visits_view(_res, out);
+    return _st;
+}
+
+dbont_status sharding_visits_get(dbont_conn *conn, const char *account, int64_t seq,
+                                 sharding_visits_rows *out, dbont_error *err)
+{
+    sharding_visits _key;
+    dbont_result *_res = NULL;
+    dbont_status _st;
+    memset(&_key, 0, sizeof _key);
+    _key.account = account;
+    _key.seq = seq;
+    _st = dbont_table_get(conn, &sharding_visits_desc, &_key, &_res, err);
+    if (out)
+        sharding_visits_view(_res, out);
+    else
+        dbont_result_free(_res);
+    return _st;
+}
+
+dbont_status sharding_visits_update(dbont_conn *conn, const sharding_visits *row,
+                                    dbont_error *err)
+{
+    return dbont_table_update(conn, &sharding_visits_desc, row, err);
+}
+
+dbont_status sharding_visits_delete(dbont_conn *conn, const char *account, int64_t seq,
+                                    dbont_error *err)
+{
+    sharding_visits _key;
+    memset(&_key, 0, sizeof _key);
+    _key.account = account;
+    _key.seq = seq;
+    return dbont_table_remove(conn, &sharding_visits_desc, &_key, err);
+}
+
+dbont_status sharding_visits_list(dbont_conn *conn, int64_t limit, int64_t offset,
+                                  sharding_visits_rows *out, dbont_error *err)
+{
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_table_list(conn, &sharding_visits_desc, limit, offset, &_res, err);
+    if (out)
+        sharding_visits_view(_res, out);
+    else
+        dbont_result_free(_res);
+    return _st;
+}
+
+dbont_status sharding_visits_copy(dbont_conn *conn, const sharding_visits_new *rows, size_t n,
+                                  size_t *failed_row, dbont_error *err)
+{
+    return dbont_table_copy(conn, &sharding_visits_desc, rows, n, failed_row, err);
+}
+
+static const dbont_sharding sharding_visits_sharding = {&sharding_visits_desc, 0, SHARDING_VISITS_SHARD_COUNT, NULL};
+
+dbont_status sharding_visits_insert_sharded(dbont_shardset *set, const sharding_visits_new *row,
+                                            sharding_visits_rows *out, dbont_error *err)
+{
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_sharded_insert(set, &sharding_visits_sharding, row, out ? &_res : NULL, err);
+    if (out)
+        sharding_visits_view(_res, out);
+    return _st;
+}
+
+dbont_status sharding_visits_get_sharded(dbont_shardset *set, dbont_shard_access access, const char *account, int64_t seq,
+                                         sharding_visits_rows *out, dbont_error *err)
+{
+    sharding_visits _key;
+    dbont_result *_res = NULL;
+    dbont_status _st;
+    memset(&_key, 0, sizeof _key);
+    _key.account = account;
+    _key.seq = seq;
+    _st = dbont_sharded_get(set, &sharding_visits_sharding, access, &_key, &_res, err);
+    if (out)
+        sharding_visits_view(_res, out);
+    else
+        dbont_result_free(_res);
+    return _st;
+}
+
+dbont_status sharding_visits_update_sharded(dbont_shardset *set, const sharding_visits *row, dbont_error *err)
+{
+    return dbont_sharded_update(set, &sharding_visits_sharding, row, err);
+}
+
+dbont_status sharding_visits_delete_sharded(dbont_shardset *set, const char *account, int64_t seq,
+                                            dbont_error *err)
+{
+    sharding_visits _key;
+    memset(&_key, 0, sizeof _key);
+    _key.account = account;
+    _key.seq = seq;
+    return dbont_sharded_remove(set, &sharding_visits_sharding, &_key, err);
+}
+
+dbont_status sharding_visits_copy_sharded(dbont_shardset *set, const sharding_visits_new *rows, size_t n,
+                                          size_t *failed_row, dbont_error *err)
+{
+    return dbont_sharded_copy(set, &sharding_visits_sharding, rows, n, failed_row, err);
+}
+
+sharding_visits_filter sharding_visits_filter_init(void)
+{
+    sharding_visits_filter f;
+    dbont_filter empty = DBONT_FILTER_INIT;
+    memset(&f, 0, sizeof f);
+    f.base = empty;
+    return f;
+}
+
+dbont_status sharding_visits_find(dbont_conn *conn, const sharding_visits_filter *f, sharding_visits_rows *out,
+                                  dbont_error *err)
+{
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_table_find(conn, &sharding_visits_desc, f ? &f->base : NULL, f ? &f->values : NULL, &_res, err);
+    if (out)
+        sharding_visits_view(_res, out);
+    else
+        dbont_result_free(_res);
+    return _st;
+}
+
+/* ---- query account_visits_query ---------------------------------------- */
+
+static const Oid sharding_account_visits_query_types[] = {25, 23};
+static const dbont_stmt sharding_account_visits_query_stmt = {
+    UINT64_C(0xa59e3204415c5bcf), "dbont_a59e3204415c5bcf",
+    "SELECT seq, path, ms FROM visits WHERE account = $1 AND ms > $2 ORDER BY seq DESC LIMIT 50",
+    2, sharding_account_visits_query_types};
+
+static const dbont_type sharding_account_visits_query_param_types[] = {DBONT_TEXT, DBONT_INTEGER};
+static const size_t sharding_account_visits_query_param_offsets[] = {
+    offsetof(sharding_account_visits_query_params, account),
+    offsetof(sharding_account_visits_query_params, ms)};
+
+static const dbont_column sharding_account_visits_query_columns[] = {
+    {"seq", "seq", DBONT_BIGINT, true,
+     offsetof(sharding_account_visits_query_row, seq), DBONT_NO_FIELD,
+     DBONT_NO_FIELD, DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+    {"path", "path", DBONT_TEXT, true,
+     offsetof(sharding_account_visits_query_row, path), DBONT_NO_FIELD,
+     DBONT_NO_FIELD, DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+    {"ms", "ms", DBONT_INTEGER, false,
+     offsetof(sharding_account_visits_query_row, ms), offsetof(sharding_account_visits_query_row, ms_is_null),
+     DBONT_NO_FIELD, DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+};
+
+static const dbont_query sharding_account_visits_query_query = {
+    "account_visits_query", &sharding_account_visits_query_stmt,
+    2, sharding_account_visits_query_param_types, sharding_account_visits_query_param_offsets, sizeof(sharding_account_visits_query_params),
+    3, sharding_account_visits_query_columns, sizeof(sharding_account_visits_query_row)};
+
+void sharding_account_visits_query_rows_free(sharding_account_visits_query_rows *rows)
+{
+    if (!rows)
+        return;
+    dbont_result_free(rows->result);
+    rows->result = NULL;
+    rows->rows = NULL;
+    rows->count = 0;
+}
+
+static void sharding_account_visits_query_view(dbont_result *res, sharding_account_visits_query_rows *out)
+{
+    out->result = res;
+    out->count = res ? dbont_result_count(res) : 0;
+    out->rows = res ? (sharding_account_visits_query_row *)dbont_result_rows(res) : NULL;
+}
+
+dbont_status sharding_account_visits_query(dbont_conn *conn, const char *account, int32_t ms, sharding_account_visits_query_rows *out,
+                                           dbont_error *err)
+{
+    sharding_account_visits_query_params _p;
+    memset(&_p, 0, sizeof _p);
+    _p.account = account;
+    _p.ms = ms;
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_query_run(conn, &sharding_account_visits_query_query, &_p, out ? &_res : NULL, err);
+    if (out)
+        sharding_account_visits_query_view(_res, out);
+    return _st;
+}
+
+dbont_status sharding_account_visits_query_batch(dbont_conn *conn, const sharding_account_visits_query_params *params, size_t n,
+                                                 dbont_batch_item *items, dbont_error *err)
+{
+    return dbont_query_batch(conn, &sharding_account_visits_query_query, params, n, 0, items, err);
+}
+
+sharding_account_visits_query_rows sharding_account_visits_query_batch_rows(const dbont_batch_item *item)
+{
+    sharding_account_visits_query_rows rows;
+    sharding_account_visits_query_view(item ? item->result : NULL, &rows);
+    return rows;
+}
+
+static const Oid sharding_account_visits_query_probe_types[] = {1043};
+static const dbont_stmt sharding_account_visits_query_probe_stmt = {
+    UINT64_C(0x061053c9680cbc1c), "dbont_061053c9680cbc1c",
+    "SELECT EXISTS (SELECT 1 FROM visits WHERE account = $1)",
+    1, sharding_account_visits_query_probe_types};
+
+static const dbont_sharded_query sharding_account_visits_query_routing = {
+    &sharding_account_visits_query_query, DBONT_TEXT, SHARDING_VISITS_SHARD_COUNT, NULL, &sharding_account_visits_query_probe_stmt};
+
+dbont_status sharding_account_visits_query_sharded(dbont_shardset *set, dbont_shard_access access,
+                                                   const char *account, int32_t ms,
+                                                   sharding_account_visits_query_rows *out, dbont_error *err)
+{
+    sharding_account_visits_query_params _p;
+    memset(&_p, 0, sizeof _p);
+    _p.account = account;
+    _p.ms = ms;
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_sharded_query_run(set, &sharding_account_visits_query_routing, access, &_p.account, &_p,
+                                               out ? &_res : NULL, err);
+    if (out)
+        sharding_account_visits_query_view(_res, out);
+    return _st;
+}
+
+/* ---- query org_query --------------------------------------------------- */
+
+static const Oid sharding_org_query_types[] = {2950};
+static const dbont_stmt sharding_org_query_stmt = {
+    UINT64_C(0xdf0afe46ac589b01), "dbont_df0afe46ac589b01",
+    "SELECT orgs.id, orgs.name FROM orgs WHERE id = $1 LIMIT 1",
+    1, sharding_org_query_types};
+
+static const dbont_type sharding_org_query_param_types[] = {DBONT_UUID};
+static const size_t sharding_org_query_param_offsets[] = {
+    offsetof(sharding_org_query_params, id)};
+
+static const dbont_query sharding_org_query_query = {
+    "org_query", &sharding_org_query_stmt,
+    1, sharding_org_query_param_types, sharding_org_query_param_offsets, sizeof(sharding_org_query_params),
+    2, sharding_orgs_columns, sizeof(sharding_orgs)};
+
+void sharding_org_query_rows_free(sharding_org_query_rows *rows)
+{
+    sharding_orgs_rows_free(rows);
+}
+
+dbont_status sharding_org_query(dbont_conn *conn, dbont_uuid id, sharding_org_query_rows *out,
+                                dbont_error *err)
+{
+    sharding_org_query_params _p;
+    memset(&_p, 0, sizeof _p);
+    _p.id = id;
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_query_run(conn, &sharding_org_query_query, &_p, &_res, err);
+    if (_st == DBONT_OK && dbont_result_count(_res) == 0)
+        _st = DBONT_NOT_FOUND;
+    if (out)
+        sharding_orgs_view(_res, out);
+    else
+        dbont_result_free(_res);
+    return _st;
+}
+
+dbont_status sharding_org_query_batch(dbont_conn *conn, const sharding_org_query_params *params, size_t n,
+                                      dbont_batch_item *items, dbont_error *err)
+{
+    return dbont_query_batch(conn, &sharding_org_query_query, params, n, 0, items, err);
+}
+
+sharding_org_query_rows sharding_org_query_batch_rows(const dbont_batch_item *item)
+{
+    sharding_org_query_rows rows;
+    sharding_orgs_view(item ? item->result : NULL, &rows);
+    return rows;
+}
+
+static const Oid sharding_org_query_probe_types[] = {2950};
+static const dbont_stmt sharding_org_query_probe_stmt = {
+    UINT64_C(0xf5d89180a3fbeed9), "dbont_f5d89180a3fbeed9",
+    "SELECT EXISTS (SELECT 1 FROM orgs WHERE id = $1)",
+    1, sharding_org_query_probe_types};
+
+static const dbont_sharded_query sharding_org_query_routing = {
+    &sharding_org_query_query, DBONT_UUID, SHARDING_ORGS_SHARD_COUNT, NULL, &sharding_org_query_probe_stmt};
+
+dbont_status sharding_org_query_sharded(dbont_shardset *set, dbont_shard_access access,
+                                        dbont_uuid id,
+                                        sharding_org_query_rows *out, dbont_error *err)
+{
+    sharding_org_query_params _p;
+    memset(&_p, 0, sizeof _p);
+    _p.id = id;
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_sharded_query_run(set, &sharding_org_query_routing, access, &_p.id, &_p, &_res, err);
+    if (_st == DBONT_OK && dbont_result_count(_res) == 0)
+        _st = DBONT_NOT_FOUND;
+    if (out)
+        sharding_orgs_view(_res, out);
+    else
+        dbont_result_free(_res);
+    return _st;
+}
+
+/* ---- query tags_by_label_query ----------------------------------------- */
+
+static const Oid sharding_tags_by_label_query_types[] = {20};
+static const dbont_stmt sharding_tags_by_label_query_stmt = {
+    UINT64_C(0x65a6ddecb9dbae12), "dbont_65a6ddecb9dbae12",
+    "SELECT name, label, uses FROM tags WHERE uses >= $1 ORDER BY label DESC, name LIMIT 20",
+    1, sharding_tags_by_label_query_types};
+
+static const dbont_type sharding_tags_by_label_query_param_types[] = {DBONT_BIGINT};
+static const size_t sharding_tags_by_label_query_param_offsets[] = {
+    offsetof(sharding_tags_by_label_query_params, uses)};
+
+static const dbont_column sharding_tags_by_label_query_columns[] = {
+    {"name", "name", DBONT_VARCHAR, true,
+     offsetof(sharding_tags_by_label_query_row, name), DBONT_NO_FIELD,
+     DBONT_NO_FIELD, DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+    {"label", "label", DBONT_TEXT, false,
+     offsetof(sharding_tags_by_label_query_row, label), offsetof(sharding_tags_by_label_query_row, label_is_null),
+     DBONT_NO_FIELD, DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+    {"uses", "uses", DBONT_BIGINT, true,
+     offsetof(sharding_tags_by_label_query_row, uses), DBONT_NO_FIELD,
+     DBONT_NO_FIELD, DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+};
+
+static const dbont_query sharding_tags_by_label_query_query = {
+    "tags_by_label_query", &sharding_tags_by_label_query_stmt,
+    1, sharding_tags_by_label_query_param_types, sharding_tags_by_label_query_param_offsets, sizeof(sharding_tags_by_label_query_params),
+    3, sharding_tags_by_label_query_columns, sizeof(sharding_tags_by_label_query_row)};
+
+void sharding_tags_by_label_query_rows_free(sharding_tags_by_label_query_rows *rows)
+{
+    if (!rows)
+        return;
+    dbont_result_free(rows->result);
+    rows->result = NULL;
+    rows->rows = NULL;
+    rows->count = 0;
+}
+
+static void sharding_tags_by_label_query_view(dbont_result *res, sharding_tags_by_label_query_rows *out)
+{
+    out->result = res;
+    out->count = res ? dbont_result_count(res) : 0;
+    out->rows = res ? (sharding_tags_by_label_query_row *)dbont_result_rows(res) : NULL;
+}
+
+dbont_status sharding_tags_by_label_query(dbont_conn *conn, int64_t uses, sharding_tags_by_label_query_rows *out,
+                                          dbont_error *err)
+{
+    sharding_tags_by_label_query_params _p;
+    memset(&_p, 0, sizeof _p);
+    _p.uses = uses;
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_query_run(conn, &sharding_tags_by_label_query_query, &_p, out ? &_res : NULL, err);
+    if (out)
+        sharding_tags_by_label_query_view(_res, out);
+    return _st;
+}
+
+dbont_status sharding_tags_by_label_query_batch(dbont_conn *conn, const sharding_tags_by_label_query_params *params, size_t n,
+                                                dbont_batch_item *items, dbont_error *err)
+{
+    return dbont_query_batch(conn, &sharding_tags_by_label_query_query, params, n, 0, items, err);
+}
+
+sharding_tags_by_label_query_rows sharding_tags_by_label_query_batch_rows(const dbont_batch_item *item)
+{
+    sharding_tags_by_label_query_rows rows;
+    sharding_tags_by_label_query_view(item ? item->result : NULL, &rows);
+    return rows;
+}
+
+static const Oid sharding_tags_by_label_query_fanout_types[] = {20};
+static const dbont_stmt sharding_tags_by_label_query_fanout_stmt = {
+    UINT64_C(0x97562f7888284a51), "dbont_97562f7888284a51",
+    "SELECT name, label, uses FROM tags WHERE uses >= $1 ORDER BY label COLLATE \"C\" DESC NULLS FIRST, name COLLATE \"C\" ASC NULLS LAST LIMIT 20",
+    1, sharding_tags_by_label_query_fanout_types};
+
+static const dbont_query sharding_tags_by_label_query_fanout_query = {
+    "tags_by_label_query", &sharding_tags_by_label_query_fanout_stmt,
+    1, sharding_tags_by_label_query_param_types, sharding_tags_by_label_query_param_offsets, sizeof(sharding_tags_by_label_query_params),
+    3, sharding_tags_by_label_query_columns, sizeof(sharding_tags_by_label_query_row)};
+
+/* The merge's order: label DESC NULLS FIRST, name ASC NULLS LAST. */
+static const dbont_fanout_key sharding_tags_by_label_query_fanout_order[] = {{1, true, true}, {0, false, false}};
+
+static const dbont_fanout_spec sharding_tags_by_label_query_fanout_spec = {
+    sharding_tags_by_label_query_fanout_order, 2, 20, 0, NULL, 0};
+
+dbont_status sharding_tags_by_label_query_fanout(dbont_shardset *set, dbont_shard_access access, unsigned flags,
+                                                 int64_t uses,
+                                                 sharding_tags_by_label_query_rows *out,
+                                                 dbont_fanout_report *report, dbont_error *err)
+{
+    sharding_tags_by_label_query_params _p;
+    memset(&_p, 0, sizeof _p);
+    _p.uses = uses;
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_sharded_fanout(set, SHARDING_TAGS_SHARD_COUNT, access,
+                                            &sharding_tags_by_label_query_fanout_query, &_p, &sharding_tags_by_label_query_fanout_spec, flags,
+                                            out ? &_res : NULL, report, err);
+    if (out)
+        sharding_tags_by_label_query_view(_res, out);
+    return _st;
+}
+
+/* ---- query path_stats_query -------------------------------------------- */
+
+static const dbont_stmt sharding_path_stats_query_stmt = {
+    UINT64_C(0xc5d554d54524f243), "dbont_c5d554d54524f243",
+    "SELECT path, count(*) AS visits, sum(ms) AS total_ms, min(account) AS first_account, max(ms) AS slowest FROM visits GROUP BY path ORDER BY visits DESC, path LIMIT 10",
+    0, NULL};
+
+static const dbont_column sharding_path_stats_query_columns[] = {
+    {"path", "path", DBONT_TEXT, true,
+     offsetof(sharding_path_stats_query_row, path), DBONT_NO_FIELD,
+     DBONT_NO_FIELD, DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+    {"visits", "visits", DBONT_BIGINT, true,
+     offsetof(sharding_path_stats_query_row, visits), DBONT_NO_FIELD,
+     DBONT_NO_FIELD, DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+    {"total_ms", "total_ms", DBONT_BIGINT, false,
+     offsetof(sharding_path_stats_query_row, total_ms), offsetof(sharding_path_stats_query_row, total_ms_is_null),
+     DBONT_NO_FIELD, DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+    {"first_account", "first_account", DBONT_TEXT, false,
+     offsetof(sharding_path_stats_query_row, first_account), offsetof(sharding_path_stats_query_row, first_account_is_null),
+     DBONT_NO_FIELD, DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+    {"slowest", "slowest", DBONT_INTEGER, false,
+     offsetof(sharding_path_stats_query_row, slowest), offsetof(sharding_path_stats_query_row, slowest_is_null),
+     DBONT_NO_FIELD, DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+};
+
+static const dbont_query sharding_path_stats_query_query = {
+    "path_stats_query", &sharding_path_stats_query_stmt,
+    0, NULL, NULL, 0,
+    5, sharding_path_stats_query_columns, sizeof(sharding_path_stats_query_row)};
+
+void sharding_path_stats_query_rows_free(sharding_path_stats_query_rows *rows)
+{
+    if (!rows)
+        return;
+    dbont_result_free(rows->result);
+    rows->result = NULL;
+    rows->rows = NULL;
+    rows->count = 0;
+}
+
+static void sharding_path_stats_query_view(dbont_result *res, sharding_path_stats_query_rows *out)
+{
+    out->result = res;
+    out->count = res ? dbont_result_count(res) : 0;
+    out->rows = res ? (sharding_path_stats_query_row *)dbont_result_rows(res) : NULL;
+}
+
+dbont_status sharding_path_stats_query(dbont_conn *conn, sharding_path_stats_query_rows *out,
+                                       dbont_error *err)
+{
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_query_run(conn, &sharding_path_stats_query_query, NULL, out ? &_res : NULL, err);
+    if (out)
+        sharding_path_stats_query_view(_res, out);
+    return _st;
+}
+
+static const dbont_stmt sharding_path_stats_query_fanout_stmt = {
+    UINT64_C(0x9a9a69cb60755c9b), "dbont_9a9a69cb60755c9b",
+    "SELECT path, count(*) AS visits, sum(ms) AS total_ms, min(account COLLATE \"C\") AS first_account, max(ms) AS slowest FROM visits GROUP BY path",
+    0, NULL};
+
+static const dbont_query sharding_path_stats_query_fanout_query = {
+    "path_stats_query", &sharding_path_stats_query_fanout_stmt,
+    0, NULL, NULL, 0,
+    5, sharding_path_stats_query_columns, sizeof(sharding_path_stats_query_row)};
+
+/* The merge's order: visits DESC NULLS FIRST, path ASC NULLS LAST. */
+static const dbont_fanout_key sharding_path_stats_query_fanout_order[] = {{1, true, true}, {0, false, false}};
+
+/* How each result column combines across shards. */
+static const dbont_fanout_agg sharding_path_stats_query_fanout_aggs[] = {
+    DBONT_FANOUT_GROUP,  /* path */
+    DBONT_FANOUT_COUNT,  /* visits */
+    DBONT_FANOUT_SUM,    /* total_ms */
+    DBONT_FANOUT_MIN,    /* first_account */
+    DBONT_FANOUT_MAX     /* slowest */};
+
+static const dbont_fanout_spec sharding_path_stats_query_fanout_spec = {
+    sharding_path_stats_query_fanout_order, 2, 10, 0, sharding_path_stats_query_fanout_aggs, 5};
+
+dbont_status sharding_path_stats_query_fanout(dbont_shardset *set, dbont_shard_access access, unsigned flags,
+                                              sharding_path_stats_query_rows *out,
+                                              dbont_fanout_report *report, dbont_error *err)
+{
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_sharded_fanout(set, SHARDING_VISITS_SHARD_COUNT, access,
+                                            &sharding_path_stats_query_fanout_query, NULL, &sharding_path_stats_query_fanout_spec, flags,
+                                            out ? &_res : NULL, report, err);
+    if (out)
+        sharding_path_stats_query_view(_res, out);
+    return _st;
+}
+
+/* ---- query users_by_email_query ---------------------------------------- */
+
+static const Oid sharding_users_by_email_query_types[] = {25};
+static const dbont_stmt sharding_users_by_email_query_stmt = {
+    UINT64_C(0xdf1a7373360435cf), "dbont_df1a7373360435cf",
+    "SELECT id, email FROM users WHERE email LIKE $1 ORDER BY email",
+    1, sharding_users_by_email_query_types};
+
+static const dbont_type sharding_users_by_email_query_param_types[] = {DBONT_TEXT};
+static const size_t sharding_users_by_email_query_param_offsets[] = {
+    offsetof(sharding_users_by_email_query_params, email)};
+
+static const dbont_column sharding_users_by_email_query_columns[] = {
+    {"id", "id", DBONT_UUID, true,
+     offsetof(sharding_users_by_email_query_row, id), DBONT_NO_FIELD,
+     DBONT_NO_FIELD, DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+    {"email", "email", DBONT_TEXT, true,
+     offsetof(sharding_users_by_email_query_row, email), DBONT_NO_FIELD,
+     DBONT_NO_FIELD, DBONT_NO_FIELD,
+     DBONT_NO_FIELD},
+};
+
+static const dbont_query sharding_users_by_email_query_query = {
+    "users_by_email_query", &sharding_users_by_email_query_stmt,
+    1, sharding_users_by_email_query_param_types, sharding_users_by_email_query_param_offsets, sizeof(sharding_users_by_email_query_params),
+    2, sharding_users_by_email_query_columns, sizeof(sharding_users_by_email_query_row)};
+
+void sharding_users_by_email_query_rows_free(sharding_users_by_email_query_rows *rows)
+{
+    if (!rows)
+        return;
+    dbont_result_free(rows->result);
+    rows->result = NULL;
+    rows->rows = NULL;
+    rows->count = 0;
+}
+
+static void sharding_users_by_email_query_view(dbont_result *res, sharding_users_by_email_query_rows *out)
+{
+    out->result = res;
+    out->count = res ? dbont_result_count(res) : 0;
+    out->rows = res ? (sharding_users_by_email_query_row *)dbont_result_rows(res) : NULL;
+}
+
+dbont_status sharding_users_by_email_query(dbont_conn *conn, const char *email, sharding_users_by_email_query_rows *out,
+                                           dbont_error *err)
+{
+    sharding_users_by_email_query_params _p;
+    memset(&_p, 0, sizeof _p);
+    _p.email = email;
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_query_run(conn, &sharding_users_by_email_query_query, &_p, out ? &_res : NULL, err);
+    if (out)
+        sharding_users_by_email_query_view(_res, out);
+    return _st;
+}
+
+dbont_status sharding_users_by_email_query_batch(dbont_conn *conn, const sharding_users_by_email_query_params *params, size_t n,
+                                                 dbont_batch_item *items, dbont_error *err)
+{
+    return dbont_query_batch(conn, &sharding_users_by_email_query_query, params, n, 0, items, err);
+}
+
+sharding_users_by_email_query_rows sharding_users_by_email_query_batch_rows(const dbont_batch_item *item)
+{
+    sharding_users_by_email_query_rows rows;
+    sharding_users_by_email_query_view(item ? item->result : NULL, &rows);
+    return rows;
+}
+
+static const Oid sharding_users_by_email_query_probe_types[] = {2950};
+static const dbont_stmt sharding_users_by_email_query_probe_stmt = {
+    UINT64_C(0xd7f97996fb789cc7), "dbont_d7f97996fb789cc7",
+    "SELECT EXISTS (SELECT 1 FROM users WHERE org_id = $1)",
+    1, sharding_users_by_email_query_probe_types};
+
+static const dbont_sharded_query sharding_users_by_email_query_routing = {
+    &sharding_users_by_email_query_query, DBONT_UUID, SHARDING_USERS_SHARD_COUNT, "app.current_org_id", &sharding_users_by_email_query_probe_stmt};
+
+dbont_status sharding_users_by_email_query_sharded(dbont_shardset *set, dbont_shard_access access,
+                                                   dbont_uuid tenant, const char *email,
+                                                   sharding_users_by_email_query_rows *out, dbont_error *err)
+{
+    sharding_users_by_email_query_params _p;
+    memset(&_p, 0, sizeof _p);
+    _p.email = email;
+    dbont_result *_res = NULL;
+    dbont_status _st = dbont_sharded_query_run(set, &sharding_users_by_email_query_routing, access, &tenant, &_p,
+                                               out ? &_res : NULL, err);
+    if (out)
+        sharding_users_by_email_query_view(_res, out);
     return _st;
 }
 

@@ -334,6 +334,9 @@ dbont_status sharding_users_find(dbont_conn *conn, const sharding_users_filter *
  */
 typedef struct sharding_tags {
     const char *name;
+    const char *label;
+    bool label_is_null;
+    int64_t uses;
 } sharding_tags;
 
 /*
@@ -343,6 +346,10 @@ typedef struct sharding_tags {
  */
 typedef struct sharding_tags_new {
     const char *name;
+    const char *label;
+    bool label_is_null;
+    int64_t uses;
+    bool uses_set;
 } sharding_tags_new;
 
 /* Rows returned by a call.  Free them, and every string they point to, with
@@ -364,6 +371,11 @@ dbont_status sharding_tags_insert(dbont_conn *conn, const sharding_tags_new *row
  * for existence).  DBONT_NOT_FOUND when there is none. */
 dbont_status sharding_tags_get(dbont_conn *conn, const char *name,
                                sharding_tags_rows *out, dbont_error *err);
+
+/* Writes every non-key column of row to the row with row's primary key.
+ * DBONT_NOT_FOUND when there is none. */
+dbont_status sharding_tags_update(dbont_conn *conn, const sharding_tags *row,
+                                  dbont_error *err);
 
 /* Deletes the row with this primary key.  DBONT_NOT_FOUND when there is
  * none. */
@@ -400,6 +412,7 @@ dbont_status sharding_tags_get_sharded(dbont_shardset *set, dbont_shard_access a
                                        sharding_tags_rows *out, dbont_error *err);
 dbont_status sharding_tags_delete_sharded(dbont_shardset *set, const char *name,
                                           dbont_error *err);
+dbont_status sharding_tags_update_sharded(dbont_shardset *set, const sharding_tags *row, dbont_error *err);
 
 /*
  * Filters (dbont/filter.h): start from sharding_tags_filter_init(), call the
@@ -412,7 +425,9 @@ typedef struct sharding_tags_filter {
 } sharding_tags_filter;
 
 typedef enum sharding_tags_column {
-    sharding_tags_col_name = 0
+    sharding_tags_col_name = 0,
+    sharding_tags_col_label = 1,
+    sharding_tags_col_uses = 2
 } sharding_tags_column;
 
 sharding_tags_filter sharding_tags_filter_init(void);
@@ -422,6 +437,26 @@ static inline void sharding_tags_where_name(sharding_tags_filter *f, const char 
     f->values.name = value;
     f->base.eq |= (uint64_t)1 << 0;
     f->base.is_null &= ~((uint64_t)1 << 0);
+}
+
+static inline void sharding_tags_where_label(sharding_tags_filter *f, const char *value)
+{
+    f->values.label = value;
+    f->base.eq |= (uint64_t)1 << 1;
+    f->base.is_null &= ~((uint64_t)1 << 1);
+}
+
+static inline void sharding_tags_where_label_is_null(sharding_tags_filter *f)
+{
+    f->base.is_null |= (uint64_t)1 << 1;
+    f->base.eq &= ~((uint64_t)1 << 1);
+}
+
+static inline void sharding_tags_where_uses(sharding_tags_filter *f, int64_t value)
+{
+    f->values.uses = value;
+    f->base.eq |= (uint64_t)1 << 2;
+    f->base.is_null &= ~((uint64_t)1 << 2);
 }
 
 /* Orders by column (called again: the next key), at most
@@ -445,6 +480,398 @@ static inline void sharding_tags_limit(sharding_tags_filter *f, int64_t limit, i
 /* Reads the rows that pass filter f. */
 dbont_status sharding_tags_find(dbont_conn *conn, const sharding_tags_filter *f, sharding_tags_rows *out,
                                 dbont_error *err);
+
+/* ---- table visits ------------------------------------------------------ */
+
+/*
+ * A row of table visits, columns in ontology order.  A nullable column
+ * has a <column>_is_null flag.  Text, numeric, jsonb and bytea values point
+ * into the dbont_result that returned the row.
+ */
+typedef struct sharding_visits {
+    const char *account;
+    int64_t seq;
+    const char *path;
+    int32_t ms;
+    bool ms_is_null;
+} sharding_visits;
+
+/*
+ * A row to insert.  A column with a default (serial or db:default) gets its
+ * default unless its <column>_set flag is true.  A NULL pointer (text,
+ * numeric, jsonb) means SQL NULL.
+ */
+typedef struct sharding_visits_new {
+    const char *account;
+    int64_t seq;
+    const char *path;
+    int32_t ms;
+    bool ms_is_null;
+} sharding_visits_new;
+
+/* Rows returned by a call.  Free them, and every string they point to, with
+ * sharding_visits_rows_free. */
+typedef struct sharding_visits_rows {
+    size_t count;
+    sharding_visits *rows;
+    dbont_result *result;
+} sharding_visits_rows;
+
+void sharding_visits_rows_free(sharding_visits_rows *rows);
+
+/* Inserts row.  When out is not NULL it receives the row as stored, with
+ * its generated values (serial numbers, defaults). */
+dbont_status sharding_visits_insert(dbont_conn *conn, const sharding_visits_new *row,
+                                    sharding_visits_rows *out, dbont_error *err);
+
+/* Reads the row with this primary key into out (which may be NULL to test
+ * for existence).  DBONT_NOT_FOUND when there is none. */
+dbont_status sharding_visits_get(dbont_conn *conn, const char *account, int64_t seq,
+                                 sharding_visits_rows *out, dbont_error *err);
+
+/* Writes every non-key column of row to the row with row's primary key.
+ * DBONT_NOT_FOUND when there is none. */
+dbont_status sharding_visits_update(dbont_conn *conn, const sharding_visits *row,
+                                    dbont_error *err);
+
+/* Deletes the row with this primary key.  DBONT_NOT_FOUND when there is
+ * none. */
+dbont_status sharding_visits_delete(dbont_conn *conn, const char *account, int64_t seq,
+                                    dbont_error *err);
+
+/* Reads up to limit rows after skipping offset rows, in primary key order,
+ * into out (which may be NULL to only run the query). */
+dbont_status sharding_visits_list(dbont_conn *conn, int64_t limit, int64_t offset,
+                                  sharding_visits_rows *out, dbont_error *err);
+
+/* Inserts rows[0..n) in one COPY: all or nothing.  A column with a default
+ * is sent when the first row sets it (then every row must); on failure
+ * *failed_row (when not NULL) is the index of the row at fault. */
+dbont_status sharding_visits_copy(dbont_conn *conn, const sharding_visits_new *rows, size_t n,
+                                  size_t *failed_row, dbont_error *err);
+
+/*
+ * Over a shard set (dbont/sharded.h, docs/scale-out.md): the same
+ * operations, each run on the row's shard (its primary; a get may read a
+ * standby with DBONT_SHARD_READ_STALE_OK).  While rows move to more
+ * shards, a get, update or delete that finds nothing on the key's new
+ * shard looks on its old one.  Errors name the shard.
+ */
+dbont_status sharding_visits_insert_sharded(dbont_shardset *set, const sharding_visits_new *row,
+                                            sharding_visits_rows *out, dbont_error *err);
+/* One bulk insert per shard (per tenant), each in its shard's transaction;
+ * all committed only when every one succeeded.  The commits go one after
+ * the other: a server lost between two leaves the earlier ones committed
+ * (the error says which). */
+dbont_status sharding_visits_copy_sharded(dbont_shardset *set, const sharding_visits_new *rows, size_t n,
+                                          size_t *failed_row, dbont_error *err);
+dbont_status sharding_visits_get_sharded(dbont_shardset *set, dbont_shard_access access, const char *account, int64_t seq,
+                                         sharding_visits_rows *out, dbont_error *err);
+dbont_status sharding_visits_delete_sharded(dbont_shardset *set, const char *account, int64_t seq,
+                                            dbont_error *err);
+dbont_status sharding_visits_update_sharded(dbont_shardset *set, const sharding_visits *row, dbont_error *err);
+
+/*
+ * Filters (dbont/filter.h): start from sharding_visits_filter_init(), call the
+ * setters you need, then sharding_visits_find.  Values are sent as parameters; each
+ * combination of filters is prepared once per connection.
+ */
+typedef struct sharding_visits_filter {
+    dbont_filter base;
+    sharding_visits values;  /* the values of the equality filters */
+} sharding_visits_filter;
+
+typedef enum sharding_visits_column {
+    sharding_visits_col_account = 0,
+    sharding_visits_col_seq = 1,
+    sharding_visits_col_path = 2,
+    sharding_visits_col_ms = 3
+} sharding_visits_column;
+
+sharding_visits_filter sharding_visits_filter_init(void);
+
+static inline void sharding_visits_where_account(sharding_visits_filter *f, const char *value)
+{
+    f->values.account = value;
+    f->base.eq |= (uint64_t)1 << 0;
+    f->base.is_null &= ~((uint64_t)1 << 0);
+}
+
+static inline void sharding_visits_where_seq(sharding_visits_filter *f, int64_t value)
+{
+    f->values.seq = value;
+    f->base.eq |= (uint64_t)1 << 1;
+    f->base.is_null &= ~((uint64_t)1 << 1);
+}
+
+static inline void sharding_visits_where_path(sharding_visits_filter *f, const char *value)
+{
+    f->values.path = value;
+    f->base.eq |= (uint64_t)1 << 2;
+    f->base.is_null &= ~((uint64_t)1 << 2);
+}
+
+static inline void sharding_visits_where_ms(sharding_visits_filter *f, int32_t value)
+{
+    f->values.ms = value;
+    f->base.eq |= (uint64_t)1 << 3;
+    f->base.is_null &= ~((uint64_t)1 << 3);
+}
+
+static inline void sharding_visits_where_ms_is_null(sharding_visits_filter *f)
+{
+    f->base.is_null |= (uint64_t)1 << 3;
+    f->base.eq &= ~((uint64_t)1 << 3);
+}
+
+/* Orders by column (called again: the next key), at most
+ * DBONT_FILTER_ORDER_MAX keys. */
+static inline void sharding_visits_order_by(sharding_visits_filter *f, sharding_visits_column column, dbont_order dir)
+{
+    if (f->base.norder < DBONT_FILTER_ORDER_MAX) {
+        f->base.order_column[f->base.norder] = (uint16_t)column;
+        f->base.order_dir[f->base.norder] = dir;
+        f->base.norder++;
+    }
+}
+
+/* At most limit rows (< 0: all), after skipping offset rows. */
+static inline void sharding_visits_limit(sharding_visits_filter *f, int64_t limit, int64_t offset)
+{
+    f->base.limit = limit;
+    f->base.offset = offset;
+}
+
+/* Reads the rows that pass filter f. */
+dbont_status sharding_visits_find(dbont_conn *conn, const sharding_visits_filter *f, sharding_visits_rows *out,
+                                  dbont_error *err);
+
+/* ---- query account_visits_query ---------------------------------------- */
+
+/* The parameters of one run, for sharding_account_visits_query_batch. */
+typedef struct sharding_account_visits_query_params {
+    const char *account;
+    int32_t ms;
+} sharding_account_visits_query_params;
+
+/* A row of the result.  A column that may be NULL has a <column>_is_null
+ * flag; text, numeric, jsonb and bytea values point into the result. */
+typedef struct sharding_account_visits_query_row {
+    int64_t seq;
+    const char *path;
+    int32_t ms;
+    bool ms_is_null;
+} sharding_account_visits_query_row;
+
+typedef struct sharding_account_visits_query_rows {
+    size_t count;
+    sharding_account_visits_query_row *rows;
+    dbont_result *result;
+} sharding_account_visits_query_rows;
+
+void sharding_account_visits_query_rows_free(sharding_account_visits_query_rows *rows);
+
+/* SELECT seq, path, ms FROM visits WHERE account = $1 AND ms > $2 ORDER BY seq DESC LIMIT 50 */
+dbont_status sharding_account_visits_query(dbont_conn *conn, const char *account, int32_t ms, sharding_account_visits_query_rows *out,
+                                           dbont_error *err);
+
+/* Runs the query once per params[i] in one pipeline; items[i] gets each
+ * run's outcome (free them with dbont_batch_free).  DBONT_ERROR when any
+ * run failed: the others still ran. */
+dbont_status sharding_account_visits_query_batch(dbont_conn *conn, const sharding_account_visits_query_params *params, size_t n,
+                                                 dbont_batch_item *items, dbont_error *err);
+
+/* The rows of one batch item (they stay the item's). */
+sharding_account_visits_query_rows sharding_account_visits_query_batch_rows(const dbont_batch_item *item);
+
+/*
+ * The same over a shard set (dbont/sharded.h, docs/scale-out.md), on the
+ * shard of account (the shard key account of table visits): its primary, or
+ * with DBONT_SHARD_READ_STALE_OK a standby.  While rows move to more shards,
+ * it reads the key's old shard, and the new one once the key's rows have
+ * left it.  Errors name the shard.
+ */
+dbont_status sharding_account_visits_query_sharded(dbont_shardset *set, dbont_shard_access access,
+                                                   const char *account, int32_t ms,
+                                                   sharding_account_visits_query_rows *out, dbont_error *err);
+
+/* ---- query org_query --------------------------------------------------- */
+
+/* The parameters of one run, for sharding_org_query_batch. */
+typedef struct sharding_org_query_params {
+    dbont_uuid id;
+} sharding_org_query_params;
+
+/* Rows of table sharding_orgs's type. */
+typedef sharding_orgs sharding_org_query_row;
+typedef sharding_orgs_rows sharding_org_query_rows;
+
+void sharding_org_query_rows_free(sharding_org_query_rows *rows);
+
+/* SELECT orgs.id, orgs.name FROM orgs WHERE id = $1 LIMIT 1
+ * DBONT_NOT_FOUND when there is no row. */
+dbont_status sharding_org_query(dbont_conn *conn, dbont_uuid id, sharding_org_query_rows *out,
+                                dbont_error *err);
+
+/* Runs the query once per params[i] in one pipeline; items[i] gets each
+ * run's outcome (free them with dbont_batch_free).  DBONT_ERROR when any
+ * run failed: the others still ran. */
+dbont_status sharding_org_query_batch(dbont_conn *conn, const sharding_org_query_params *params, size_t n,
+                                      dbont_batch_item *items, dbont_error *err);
+
+/* The rows of one batch item (they stay the item's). */
+sharding_org_query_rows sharding_org_query_batch_rows(const dbont_batch_item *item);
+
+/*
+ * The same over a shard set (dbont/sharded.h, docs/scale-out.md), on the
+ * shard of id (the shard key id of table orgs): its primary, or with
+ * DBONT_SHARD_READ_STALE_OK a standby.  While rows move to more shards, it
+ * reads the key's old shard, and the new one once the key's rows have left
+ * it.  Errors name the shard.  DBONT_NOT_FOUND when there is no row.
+ */
+dbont_status sharding_org_query_sharded(dbont_shardset *set, dbont_shard_access access,
+                                        dbont_uuid id,
+                                        sharding_org_query_rows *out, dbont_error *err);
+
+/* ---- query tags_by_label_query ----------------------------------------- */
+
+/* The parameters of one run, for sharding_tags_by_label_query_batch. */
+typedef struct sharding_tags_by_label_query_params {
+    int64_t uses;
+} sharding_tags_by_label_query_params;
+
+/* A row of the result.  A column that may be NULL has a <column>_is_null
+ * flag; text, numeric, jsonb and bytea values point into the result. */
+typedef struct sharding_tags_by_label_query_row {
+    const char *name;
+    const char *label;
+    bool label_is_null;
+    int64_t uses;
+} sharding_tags_by_label_query_row;
+
+typedef struct sharding_tags_by_label_query_rows {
+    size_t count;
+    sharding_tags_by_label_query_row *rows;
+    dbont_result *result;
+} sharding_tags_by_label_query_rows;
+
+void sharding_tags_by_label_query_rows_free(sharding_tags_by_label_query_rows *rows);
+
+/* SELECT name, label, uses FROM tags WHERE uses >= $1 ORDER BY label DESC, name LIMIT 20 */
+dbont_status sharding_tags_by_label_query(dbont_conn *conn, int64_t uses, sharding_tags_by_label_query_rows *out,
+                                          dbont_error *err);
+
+/* Runs the query once per params[i] in one pipeline; items[i] gets each
+ * run's outcome (free them with dbont_batch_free).  DBONT_ERROR when any
+ * run failed: the others still ran. */
+dbont_status sharding_tags_by_label_query_batch(dbont_conn *conn, const sharding_tags_by_label_query_params *params, size_t n,
+                                                dbont_batch_item *items, dbont_error *err);
+
+/* The rows of one batch item (they stay the item's). */
+sharding_tags_by_label_query_rows sharding_tags_by_label_query_batch_rows(const dbont_batch_item *item);
+
+/*
+ * The same on every shard of a shard set at once (dbont/fanout.h,
+ * docs/scale-out.md), the shards' rows merged: in the order of label DESC
+ * NULLS FIRST, name ASC NULLS LAST (text compared bytewise, as COLLATE "C"
+ * does), and the first 20 kept.  A shard that fails makes the call fail,
+ * naming it; with flags DBONT_FANOUT_PARTIAL the other shards' rows come
+ * back, and report (needed then, with room for SHARDING_TAGS_SHARD_COUNT
+ * shards) says which failed.  While rows move to more shards, a row in
+ * flight may be seen twice or not at all.
+ */
+dbont_status sharding_tags_by_label_query_fanout(dbont_shardset *set, dbont_shard_access access, unsigned flags,
+                                                 int64_t uses,
+                                                 sharding_tags_by_label_query_rows *out,
+                                                 dbont_fanout_report *report, dbont_error *err);
+
+/* ---- query path_stats_query -------------------------------------------- */
+
+/* A row of the result.  A column that may be NULL has a <column>_is_null
+ * flag; text, numeric, jsonb and bytea values point into the result. */
+typedef struct sharding_path_stats_query_row {
+    const char *path;
+    int64_t visits;
+    int64_t total_ms;
+    bool total_ms_is_null;
+    const char *first_account;
+    bool first_account_is_null;
+    int32_t slowest;
+    bool slowest_is_null;
+} sharding_path_stats_query_row;
+
+typedef struct sharding_path_stats_query_rows {
+    size_t count;
+    sharding_path_stats_query_row *rows;
+    dbont_result *result;
+} sharding_path_stats_query_rows;
+
+void sharding_path_stats_query_rows_free(sharding_path_stats_query_rows *rows);
+
+/* SELECT path, count(*) AS visits, sum(ms) AS total_ms, min(account) AS first_account, max(ms) AS slowest FROM visits GROUP BY path ORDER BY visits DESC, path LIMIT 10 */
+dbont_status sharding_path_stats_query(dbont_conn *conn, sharding_path_stats_query_rows *out,
+                                       dbont_error *err);
+
+/*
+ * The same on every shard of a shard set at once (dbont/fanout.h,
+ * docs/scale-out.md), the shards' rows merged: the groups of equal path
+ * combined (counts and sums added, the least of the minima and the greatest
+ * of the maxima kept), then ordered by visits DESC NULLS FIRST, path ASC
+ * NULLS LAST, and the first 10 kept.  A shard that fails makes the call
+ * fail, naming it; with flags DBONT_FANOUT_PARTIAL the other shards' rows
+ * come back, and report (needed then, with room for
+ * SHARDING_VISITS_SHARD_COUNT shards) says which failed.  While rows move to
+ * more shards, a row in flight may be seen twice or not at all.
+ */
+dbont_status sharding_path_stats_query_fanout(dbont_shardset *set, dbont_shard_access access, unsigned flags,
+                                              sharding_path_stats_query_rows *out,
+                                              dbont_fanout_report *report, dbont_error *err);
+
+/* ---- query users_by_email_query ---------------------------------------- */
+
+/* The parameters of one run, for sharding_users_by_email_query_batch. */
+typedef struct sharding_users_by_email_query_params {
+    const char *email;
+} sharding_users_by_email_query_params;
+
+/* A row of the result.  A column that may be NULL has a <column>_is_null
+ * flag; text, numeric, jsonb and bytea values point into the result. */
+typedef struct sharding_users_by_email_query_row {
+    dbont_uuid id;
+    const char *email;
+} sharding_users_by_email_query_row;
+
+typedef struct sharding_users_by_email_query_rows {
+    size_t count;
+    sharding_users_by_email_query_row *rows;
+    dbont_result *result;
+} sharding_users_by_email_query_rows;
+
+void sharding_users_by_email_query_rows_free(sharding_users_by_email_query_rows *rows);
+
+/* SELECT id, email FROM users WHERE email LIKE $1 ORDER BY email */
+dbont_status sharding_users_by_email_query(dbont_conn *conn, const char *email, sharding_users_by_email_query_rows *out,
+                                           dbont_error *err);
+
+/* Runs the query once per params[i] in one pipeline; items[i] gets each
+ * run's outcome (free them with dbont_batch_free).  DBONT_ERROR when any
+ * run failed: the others still ran. */
+dbont_status sharding_users_by_email_query_batch(dbont_conn *conn, const sharding_users_by_email_query_params *params, size_t n,
+                                                 dbont_batch_item *items, dbont_error *err);
+
+/* The rows of one batch item (they stay the item's). */
+sharding_users_by_email_query_rows sharding_users_by_email_query_batch_rows(const dbont_batch_item *item);
+
+/*
+ * The same over a shard set (dbont/sharded.h, docs/scale-out.md), in a
+ * tenant session of tenant on the tenant's shard (table users is spread by
+ * its tenant column, org_id): its primary, or with DBONT_SHARD_READ_STALE_OK
+ * a standby.  While rows move to more shards, it reads the key's old shard,
+ * and the new one once the key's rows have left it.  Errors name the shard.
+ */
+dbont_status sharding_users_by_email_query_sharded(dbont_shardset *set, dbont_shard_access access,
+                                                   dbont_uuid tenant, const char *email,
+                                                   sharding_users_by_email_query_rows *out, dbont_error *err);
 
 /* Table orgs is spread over 16 shards by id (shard:Strategy "consistent-hash";
  * docs/scale-out.md), each shard kept in 2 copies: a primary and 1 standby. */
@@ -485,6 +912,20 @@ static inline int32_t sharding_users_shard_of(const dbont_uuid *key)
 static inline int32_t sharding_tags_shard_of(const char *key)
 {
     const int32_t nshards = SHARDING_TAGS_SHARD_COUNT;
+    return dbont_shard_of_text(key, strlen(key), nshards);
+}
+
+/* Table visits is spread over 4 shards by account (shard:Strategy "consistent-hash";
+ * docs/scale-out.md), each shard kept on its primary alone. */
+#define SHARDING_VISITS_SHARD_COUNT 4
+#define SHARDING_VISITS_REPLICATION_FACTOR 1
+
+/* The shard, 0 .. SHARDING_VISITS_SHARD_COUNT - 1, of the row whose account is key: jump
+ * consistent hash over xxHash64 of the key's canonical bytes, the same in
+ * every program and every version of dbont. */
+static inline int32_t sharding_visits_shard_of(const char *key)
+{
+    const int32_t nshards = SHARDING_VISITS_SHARD_COUNT;
     return dbont_shard_of_text(key, strlen(key), nshards);
 }
 

@@ -6,6 +6,7 @@
 --   drop table users
 --   drop table orgs
 --   drop table tags
+--   drop table visits
 --   drop tenant function current_user_org_id()
 --   drop tenant function current_org_id()
 
@@ -17,6 +18,9 @@ DROP TABLE orgs;
 
 -- DESTRUCTIVE: destroys table tags and every row in it
 DROP TABLE tags;
+
+-- DESTRUCTIVE: destroys table visits and every row in it
+DROP TABLE visits;
 
 DROP FUNCTION current_user_org_id();
 

@@ -10,6 +10,7 @@
 --   create table orgs
 --   create table users
 --   create table tags
+--   create table visits
 --   enable row-level security on users
 --   force row-level security on users
 --   policy users_tenant_isolation on users, for ALL
@@ -17,6 +18,7 @@
 --   grant app_user the rows of orgs
 --   grant app_user the rows of users
 --   grant app_user the rows of tags
+--   grant app_user the rows of visits
 
 DO $dbont$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'app_user') THEN
@@ -55,7 +57,17 @@ CREATE TABLE users (
 
 CREATE TABLE tags (
     name varchar(40) NOT NULL,
+    label text,
+    uses bigint NOT NULL DEFAULT (0),
     CONSTRAINT tags_pkey PRIMARY KEY (name)
+);
+
+CREATE TABLE visits (
+    account varchar(40) NOT NULL,
+    seq bigint NOT NULL,
+    path text NOT NULL,
+    ms integer,
+    CONSTRAINT visits_pkey PRIMARY KEY (account, seq)
 );
 
 ALTER TABLE users ENABLE ROW LEVEL SECURITY;
@@ -71,4 +83,6 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON orgs TO app_user;
 GRANT SELECT, INSERT, UPDATE, DELETE ON users TO app_user;
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON tags TO app_user;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON visits TO app_user;
 
