@@ -27,7 +27,16 @@
 #      between the bench-cache:begin and bench-cache:end markers;
 #   6. the scale-out benchmark: `dbont-bench shard` (routing, no server)
 #      on CPU 0; its tables go to $BENCH_BUILD/bench-results-shard.md
-#      and, with BENCH_RECORD=1, between the bench-shard markers.
+#      and, with BENCH_RECORD=1, between the bench-shard markers;
+#   7. the fan-out benchmark, after the steps above and on servers of its
+#      own: four PostgreSQL shards and a standby on private ports
+#      (tests/pg/with-shards.sh --private: started for it, destroyed when
+#      it ends), an "oracle" database on shard 0's server, the migrations
+#      of bench/shards-migrations applied to all five, then
+#      `dbont-bench fanout` (a query over 4 shards against the same query
+#      on one server), nothing pinned; its table goes to
+#      $BENCH_BUILD/bench-results-fanout.md and, with BENCH_RECORD=1,
+#      between the bench-fanout markers.
 #
 # Knobs (environment):
 #   BENCH_PIN          CPU placements to time the programs in, the first
@@ -38,10 +47,13 @@
 #   BENCH_C_ARGS, BENCH_NODE_ARGS   more options for `dbont-bench run` and
 #                      bench/node/bench.mjs, e.g. "--w1 5000"
 #   BENCH_NODE=0       skip the Node peers
-#   BENCH_PARTS        what to run: "workloads cache shard" (default);
+#   BENCH_PARTS        what to run: "workloads cache shard fanout" (default);
 #                      "workloads" is steps 2 and 4, "cache" step 5,
-#                      "shard" step 6
+#                      "shard" step 6, "fanout" step 7 (alone, it starts no
+#                      single server and loads no users and posts)
 #   BENCH_CACHE_ARGS   more options for `dbont-bench cache`, e.g. "--l2 5000"
+#   BENCH_FANOUT_ARGS  more options for `dbont-bench fanout`, e.g.
+#                      "--rows 200000 --calls 1000"
 #   BENCH_BUILD        the build folder (build-bench); CMAKE, JOBS
 set -euo pipefail
 
@@ -55,16 +67,19 @@ node_rounds=${BENCH_NODE_ROUNDS:-5}
 users=${BENCH_USERS:-100000}
 posts=${BENCH_POSTS:-1000000}
 results=$build/bench-results
-parts=${BENCH_PARTS:-workloads cache shard}
-start=$(date +%s)
+parts=${BENCH_PARTS:-workloads cache shard fanout}
+# one clock for the whole run: steps 3-7 run in later invocations of
+# this script (--inside, --fanout)
+start=${BENCH_START:-$(date +%s)}
+export BENCH_START=$start
 
 # Whether BENCH_PARTS names part $1.
 part() { [[ " $parts " == *" $1 "* ]]; }
 for p in $parts; do
     case $p in
-    workloads | cache | shard) ;;
+    workloads | cache | shard | fanout) ;;
     *)
-        echo "bench: BENCH_PARTS: unknown part '$p' (workloads, cache, shard)" >&2
+        echo "bench: BENCH_PARTS: unknown part '$p' (workloads, cache, shard, fanout)" >&2
         exit 2
         ;;
     esac
@@ -180,8 +195,9 @@ shard_part() {
     cat "$md"
     echo "written: $md"
     if [[ ${BENCH_RECORD:-0} == 1 ]]; then
-        record "$md" "$root/docs/performance.md" bench-shard
-        echo "recorded in docs/performance.md (Scale-out)"
+        if record "$md" "$root/docs/performance.md" bench-shard; then
+            echo "recorded in docs/performance.md (Scale-out)"
+        fi
     fi
 }
 
@@ -255,8 +271,9 @@ workloads_part() {
     echo
     echo "written: $md"
     if [[ ${BENCH_RECORD:-0} == 1 ]]; then
-        record "$md" "$root/docs/performance.md" bench
-        echo "recorded in docs/performance.md"
+        if record "$md" "$root/docs/performance.md" bench; then
+            echo "recorded in docs/performance.md"
+        fi
     fi
 }
 
@@ -313,8 +330,9 @@ cache_part() {
     cat "$md"
     echo "written: $md"
     if [[ ${BENCH_RECORD:-0} == 1 ]]; then
-        record "$md" "$root/docs/performance.md" bench-cache
-        echo "recorded in docs/performance.md (Caching)"
+        if record "$md" "$root/docs/performance.md" bench-cache; then
+            echo "recorded in docs/performance.md (Caching)"
+        fi
     fi
 }
 
@@ -353,20 +371,79 @@ pin_cpus() {
 }
 
 # Replaces what lies between the "<tag>:begin" and "<tag>:end" markers of
-# the doc with the results file (tag: bench, bench-cache).
+# the doc with the results file (tag: bench, bench-cache, bench-shard,
+# bench-fanout).  A doc without both markers is left alone, with a note
+# (status 1): the figures stay in the results file.  Called as an if's
+# condition, where set -e does not apply: failures are checked here.
 record() {
     local md=$1 doc=$2 tag=$3 tmp
-    tmp=$(mktemp)
+    if ! grep -qxF "<!-- $tag:begin -->" "$doc" || ! grep -qxF "<!-- $tag:end -->" "$doc"; then
+        echo "bench: not recorded: ${doc#"$root"/} has no '<!-- $tag:begin -->' and '<!-- $tag:end -->'" \
+            "lines; add them where the figures go (they stay in ${md#"$root"/})" >&2
+        return 1
+    fi
+    tmp=$(mktemp) || exit 1
     awk -v md="$md" -v begin="<!-- $tag:begin -->" -v end="<!-- $tag:end -->" '
         $0 == begin { print; while ((getline line < md) > 0) print line; skip = 1; next }
         $0 == end { skip = 0 }
-        !skip { print }' "$doc" >"$tmp"
-    cat "$tmp" >"$doc"
+        !skip { print }' "$doc" >"$tmp" || { rm -f "$tmp"; exit 1; }
+    cat "$tmp" >"$doc" || { rm -f "$tmp"; exit 1; }
     rm -f "$tmp"
+}
+
+# Step 7, run by with-shards.sh (DBONT_SHARD_*, PG_BINDIR): the fan-out
+# over 4 shards against one server (docs/performance.md, "Scale-out").
+fanout_inside() {
+    local md=$build/bench-results-fanout.md i dsn oracle
+    say "fan-out: migrating the 4 shards and the oracle database (on shard 0's server)"
+    # The one-server side: a database beside shard 0's, on the same
+    # server (no sixth server on 2 CPUs).  Its rows are loaded by the
+    # program, with the shards'.
+    "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 "$DBONT_SHARD_0_PRIMARY" -c "CREATE DATABASE oracle"
+    oracle="${DBONT_SHARD_0_PRIMARY%/*}/oracle" # the URI's database replaced
+    for ((i = 0; i < DBONT_SHARD_COUNT; i++)); do
+        dsn=DBONT_SHARD_${i}_PRIMARY
+        "$build/stage/bin/dbont-migrate" --dsn "${!dsn}" --dir "$root/bench/shards-migrations" up >/dev/null
+    done
+    "$build/stage/bin/dbont-migrate" --dsn "$oracle" --dir "$root/bench/shards-migrations" up >/dev/null
+
+    say "fan-out over 4 shards against one server ($rounds rounds, nothing pinned)"
+    if [[ -n ${BENCH_PIN:-} ]]; then
+        echo "bench: BENCH_PIN=\"$BENCH_PIN\" does not apply to the fan-out: 5 servers and the client share the" \
+            "$(nproc) CPUs"
+    fi
+    mkdir -p "$results"
+    rm -f "$results/fanout.md"
+    # shellcheck disable=SC2086  # BENCH_FANOUT_ARGS is a list of options
+    "$build/bench/dbont-bench" fanout --rounds "$rounds" --oracle "$oracle" ${BENCH_FANOUT_ARGS:-} \
+        --md "$results/fanout.md"
+    {
+        echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+        echo "- Command: \`make bench${BENCH_ROUNDS:+ BENCH_ROUNDS=$BENCH_ROUNDS}${BENCH_PARTS:+ BENCH_PARTS=\"$BENCH_PARTS\"}${BENCH_FANOUT_ARGS:+ BENCH_FANOUT_ARGS=\"$BENCH_FANOUT_ARGS\"}\`"
+        echo "- Machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2 / 1048576}' /proc/meminfo)"
+        echo "- Kernel: $(uname -sr)"
+        if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
+            echo "- dbont: commit $(git -C "$root" describe --always --dirty)"
+        fi
+        echo
+        cat "$results/fanout.md"
+    } >"$md"
+    say "fan-out results"
+    cat "$md"
+    echo "written: $md"
+    if [[ ${BENCH_RECORD:-0} == 1 ]]; then
+        if record "$md" "$root/docs/performance.md" bench-fanout; then
+            echo "recorded in docs/performance.md (Scale-out)"
+        fi
+    fi
 }
 
 if [[ ${1:-} == --inside ]]; then
     inside
+    exit
+fi
+if [[ ${1:-} == --fanout ]]; then
+    fanout_inside
     exit
 fi
 
@@ -396,4 +473,11 @@ else
 fi
 export BENCH_NODE_STATE
 
-exec bash "$root/tests/pg/run-with-cluster.sh" bash "$root/bench/bench.sh" --inside
+# Steps 3-6 on one throwaway server; the fan-out (step 7) on four of its
+# own, after them, so that the two sets never run at the same time.
+if part workloads || part cache || part shard; then
+    bash "$root/tests/pg/run-with-cluster.sh" bash "$root/bench/bench.sh" --inside
+fi
+if part fanout; then
+    bash "$root/tests/pg/with-shards.sh" --private bash "$root/bench/bench.sh" --fanout
+fi

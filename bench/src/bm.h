@@ -5,7 +5,8 @@
  * against the same workloads written directly over libpq (hand.c), on one
  * connection (the dbont_conn's own PGconn).  dataset.c loads the data,
  * main.c runs the rounds, report.c prints and records the figures;
- * cache.c is the caching benchmark (`dbont-bench cache`).
+ * cache.c is the caching benchmark (`dbont-bench cache`); shard.c and
+ * fanout.c the scale-out ones (`dbont-bench shard`, `dbont-bench fanout`).
  *
  * Every workload draws its inputs from the formulas below, which
  * bench/node/bench.mjs repeats, so the C sides and the Node peers look up
@@ -205,5 +206,9 @@ int bm_cache_main(int argc, char **argv);
 
 /* dbont-bench shard (shard.c) */
 int bm_shard_main(int argc, char **argv);
+
+/* dbont-bench fanout (fanout.c): a query over 4 shards against the same
+ * query on one server; run under tests/pg/with-shards.sh */
+int bm_fanout_main(int argc, char **argv);
 
 #endif

@@ -21,6 +21,12 @@
  *   dbont-bench shard [--rounds N] [--keys N] [--md FILE]
  *       shard routing (shard.c): ns per key against plain hashing, keys
  *       moved from 16 to 17 shards against the ideal; no server
+ *   dbont-bench fanout [--rounds N] [--slices N] [--rows N] [--calls N] [--agg-calls N]
+ *                      [--only F1,F2,F3] [--oracle DSN] [--md FILE]
+ *       a query over 4 shards (the generated _fanout() functions of
+ *       bench_shards.ttl) against the same query on one server holding all
+ *       the rows (fanout.c); the shards of DBONT_SHARDS_CONF or
+ *       DBONT_SHARD_*, as tests/pg/with-shards.sh exports them
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +48,9 @@ static const char usage[] =
     "                       [--only W1,W1B,W2,W3,W4] [--show-statements] [--out FILE]\n"
     "       dbont-bench report FILE... [--md FILE] [--meta]\n"
     "       dbont-bench cache [--rounds N] [--only L1,THREADS,L2,INV] [--md FILE] (more: dbont-bench cache --help)\n"
-    "       dbont-bench shard [--rounds N] [--keys N] [--md FILE]\n";
+    "       dbont-bench shard [--rounds N] [--keys N] [--md FILE]\n"
+    "       dbont-bench fanout [--rounds N] [--slices N] [--rows N] [--calls N] [--agg-calls N] [--only F1,F2,F3]\n"
+    "                          [--oracle DSN] [--md FILE]\n";
 
 static size_t arg_size(const char *opt, const char *value)
 {
@@ -579,6 +587,8 @@ int main(int argc, char **argv)
         return bm_cache_main(argc - 2, argv + 2);
     if (argc >= 2 && !strcmp(argv[1], "shard"))
         return bm_shard_main(argc - 2, argv + 2);
+    if (argc >= 2 && !strcmp(argv[1], "fanout"))
+        return bm_fanout_main(argc - 2, argv + 2);
     fputs(usage, stderr);
     return 2;
 }
