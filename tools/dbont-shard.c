@@ -42,11 +42,12 @@ typedef struct options {
     const char *command;    /* "plan" or "move" */
     const char *table;      /* --table, or NULL: every sharded table */
     size_t batch;           /* --batch: keys per batch */
+    bool keys;              /* --keys: plan names every moving key */
 } options;
 
 static void print_usage(FILE *out)
 {
-    fputs("usage: dbont-shard [--conf FILE] --snapshot FILE plan [--table T]\n"
+    fputs("usage: dbont-shard [--conf FILE] --snapshot FILE plan [--table T] [--keys]\n"
           "       dbont-shard [--conf FILE] --snapshot FILE move [--table T] [--batch N]\n"
           "\n"
           "Moves rows when a shard set grows from N shards to M.  The set's\n"
@@ -69,6 +70,8 @@ static void print_usage(FILE *out)
           "  --table T        only table T (move: with the tables joined to it by\n"
           "                   foreign keys)\n"
           "  --batch N        move: keys per batch (default 1000)\n"
+          "  --keys           plan: also name every key that would move, one line\n"
+          "                   per row: 'key TABLE KEY HASH FROM -> TO'\n"
           "  --help, --version\n"
           "\n"
           "Exit status: 0 success, 1 failure, 2 usage error.\n",
@@ -146,6 +149,8 @@ static int parse_args(int argc, char **argv, options *opt)
                 return usage_error("--batch needs a whole number of keys from 1 to 1000000, "
                                    "not '%s'",
                                    value);
+        } else if (strcmp(arg, "--keys") == 0) {
+            opt->keys = true;
         } else if (missing) {
             return usage_error("%s needs a value", arg);
         } else if (arg[0] == '-') {
@@ -162,6 +167,8 @@ static int parse_args(int argc, char **argv, options *opt)
         return usage_error("unknown command '%s' (expected plan or move)", opt->command);
     if (opt->batch != 0 && strcmp(opt->command, "move") != 0)
         return usage_error("--batch is for move only");
+    if (opt->keys && strcmp(opt->command, "plan") != 0)
+        return usage_error("--keys is for plan only");
     if (opt->snapshot == NULL)
         return usage_error("--snapshot FILE is required (the migrations' schema.snapshot)");
     if (opt->conf != NULL && opt->conf[0] == '\0')
@@ -223,14 +230,21 @@ static const char *table_list(const dbont_reshard_table *tables, size_t n, char 
     return out;
 }
 
-static int run_plan(dbont_shardset *set, const dbont_reshard_table *tables, size_t n)
+/* plan --keys: one line per row that would move */
+static void print_moving_key(const char *table, const char *key, uint64_t hash, int from, int to, void *user)
+{
+    (void)user;
+    printf("key %s %s 0x%016" PRIx64 " %d -> %d\n", table, key, hash, from, to);
+}
+
+static int run_plan(dbont_shardset *set, const dbont_reshard_table *tables, size_t n, bool keys)
 {
     dbont_reshard_plan plan;
     dbont_error err;
     size_t i, f;
     int s;
 
-    if (dbont_reshard_make_plan(set, tables, n, &plan, &err) != DBONT_OK) {
+    if (dbont_reshard_make_plan(set, tables, n, keys ? print_moving_key : NULL, NULL, &plan, &err) != DBONT_OK) {
         fprintf(stderr, "dbont-shard: error: %s %s\n", err.sqlstate, err.message);
         return 1;
     }
@@ -446,7 +460,7 @@ static void free_groups(group *groups, size_t n)
 
 int main(int argc, char **argv)
 {
-    options opt = {NULL, NULL, NULL, NULL, 0};
+    options opt = {NULL, NULL, NULL, NULL, 0, false};
     dbont_shardset_options so = DBONT_SHARDSET_OPTIONS_INIT;
     dbont_reshard_schema schema;
     dbont_reshard_table *tables = NULL;
@@ -516,7 +530,7 @@ int main(int argc, char **argv)
                table_list(tables, n, names, sizeof names));
     }
     fflush(stdout);
-    status = move ? run_move(set, groups, ngroups, &opt) : run_plan(set, tables, n);
+    status = move ? run_move(set, groups, ngroups, &opt) : run_plan(set, tables, n, opt.keys);
 end:
     dbont_shardset_close(set);
     free(tables);

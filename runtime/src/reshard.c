@@ -539,19 +539,53 @@ static dbont_status scan_keys(ctx *c, int shard, size_t ti, dbont_conn *conn, bo
 typedef struct plan_scan {
     dbont_reshard_table_plan *tp;
     int64_t *to;          /* rows per new shard, M of them */
+    dbont_reshard_key_fn each_moving;
+    void *user;
 } plan_scan;
+
+/* A key's text form, for dbont_reshard_key_fn; NULL when out of memory. */
+static char *key_text(const key *k)
+{
+    char *t;
+    switch (k->type) {
+    case DBONT_RESHARD_KEY_INT:
+        t = malloc(24);
+        if (t != NULL)
+            snprintf(t, 24, "%lld", (long long)k->i);
+        return t;
+    case DBONT_RESHARD_KEY_UUID:
+        t = malloc(DBONT_UUID_TEXT_SIZE);
+        if (t != NULL)
+            dbont_uuid_format(&k->uuid, t);
+        return t;
+    default:
+        t = malloc(k->len + 1);
+        if (t != NULL) {
+            memcpy(t, k->text, k->len);
+            t[k->len] = '\0';
+        }
+        return t;
+    }
+}
 
 static dbont_status plan_key(ctx *c, int shard, size_t ti, const key *k, void *user)
 {
     plan_scan *ps = user;
-    (void)ti;
     ps->tp->rows++;
     if (dbont_jump_hash(k->hash, c->n_old) != shard) {
         ps->tp->misplaced++;
         ps->tp->misplaced_on[shard]++;
         return DBONT_OK;
     }
-    ps->to[dbont_jump_hash(k->hash, c->m_new)]++;
+    int to = dbont_jump_hash(k->hash, c->m_new);
+    ps->to[to]++;
+    if (ps->each_moving != NULL && to != shard) {
+        char *text = key_text(k);
+        if (text == NULL)
+            return no_memory(c);
+        ps->each_moving(c->tables[ti].name, text, k->hash, shard, to, ps->user);
+        free(text);
+    }
     return DBONT_OK;
 }
 
@@ -591,10 +625,11 @@ void dbont_reshard_plan_free(dbont_reshard_plan *p)
 }
 
 dbont_status dbont_reshard_make_plan(dbont_shardset *s, const dbont_reshard_table *tables,
-                                     size_t n, dbont_reshard_plan *out, dbont_error *err)
+                                     size_t n, dbont_reshard_key_fn each_moving, void *user,
+                                     dbont_reshard_plan *out, dbont_error *err)
 {
     ctx c = {s, 0, 0, tables, n, NULL, err};
-    plan_scan ps = {NULL, NULL};
+    plan_scan ps = {NULL, NULL, each_moving, user};
     dbont_conn *conn = NULL;
     dbont_status st;
     size_t i;

@@ -182,13 +182,22 @@ typedef struct dbont_reshard_plan {
     int64_t rows, moving, misplaced, on_new;   /* sums over the tables */
 } dbont_reshard_plan;
 
+/* One key that would move: its table, its text form (a NUL-terminated
+ * copy valid during the call), its routing hash (dbont/shard.h), and its
+ * old and new shard.  Called once per row: a key with several rows (a
+ * child table's) is named once per row. */
+typedef void (*dbont_reshard_key_fn)(const char *table, const char *key, uint64_t hash, int from, int to,
+                                     void *user);
+
 /*
  * Counts what a move from dbont_shardset_moving_from(s) shards to
- * dbont_shardset_count(s) would do to tables[0..n).  out is filled on
+ * dbont_shardset_count(s) would do to tables[0..n), and, when each_moving
+ * is not NULL, names every key that would move to it.  out is filled on
  * success (dbont_reshard_plan_free it), and empty on failure.
  */
 dbont_status dbont_reshard_make_plan(dbont_shardset *s, const dbont_reshard_table *tables,
-                                     size_t n, dbont_reshard_plan *out, dbont_error *err);
+                                     size_t n, dbont_reshard_key_fn each_moving, void *user,
+                                     dbont_reshard_plan *out, dbont_error *err);
 
 /* Frees what a plan holds and empties it.  NULL is allowed. */
 void dbont_reshard_plan_free(dbont_reshard_plan *p);

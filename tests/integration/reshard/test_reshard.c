@@ -642,6 +642,31 @@ static void test_plan(void)
     CHECK(strstr(r.out, "warning: 1 row on shard 0 belongs to another of the 4 old shards") != NULL,
           "plan: the misplaced account is reported on shard 0");
     run_free(&r);
+
+    /* --keys names every moving key: as many as the plan counts, each
+     * routed from its old shard to shard 4 */
+    const char *keys[] = {"--conf", conf_path, "--snapshot", snapshot_path, "plan", "--table", "accounts", "--keys",
+                          NULL};
+    r = run_tool(keys, NULL, 0);
+    long long counted = -1, listed = 0, wrong = 0;
+    const char *m = strstr(r.out, "  moving: ");
+    if (m != NULL)
+        sscanf(m, "  moving: %lld", &counted);
+    for (p = r.out; (p = strstr(p, "key accounts ")) != NULL; p++) {
+        long long id;
+        unsigned long long hash;
+        int from, to;
+        if (sscanf(p, "key accounts %lld 0x%llx %d -> %d", &id, &hash, &from, &to) != 4)
+            continue;
+        listed++;
+        wrong += dbont_shard_of_int(id, OLD) != from || dbont_shard_of_int(id, OLD + 1) != to || to != OLD ||
+                 dbont_shard_hash_int(id) != hash;
+    }
+    CHECK(r.status == 0 && counted > 0 && listed == counted && wrong == 0,
+          "plan --keys names each of the %lld moving accounts with its hash, old and new shard (%lld listed, "
+          "%lld wrong)",
+          counted, listed, wrong);
+    run_free(&r);
 }
 
 /* ---- verify: writes between a batch's copy and its delete ------------------------ */
