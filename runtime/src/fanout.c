@@ -36,7 +36,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
 #include "conn_internal.h"
 #include "dbont/fanout.h"
 #include "error_internal.h"
@@ -451,39 +450,14 @@ static void wait_all(fanout *f)
 
 /* ---- arguments ------------------------------------------------------------- */
 
-/* As query.c checks a descriptor: whole, and its binary parameters of
- * exactly the statement's declared types. */
+/* The descriptor as query.c checks it, and its parameters there. */
 static dbont_status check_descriptor(const dbont_query *q, const void *params, dbont_error *err)
 {
-    const char *what = query_name(q);
-    size_t i;
-
-    if (q->stmt == NULL || q->stmt->name == NULL || q->stmt->sql == NULL)
-        return dbont_error_set(err, "22023", "descriptor of query %s has no statement", what);
-    if (q->stmt->nparams < 0 || (size_t)q->stmt->nparams != q->nparams)
-        return dbont_error_set(err, "22023",
-                               "descriptor of query %s: the statement takes %d parameters, "
-                               "the descriptor describes %zu",
-                               what, q->stmt->nparams, q->nparams);
-    if (q->nparams > 0 && (q->param_types == NULL || q->param_offsets == NULL))
-        return dbont_error_set(err, "22023",
-                               "descriptor of query %s lacks its parameter types or offsets", what);
+    if (dbont_query_check(q, err) != DBONT_OK)
+        return DBONT_ERROR;
     if (q->nparams > 0 && params == NULL)
-        return dbont_error_set(err, "22023",
-                               "dbont_fanout_run: query %s takes parameters but params is NULL",
-                               what);
-    if (q->ncolumns > 0 && (q->columns == NULL || q->row_size == 0))
-        return dbont_error_set(err, "22023",
-                               "descriptor of query %s lacks its result columns or row size", what);
-    for (i = 0; i < q->nparams; i++) {
-        dbont_type type = q->param_types[i];
-        Oid declared = q->stmt->param_types != NULL ? q->stmt->param_types[i] : 0;
-        if (!dbont_type_is_text(type) && declared != dbont_type_oid(type))
-            return dbont_error_set(err, "22023",
-                                   "descriptor of query %s: parameter $%zu is sent as binary %s "
-                                   "but the statement declares type oid %u",
-                                   what, i + 1, dbont_type_name(type), (unsigned)declared);
-    }
+        return dbont_error_set(err, "22023", "dbont_fanout_run: query %s takes parameters but params is NULL",
+                               query_name(q));
     return DBONT_OK;
 }
 

@@ -62,12 +62,12 @@ static const char *query_name(const dbont_query *q)
  * the bytes as the declared type), which a generator bug would otherwise
  * turn into a confusing protocol error.
  */
-static dbont_status check_query(const dbont_query *q, dbont_error *err)
+dbont_status dbont_query_check(const dbont_query *q, dbont_error *err)
 {
     const char *what = query_name(q);
     size_t i;
 
-    if (q->stmt == NULL || q->stmt->name == NULL)
+    if (q->stmt == NULL || q->stmt->name == NULL || q->stmt->sql == NULL)
         return dbont_error_set(err, "22023", "descriptor of query %s has no statement", what);
     if (q->stmt->nparams < 0 || (size_t)q->stmt->nparams != q->nparams)
         return dbont_error_set(err, "22023",
@@ -142,7 +142,7 @@ dbont_status dbont_query_run(dbont_conn *conn, const dbont_query *q, const void 
         *out = NULL;
     if (conn == NULL || q == NULL)
         return dbont_error_set(err, "22023", "dbont_query_run: conn and q must not be NULL");
-    if (check_query(q, err) != DBONT_OK)
+    if (dbont_query_check(q, err) != DBONT_OK)
         return DBONT_ERROR;
     if (q->nparams > 0 && params == NULL)
         return dbont_error_set(err, "22023",
@@ -408,7 +408,7 @@ static dbont_status summarize(const batch *b, dbont_error *err)
 static dbont_status check_batch(dbont_conn *conn, const dbont_query *q, const void *params,
                                 dbont_error *err)
 {
-    if (check_query(q, err) != DBONT_OK)
+    if (dbont_query_check(q, err) != DBONT_OK)
         return DBONT_ERROR;
     if (q->nparams > 0 && params == NULL)
         return dbont_error_set(err, "22023",

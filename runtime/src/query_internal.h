@@ -19,4 +19,10 @@ dbont_status dbont_query_gather(dbont_params *p, const dbont_query *q, const voi
  * without columns: dropped).  Takes ownership of res. */
 dbont_status dbont_query_deliver(PGresult *res, const dbont_query *q, dbont_result **out, dbont_error *err);
 
+/* Whether q's descriptor is whole and agrees with its statement (22023
+ * saying what is wrong): each binary parameter is of exactly the type the
+ * statement declares, which a generator bug would otherwise turn into a
+ * confusing protocol error. */
+dbont_status dbont_query_check(const dbont_query *q, dbont_error *err);
+
 #endif
