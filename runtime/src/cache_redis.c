@@ -488,32 +488,29 @@ void dbont_redis_free(dbont_redis *r)
 /* ------------------------------------------------------------------ */
 /* Public: commands                                                    */
 
-dbont_redis_status dbont_redis_get(dbont_redis *r, const void *key, size_t klen, void **val, size_t *len)
+/* GET key: OK with its string reply in *reply (the caller frees it), MISS
+ * (nothing to free) when the key is absent. */
+static dbont_redis_status get_reply(dbont_redis *r, const void *key, size_t klen, redisReply **reply)
 {
-    const char *argv[2];
-    size_t argvlen[2];
-    redisReply *reply;
-    dbont_redis_status st;
-    char *copy;
+    const char *argv[2] = {"GET", key};
+    size_t argvlen[2] = {3, klen};
+    dbont_redis_status st = run(r, 2, argv, argvlen, EXPECT(REDIS_REPLY_STRING) | EXPECT(REDIS_REPLY_NIL), reply);
+    if (st == DBONT_REDIS_OK && (*reply)->type == REDIS_REPLY_NIL) {
+        freeReplyObject(*reply);
+        return DBONT_REDIS_MISS;
+    }
+    return st;
+}
 
-    if (val)
-        *val = NULL;
-    if (len)
-        *len = 0;
-    if (!r || !key || !val || !len)
-        return DBONT_REDIS_ERROR;
-    argv[0] = "GET";
-    argvlen[0] = 3;
-    argv[1] = key;
-    argvlen[1] = klen;
-    st = run(r, 2, argv, argvlen, EXPECT(REDIS_REPLY_STRING) | EXPECT(REDIS_REPLY_NIL), &reply);
-    if (st != DBONT_REDIS_OK)
-        return st;
+/* A GET's reply (string or nil) into *val (a malloc'd copy, NUL-terminated
+ * after *len bytes) and *len, freeing the reply. */
+static dbont_redis_status take_value(dbont_redis *r, redisReply *reply, void **val, size_t *len)
+{
     if (reply->type == REDIS_REPLY_NIL) {
         freeReplyObject(reply);
         return DBONT_REDIS_MISS;
     }
-    copy = malloc(reply->len + 1);
+    char *copy = malloc(reply->len + 1);
     if (!copy) {
         freeReplyObject(reply);
         set_error(r, "GET", "out of memory");
@@ -528,6 +525,21 @@ dbont_redis_status dbont_redis_get(dbont_redis *r, const void *key, size_t klen,
     return DBONT_REDIS_OK;
 }
 
+dbont_redis_status dbont_redis_get(dbont_redis *r, const void *key, size_t klen, void **val, size_t *len)
+{
+    redisReply *reply;
+    dbont_redis_status st;
+
+    if (val)
+        *val = NULL;
+    if (len)
+        *len = 0;
+    if (!r || !key || !val || !len)
+        return DBONT_REDIS_ERROR;
+    st = get_reply(r, key, klen, &reply);
+    return st == DBONT_REDIS_OK ? take_value(r, reply, val, len) : st;
+}
+
 dbont_redis_status dbont_redis_get_pttl(dbont_redis *r, const void *key, size_t klen, void **val, size_t *len,
                                         long long *pttl_ms)
 {
@@ -537,7 +549,6 @@ dbont_redis_status dbont_redis_get_pttl(dbont_redis *r, const void *key, size_t 
                        {2, pttl, pttllen, EXPECT(REDIS_REPLY_INTEGER)}};
     redisReply *reply[2];
     dbont_redis_status st;
-    char *copy;
 
     if (val)
         *val = NULL;
@@ -552,23 +563,7 @@ dbont_redis_status dbont_redis_get_pttl(dbont_redis *r, const void *key, size_t 
         return st;
     *pttl_ms = reply[1]->integer;
     freeReplyObject(reply[1]);
-    if (reply[0]->type == REDIS_REPLY_NIL) {
-        freeReplyObject(reply[0]);
-        return DBONT_REDIS_MISS;
-    }
-    copy = malloc(reply[0]->len + 1);
-    if (!copy) {
-        freeReplyObject(reply[0]);
-        set_error(r, "GET", "out of memory");
-        count(&r->errors);
-        return DBONT_REDIS_ERROR;
-    }
-    memcpy(copy, reply[0]->str, reply[0]->len);
-    copy[reply[0]->len] = '\0';
-    *val = copy;
-    *len = reply[0]->len;
-    freeReplyObject(reply[0]);
-    return DBONT_REDIS_OK;
+    return take_value(r, reply[0], val, len);
 }
 
 /* SET key val PX ttl [NX]: the reply (OK, or nil for a refused NX). */
@@ -700,25 +695,15 @@ static bool parse_ll(const char *s, size_t len, long long *out)
 
 dbont_redis_status dbont_redis_get_int(dbont_redis *r, const void *key, size_t klen, long long *value)
 {
-    const char *argv[2];
-    size_t argvlen[2];
     redisReply *reply;
     dbont_redis_status st;
     bool ok;
 
     if (!r || !key || !value)
         return DBONT_REDIS_ERROR;
-    argv[0] = "GET";
-    argvlen[0] = 3;
-    argv[1] = key;
-    argvlen[1] = klen;
-    st = run(r, 2, argv, argvlen, EXPECT(REDIS_REPLY_STRING) | EXPECT(REDIS_REPLY_NIL), &reply);
+    st = get_reply(r, key, klen, &reply);
     if (st != DBONT_REDIS_OK)
         return st;
-    if (reply->type == REDIS_REPLY_NIL) {
-        freeReplyObject(reply);
-        return DBONT_REDIS_MISS;
-    }
     ok = parse_ll(reply->str, reply->len, value);
     freeReplyObject(reply);
     if (!ok) {
