@@ -38,6 +38,7 @@
 #include "cache_l1.h"
 #include "cache_redis.h"
 #include "conn_internal.h"
+#include "dbont/shard.h" /* dbont_xxh64 */
 #include "error_internal.h"
 #include "monotime.h"
 #include "params.h"
@@ -127,7 +128,7 @@ static int strf_to(char **out, const char *fmt, ...)
 
 static version_shard *shard_of(dbont_cache *c, const char *name, size_t len)
 {
-    return &c->versions[dbont_fnv1a64(name, len) % VERSION_SHARDS];
+    return &c->versions[dbont_xxh64(name, len, 0) % VERSION_SHARDS];
 }
 
 /* "tenant\tevent", the name of a version, in buf (size bytes) when it

@@ -27,20 +27,6 @@ static const unsigned char MAGIC[4] = {'D', 'B', 'C', '0' + DBONT_CACHE_FORMAT_V
 #define VALUE_SIZE 4
 #define NULL_LENGTH (-1)
 
-/* FNV-1a 64.  Each step is a bijection of the running state for a given
- * byte, and a different byte gives a different state, so any change of a
- * single byte always changes the result. */
-uint64_t dbont_fnv1a64(const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    uint64_t h = UINT64_C(0xcbf29ce484222325);
-    while (n-- > 0) {
-        h ^= *p++;
-        h *= UINT64_C(0x100000001b3);
-    }
-    return h;
-}
-
 /* ---- writing ---------------------------------------------------------- */
 
 static unsigned char *put_le(unsigned char *p, uint64_t v, int nbytes)

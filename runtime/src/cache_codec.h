@@ -74,8 +74,4 @@ PGresult *dbont_cache_decode(const void *buf, size_t len, uint64_t schema_hash);
  */
 bool dbont_cache_cells(const void *buf, size_t len, uint64_t schema_hash, dbont_cells *cells, void **block);
 
-/* FNV-1a 64 of n bytes: the entries' checksum, and the cache's hash of
- * version names. */
-uint64_t dbont_fnv1a64(const void *data, size_t n);
-
 #endif
