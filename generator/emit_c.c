@@ -224,6 +224,14 @@ static char *key_params(const table *t)
     return buf_take(&b);
 }
 
+/* "_key.<field> = <param>;" for a get or delete's key struct. */
+static void add_keyset(buf *sets, const column *c)
+{
+    char *pname = key_param_name(c);
+    call(sets, "d4_c_keyset", "vv", c->c_name, pname);
+    free(pname);
+}
+
 /* A consistent-hash table gets routed functions (dbont/sharded.h) when
  * a call can run in the right session: a table without a tenant, or one
  * sharded by its tenant column (each call then runs in that tenant's
@@ -400,18 +408,10 @@ static void emit_source_routed(buf *out, const emit_info *e, const table *t, con
         char *rkeys = routed_key_params(t);
         buf sets;
         buf_init(&sets);
-        if (!key_in_pk(t)) {
-            const column *k = &t->cols[t->hash_shard->key_col];
-            char *pname = key_param_name(k);
-            call(&sets, "d4_c_keyset", "vv", k->c_name, pname);
-            free(pname);
-        }
-        for (size_t i = 0; i < t->npk; i++) {
-            const column *c = &t->cols[t->pk[i]];
-            char *pname = key_param_name(c);
-            call(&sets, "d4_c_keyset", "vv", c->c_name, pname);
-            free(pname);
-        }
+        if (!key_in_pk(t))
+            add_keyset(&sets, &t->cols[t->hash_shard->key_col]);
+        for (size_t i = 0; i < t->npk; i++)
+            add_keyset(&sets, &t->cols[t->pk[i]]);
         call(out, "d4_c_get_sharded", "vvs", type, rkeys, sets.data);
         if (t->npk < t->ncols)
             call(out, "d4_c_update_sharded", "v", type);
@@ -557,12 +557,8 @@ static void emit_source_table(buf *out, const emit_info *e, const table *t)
         char *keys = key_params(t);
         buf sets;
         buf_init(&sets);
-        for (size_t i = 0; i < t->npk; i++) {
-            const column *c = &t->cols[t->pk[i]];
-            char *pname = key_param_name(c);
-            call(&sets, "d4_c_keyset", "vv", c->c_name, pname);
-            free(pname);
-        }
+        for (size_t i = 0; i < t->npk; i++)
+            add_keyset(&sets, &t->cols[t->pk[i]]);
         call(out, "d4_c_get", "vvs", type, keys, sets.data);
         if (t->npk < t->ncols)
             call(out, "d4_c_update", "v", type);
