@@ -76,6 +76,27 @@ double bm_now(void); /* seconds, monotonic */
 /* The median of v[0..n) (sorts v). */
 double bm_median(double *v, size_t n);
 
+/* The most rounds a benchmark keeps figures for. */
+#define BM_MAX_ROUNDS 64
+
+/* The median, least and greatest of v[0..n) (n at most BM_MAX_ROUNDS); v
+ * is not changed. */
+typedef struct bm_summary {
+    double med, min, max;
+} bm_summary;
+bm_summary bm_summarize(const double *v, size_t n);
+
+/* v with thousands separators ("1,234,567"), in buf. */
+const char *bm_num(char *buf, size_t size, double v);
+
+/* A duration in seconds, in the unit that suits it ("1.57 µs"), in buf. */
+const char *bm_dur(char *buf, size_t size, double seconds);
+
+/* CPU seconds the whole machine has been busy (every CPU, all but idle and
+ * iowait; /proc/stat); < 0 when unreadable.  Its difference over a run,
+ * less this process's own CPU, is what other programs took. */
+double bm_machine_busy(void);
+
 /* ---- small helpers ------------------------------------------------------ */
 
 static inline int64_t bm_get_i64(const char *p)

@@ -44,7 +44,7 @@
 _Static_assert(BENCH_CACHE_BACKEND == DBONT_CACHE_MEMORY,
                "bench.ttl's cache:backend must be \"memory\": the L1 and THREADS parts time that level");
 
-#define MAX_ROUNDS 64
+#define MAX_ROUNDS BM_MAX_ROUNDS
 #define KEY_PREFIX "dbont-bench"
 /* The entries of the cached query, in Redis (docs/caching.md, "Keys"). */
 #define QUERY_PATTERN KEY_PREFIX ":q:user_by_id_query:*"
@@ -80,49 +80,6 @@ static uint64_t fold_rows(const bench_user_by_id_query_rows *rows, uint64_t sum)
         sum = bm_mix_str(sum, rows->rows[k].username);
     }
     return sum;
-}
-
-/* v with thousands separators ("1,234,567"). */
-static const char *num(char *buf, size_t size, double v)
-{
-    char digits[32];
-    snprintf(digits, sizeof digits, "%.0f", v);
-    size_t n = strlen(digits), o = 0;
-    for (size_t i = 0; i < n && o + 2 < size; i++) {
-        if (i > 0 && digits[i - 1] != '-' && (n - i) % 3 == 0)
-            buf[o++] = ',';
-        buf[o++] = digits[i];
-    }
-    buf[o] = 0;
-    return buf;
-}
-
-/* A duration in the unit that suits it. */
-static const char *dur(char *buf, size_t size, double seconds)
-{
-    if (seconds < 1e-6)
-        snprintf(buf, size, "%.0f ns", seconds * 1e9);
-    else if (seconds < 1e-4)
-        snprintf(buf, size, "%.2f µs", seconds * 1e6);
-    else if (seconds < 1e-3)
-        snprintf(buf, size, "%.1f µs", seconds * 1e6);
-    else if (seconds < 1)
-        snprintf(buf, size, "%.2f ms", seconds * 1e3);
-    else
-        snprintf(buf, size, "%.2f s", seconds);
-    return buf;
-}
-
-typedef struct summary {
-    double med, min, max;
-} summary;
-
-static summary summarize(const double *v, size_t n)
-{
-    double w[MAX_ROUNDS];
-    memcpy(w, v, n * sizeof *w);
-    summary s = {bm_median(w, n), w[0], w[n - 1]}; /* bm_median sorts w */
-    return s;
 }
 
 static const char *verdict(double ratio, double target)
@@ -293,12 +250,12 @@ static void run_pair(side *a, side *b, size_t rounds, size_t slices, const char 
 }
 
 /* The ratios a/b of each round's rates. */
-static summary ratio_rounds(const side *a, const side *b, size_t rounds)
+static bm_summary ratio_rounds(const side *a, const side *b, size_t rounds)
 {
     double v[MAX_ROUNDS];
     for (size_t r = 0; r < rounds; r++)
         v[r] = a->rate[r] / b->rate[r];
-    return summarize(v, rounds);
+    return bm_summarize(v, rounds);
 }
 
 /* ---- the table of the pinned parts (L1, L2, INV) ------------------------------ */
@@ -306,15 +263,15 @@ static summary ratio_rounds(const side *a, const side *b, size_t rounds)
 static bool table_started;
 
 /* ours_cpu, base_cpu: the client's CPU seconds per operation (< 0: not measured). */
-static void table_row(const bench *b, const char *what, double ours_s, double base_s, summary per_round,
+static void table_row(const bench *b, const char *what, double ours_s, double base_s, bm_summary per_round,
                       double ours_cpu, double base_cpu, const char *target)
 {
     char t1[32], t2[32], r1[32], r2[32], c1[32], c2[32], cpu[80] = "";
     double ratio = base_s / ours_s;
     if (ours_cpu >= 0 && base_cpu >= 0)
-        snprintf(cpu, sizeof cpu, "%s / %s", dur(c1, sizeof c1, ours_cpu), dur(c2, sizeof c2, base_cpu));
-    printf("  %s\n    %12s %12s %9.2fx  (per round %.2f, %.2f-%.2f)%s%s%s%s\n", what, dur(t1, sizeof t1, ours_s),
-           dur(t2, sizeof t2, base_s), ratio, per_round.med, per_round.min, per_round.max, *cpu ? "  client CPU " : "",
+        snprintf(cpu, sizeof cpu, "%s / %s", bm_dur(c1, sizeof c1, ours_cpu), bm_dur(c2, sizeof c2, base_cpu));
+    printf("  %s\n    %12s %12s %9.2fx  (per round %.2f, %.2f-%.2f)%s%s%s%s\n", what, bm_dur(t1, sizeof t1, ours_s),
+           bm_dur(t2, sizeof t2, base_s), ratio, per_round.med, per_round.min, per_round.max, *cpu ? "  client CPU " : "",
            cpu, *target ? "  " : "", target);
     if (!b->md)
         return;
@@ -325,8 +282,8 @@ static void table_row(const bench *b, const char *what, double ours_s, double ba
         table_started = true;
     }
     fprintf(b->md, "| %s | %s (%s/s) | %s (%s/s) | %.2fx | %.2fx (%.2f-%.2f) | %s | %s |\n", what,
-            dur(t1, sizeof t1, ours_s), num(r1, sizeof r1, 1 / ours_s), dur(t2, sizeof t2, base_s),
-            num(r2, sizeof r2, 1 / base_s), ratio, per_round.med, per_round.min, per_round.max, cpu, target);
+            bm_dur(t1, sizeof t1, ours_s), bm_num(r1, sizeof r1, 1 / ours_s), bm_dur(t2, sizeof t2, base_s),
+            bm_num(r2, sizeof r2, 1 / base_s), ratio, per_round.med, per_round.min, per_round.max, cpu, target);
 }
 
 /* Lines written under the table. */
@@ -371,38 +328,19 @@ static void part_l1(const bench *b, size_t nkeys, size_t nplain, size_t nhits)
         bm_die("L1: the timed calls were not all hits (%llu hits, %llu misses)",
                (unsigned long long)(after.l1_hits - st.l1_hits), (unsigned long long)(after.misses - st.misses));
 
-    summary h = summarize(hit.rate, b->rounds), p = summarize(base.rate, b->rounds);
+    bm_summary h = bm_summarize(hit.rate, b->rounds), p = bm_summarize(base.rate, b->rounds);
     char what[300];
     char n1[32], n2[32];
     snprintf(what, sizeof what,
              "L1 hit: `bench_user_by_id_query_cached()`, memory cache of %s entries (%s bytes) / the plain "
              "`bench_user_by_id_query()` on PostgreSQL (a primary-key lookup)",
-             num(n1, sizeof n1, (double)after.entries), num(n2, sizeof n2, (double)after.bytes));
-    table_row(b, what, 1 / h.med, 1 / p.med, ratio_rounds(&hit, &base, b->rounds), summarize(hit.cpu, b->rounds).med,
-              summarize(base.cpu, b->rounds).med, "");
+             bm_num(n1, sizeof n1, (double)after.entries), bm_num(n2, sizeof n2, (double)after.bytes));
+    table_row(b, what, 1 / h.med, 1 / p.med, ratio_rounds(&hit, &base, b->rounds), bm_summarize(hit.cpu, b->rounds).med,
+              bm_summarize(base.cpu, b->rounds).med, "");
     dbont_cache_close(cache);
 }
 
 /* ---- THREADS: L1 hits from 1 and 2 threads ----------------------------------------- */
-
-/* CPU seconds the whole machine has been busy (every CPU, all but idle
- * and iowait; /proc/stat), and this process (getrusage); < 0 when
- * unreadable.  Their difference over a run is what other programs took:
- * on 2 CPUs, a second thread competes with them. */
-static double machine_busy(void)
-{
-    FILE *f = fopen("/proc/stat", "r");
-    if (!f)
-        return -1;
-    unsigned long long v[8] = {0};
-    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-                   &v[6], &v[7]);
-    fclose(f);
-    long hz = sysconf(_SC_CLK_TCK);
-    if (n != 8 || hz <= 0)
-        return -1;
-    return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)hz;
-}
 
 static double self_cpu(const struct rusage *u)
 {
@@ -453,13 +391,13 @@ static threads_run run_threads(const bench *b, dbont_cache *cache, dbont_conn **
     }
     struct rusage u0, u1;
     getrusage(RUSAGE_SELF, &u0);
-    double b0 = machine_busy();
+    double b0 = bm_machine_busy();
     pthread_barrier_wait(&go);
     double t0 = bm_now();
     for (size_t t = 0; t < nthreads; t++)
         pthread_join(w[t].thread, NULL);
     double t1 = bm_now();
-    double b1 = machine_busy();
+    double b1 = bm_machine_busy();
     getrusage(RUSAGE_SELF, &u1);
     pthread_barrier_destroy(&go);
     double total = (double)(ops * nthreads);
@@ -518,7 +456,7 @@ static void part_threads(const bench *b, size_t nkeys, size_t ops)
             fflush(stdout);
         }
         printf("\n");
-        summary s1 = summarize(one, b->rounds), s2 = summarize(two, b->rounds), sr = summarize(ratio, b->rounds);
+        bm_summary s1 = bm_summarize(one, b->rounds), s2 = bm_summarize(two, b->rounds), sr = bm_summarize(ratio, b->rounds);
         double rr = s2.med / s1.med;
         char n1[32], n2[32], n3[32], what[200], keys[200];
         printf("  %-9s 1 thread %10.0f hits/s, 2 threads %10.0f hits/s: %.2fx (per round %.2f, %.2f-%.2f), "
@@ -532,15 +470,15 @@ static void part_threads(const bench *b, size_t nkeys, size_t ops)
                            "round (median, min-max) | context switches per 1,000 hits, 1 / 2 threads | target |\n"
                            "|---|---|---:|---:|---:|---:|---:|---|\n");
         snprintf(what, sizeof what, "`bench_user_by_id_query_cached()`, %s entries, a connection per thread",
-                 num(n3, sizeof n3, (double)nkeys));
+                 bm_num(n3, sizeof n3, (double)nkeys));
         if (shared)
             snprintf(keys, sizeof keys, "shared: each thread reads all %s, from its own starting point",
-                     num(n3, sizeof n3, (double)nkeys));
+                     bm_num(n3, sizeof n3, (double)nkeys));
         else
             snprintf(keys, sizeof keys, "distinct: each thread its own %s (1 thread: the first half)",
-                     num(n3, sizeof n3, (double)(nkeys / 2)));
+                     bm_num(n3, sizeof n3, (double)(nkeys / 2)));
         fprintf(b->md, "| %s | %s | %s | %s | %.2fx | %.2fx (%.2f-%.2f) | %.2f / %.2f | ≥ 1.8: %s |\n", what, keys,
-                num(n1, sizeof n1, s1.med), num(n2, sizeof n2, s2.med), rr, sr.med, sr.min, sr.max,
+                bm_num(n1, sizeof n1, s1.med), bm_num(n2, sizeof n2, s2.med), rr, sr.med, sr.min, sr.max,
                 sw1 / (double)b->rounds, sw2 / (double)b->rounds, verdict(rr, 1.8));
     }
     if (other_known) {
@@ -760,18 +698,18 @@ static void part_l2(const bench *b, size_t nkeys, size_t nops)
                (unsigned long long)(after.l2_hits - st.l2_hits), (unsigned long long)(after.misses - st.misses),
                (unsigned long long)after.errors);
 
-    summary o = summarize(ours.rate, b->rounds), r = summarize(base.rate, b->rounds);
-    summary pr = ratio_rounds(&ours, &base, b->rounds);
+    bm_summary o = bm_summarize(ours.rate, b->rounds), r = bm_summarize(base.rate, b->rounds);
+    bm_summary pr = ratio_rounds(&ours, &base, b->rounds);
     char what[300], target[64], n1[32];
     snprintf(what, sizeof what,
              "L2 hit: `bench_user_by_id_query_cached()`, Redis-only cache / a raw hiredis GET of the same "
              "%s keys (%zu-%zu bytes; values %zu-%zu bytes)",
-             num(n1, sizeof n1, (double)nkeys), kmin, kmax, vmin, vmax);
+             bm_num(n1, sizeof n1, (double)nkeys), kmin, kmax, vmin, vmax);
     snprintf(target, sizeof target, "≥ 0.95: %s", verdict(o.med / r.med, 0.95));
-    table_row(b, what, 1 / o.med, 1 / r.med, pr, summarize(ours.cpu, b->rounds).med,
-              summarize(base.cpu, b->rounds).med, target);
+    table_row(b, what, 1 / o.med, 1 / r.med, pr, bm_summarize(ours.cpu, b->rounds).med,
+              bm_summarize(base.cpu, b->rounds).med, target);
     note("L2 hits, context switches of this process per operation: `_cached()` %.2f, raw GET %.2f",
-         summarize(ours.csw, b->rounds).med, summarize(base.csw, b->rounds).med);
+         bm_summarize(ours.csw, b->rounds).med, bm_summarize(base.csw, b->rounds).med);
     kv_free(&keys);
     dbont_cache_close(cache);
     redisFree(rc);
@@ -935,23 +873,23 @@ static void part_inv(const bench *b, size_t nkeys, size_t total)
     if (after.errors != 0)
         bm_die("INV: %llu Redis errors", (unsigned long long)after.errors);
 
-    summary inv = summarize(t_inv, b->rounds);
+    bm_summary inv = bm_summarize(t_inv, b->rounds);
     for (size_t c = 0; c < 2; c++) {
-        summary sc = summarize(t_scan[c], b->rounds);
+        bm_summary sc = bm_summarize(t_scan[c], b->rounds);
         char what[300], n1[32], n2[32], n3[32];
         snprintf(what, sizeof what,
                  "invalidating %s entries among %s keys: `dbont_cache_invalidate()` (one EVAL: INCR, PUBLISH) / "
                  "SCAN MATCH COUNT %s + DEL of each page (%s SCAN calls)",
-                 num(n1, sizeof n1, (double)nkeys), num(n2, sizeof n2, (double)dbsize), counts[c],
-                 num(n3, sizeof n3, (double)calls[c]));
-        table_row(b, what, inv.med, sc.med, summarize(r_scan[c], b->rounds), -1, -1, "");
+                 bm_num(n1, sizeof n1, (double)nkeys), bm_num(n2, sizeof n2, (double)dbsize), counts[c],
+                 bm_num(n3, sizeof n3, (double)calls[c]));
+        table_row(b, what, inv.med, sc.med, bm_summarize(r_scan[c], b->rounds), -1, -1, "");
     }
     char d1[32], d2[32], d3[32], d4[32];
     note("`dbont_cache_invalidate()`: one call per round, median %s (%s-%s); %zu in a row: %s per call, "
          "%.2f round trips to Redis per call; Redis counted per call %.2f EVAL, and run by it %.2f INCR, "
          "%.2f INCRBY, %.2f PUBLISH, %.2f GET",
-         dur(d1, sizeof d1, inv.med), dur(d2, sizeof d2, inv.min), dur(d3, sizeof d3, inv.max), many,
-         dur(d4, sizeof d4, per_call), (double)trips / (double)many, (double)(calls1[0] - calls0[0]) / (double)many,
+         bm_dur(d1, sizeof d1, inv.med), bm_dur(d2, sizeof d2, inv.min), bm_dur(d3, sizeof d3, inv.max), many,
+         bm_dur(d4, sizeof d4, per_call), (double)trips / (double)many, (double)(calls1[0] - calls0[0]) / (double)many,
          (double)(calls1[1] - calls0[1]) / (double)many, (double)(calls1[2] - calls0[2]) / (double)many,
          (double)(calls1[3] - calls0[3]) / (double)many, (double)(calls1[4] - calls0[4]) / (double)many);
     kv_free(&entries);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bm.h"
 
@@ -74,6 +75,61 @@ double bm_median(double *v, size_t n)
         return 0;
     qsort(v, n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+bm_summary bm_summarize(const double *v, size_t n)
+{
+    double w[BM_MAX_ROUNDS];
+    if (n > BM_MAX_ROUNDS)
+        n = BM_MAX_ROUNDS;
+    memcpy(w, v, n * sizeof *w);
+    bm_summary s = {bm_median(w, n), n ? w[0] : 0, n ? w[n - 1] : 0}; /* bm_median sorts w */
+    return s;
+}
+
+const char *bm_num(char *buf, size_t size, double v)
+{
+    char digits[32];
+    snprintf(digits, sizeof digits, "%.0f", v);
+    size_t n = strlen(digits), o = 0;
+    for (size_t i = 0; i < n && o + 2 < size; i++) {
+        if (i > 0 && digits[i - 1] != '-' && (n - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = digits[i];
+    }
+    buf[o] = 0;
+    return buf;
+}
+
+const char *bm_dur(char *buf, size_t size, double seconds)
+{
+    if (seconds < 1e-6)
+        snprintf(buf, size, "%.0f ns", seconds * 1e9);
+    else if (seconds < 1e-4)
+        snprintf(buf, size, "%.2f µs", seconds * 1e6);
+    else if (seconds < 1e-3)
+        snprintf(buf, size, "%.1f µs", seconds * 1e6);
+    else if (seconds < 1)
+        snprintf(buf, size, "%.2f ms", seconds * 1e3);
+    else
+        snprintf(buf, size, "%.2f s", seconds);
+    return buf;
+}
+
+double bm_machine_busy(void)
+{
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return -1;
+    unsigned long long v[8] = {0};
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                   &v[6], &v[7]);
+    fclose(f);
+    long hz = sysconf(_SC_CLK_TCK);
+    if (n != 8 || hz <= 0)
+        return -1;
+    /* user nice system idle iowait irq softirq steal */
+    return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)hz;
 }
 
 void bm_die(const char *fmt, ...)

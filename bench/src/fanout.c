@@ -64,7 +64,7 @@
 #include "bench_shards.h" /* generated */
 #include "bm.h"
 
-#define MAX_ROUNDS 64
+#define MAX_ROUNDS BM_MAX_ROUNDS
 #define NSHARDS BENCH_SHARDS_EVENTS_SHARD_COUNT
 #define KINDS 16
 #define SCORE_UNIT 1024.0 /* scores are multiples of 1/1024: see make_rows */
@@ -102,49 +102,6 @@ static void die_dbont(const char *what, const dbont_error *err)
 }
 
 /* ---- small helpers ------------------------------------------------------ */
-
-/* v with thousands separators ("1,234,567"). */
-static const char *num(char *buf, size_t size, double v)
-{
-    char digits[32];
-    snprintf(digits, sizeof digits, "%.0f", v);
-    size_t n = strlen(digits), o = 0;
-    for (size_t i = 0; i < n && o + 2 < size; i++) {
-        if (i > 0 && digits[i - 1] != '-' && (n - i) % 3 == 0)
-            buf[o++] = ',';
-        buf[o++] = digits[i];
-    }
-    buf[o] = 0;
-    return buf;
-}
-
-/* A duration in the unit that suits it. */
-static const char *dur(char *buf, size_t size, double seconds)
-{
-    if (seconds < 1e-6)
-        snprintf(buf, size, "%.0f ns", seconds * 1e9);
-    else if (seconds < 1e-4)
-        snprintf(buf, size, "%.2f µs", seconds * 1e6);
-    else if (seconds < 1e-3)
-        snprintf(buf, size, "%.1f µs", seconds * 1e6);
-    else if (seconds < 1)
-        snprintf(buf, size, "%.2f ms", seconds * 1e3);
-    else
-        snprintf(buf, size, "%.2f s", seconds);
-    return buf;
-}
-
-typedef struct summary {
-    double med, min, max;
-} summary;
-
-static summary summarize(const double *v, size_t n)
-{
-    double w[MAX_ROUNDS];
-    memcpy(w, v, n * sizeof *w);
-    summary s = {bm_median(w, n), w[0], w[n - 1]}; /* bm_median sorts w */
-    return s;
-}
 
 static double self_cpu(void)
 {
@@ -336,7 +293,7 @@ static void load(bench *b)
     printf("loaded %s rows: into the 4 shards (%zu, %zu, %zu, %zu rows, as the router says) with "
            "bench_shards_events_copy_sharded() in %.2f s, into the oracle with bench_shards_events_copy() in "
            "%.2f s\n",
-           num(n1, sizeof n1, (double)b->nrows), expected[0], expected[1], expected[2], expected[3], t1 - t0,
+           bm_num(n1, sizeof n1, (double)b->nrows), expected[0], expected[1], expected[2], expected[3], t1 - t0,
            t2 - t1);
     free(rows);
     free(names);
@@ -720,31 +677,31 @@ static void time_query(bench *b, const query *q)
     printf("\n");
     check_backends(b);
 
-    summary fan = summarize(per_call[FAN], b->rounds), one = summarize(per_call[ONE], b->rounds);
-    summary rr = summarize(ratio, b->rounds);
-    double cf = summarize(client[FAN], b->rounds).med, co = summarize(client[ONE], b->rounds).med;
-    double sf = summarize(server[FAN], b->rounds).med, so = summarize(server[ONE], b->rounds).med;
+    bm_summary fan = bm_summarize(per_call[FAN], b->rounds), one = bm_summarize(per_call[ONE], b->rounds);
+    bm_summary rr = bm_summarize(ratio, b->rounds);
+    double cf = bm_summarize(client[FAN], b->rounds).med, co = bm_summarize(client[ONE], b->rounds).med;
+    double sf = bm_summarize(server[FAN], b->rounds).med, so = bm_summarize(server[ONE], b->rounds).med;
     char t1[32], t2[32], r1[32], r2[32], c1[32], c2[32], s1[32], s2[32], server_cell[80] = "-";
     if (b->server_cpu_ok)
-        snprintf(server_cell, sizeof server_cell, "%s / %s", dur(s1, sizeof s1, sf), dur(s2, sizeof s2, so));
+        snprintf(server_cell, sizeof server_cell, "%s / %s", bm_dur(s1, sizeof s1, sf), bm_dur(s2, sizeof s2, so));
     printf("  fan-out %s (%s-%s), one server %s (%s-%s): %.2fx (per round %.2fx, %.2f-%.2f); client CPU per call "
            "%s / %s; server CPU per call %s\n",
-           dur(t1, sizeof t1, fan.med), dur(r1, sizeof r1, fan.min), dur(r2, sizeof r2, fan.max),
-           dur(t2, sizeof t2, one.med), dur(c1, sizeof c1, one.min), dur(c2, sizeof c2, one.max), one.med / fan.med,
-           rr.med, rr.min, rr.max, dur(s1, sizeof s1, cf), dur(s2, sizeof s2, co), server_cell);
+           bm_dur(t1, sizeof t1, fan.med), bm_dur(r1, sizeof r1, fan.min), bm_dur(r2, sizeof r2, fan.max),
+           bm_dur(t2, sizeof t2, one.med), bm_dur(c1, sizeof c1, one.min), bm_dur(c2, sizeof c2, one.max), one.med / fan.med,
+           rr.med, rr.min, rr.max, bm_dur(s1, sizeof s1, cf), bm_dur(s2, sizeof s2, co), server_cell);
     if (b->md)
         fprintf(b->md, "| %s | %s (%s/s) | %s (%s/s) | %.2fx | %.2fx (%.2f-%.2f) | %s / %s | %s |\n", q->what,
-                dur(t1, sizeof t1, fan.med), num(r1, sizeof r1, 1 / fan.med), dur(t2, sizeof t2, one.med),
-                num(r2, sizeof r2, 1 / one.med), one.med / fan.med, rr.med, rr.min, rr.max, dur(c1, sizeof c1, cf),
-                dur(c2, sizeof c2, co), server_cell);
+                bm_dur(t1, sizeof t1, fan.med), bm_num(r1, sizeof r1, 1 / fan.med), bm_dur(t2, sizeof t2, one.med),
+                bm_num(r2, sizeof r2, 1 / one.med), one.med / fan.med, rr.med, rr.min, rr.max, bm_dur(c1, sizeof c1, cf),
+                bm_dur(c2, sizeof c2, co), server_cell);
     if (q->with_pool) {
-        summary p = summarize(per_call[POOL], b->rounds);
+        bm_summary p = bm_summarize(per_call[POOL], b->rounds);
         char p1[32], p2[32], p3[32], p4[32];
         b->pool_s = p.med;
-        b->pool_cpu = summarize(client[POOL], b->rounds).med;
+        b->pool_cpu = bm_summarize(client[POOL], b->rounds).med;
         printf("  acquiring and releasing the 4 connections alone: %s per call (%s-%s), client CPU %s\n",
-               dur(p1, sizeof p1, p.med), dur(p2, sizeof p2, p.min), dur(p3, sizeof p3, p.max),
-               dur(p4, sizeof p4, b->pool_cpu));
+               bm_dur(p1, sizeof p1, p.med), bm_dur(p2, sizeof p2, p.min), bm_dur(p3, sizeof p3, p.max),
+               bm_dur(p4, sizeof p4, b->pool_cpu));
     }
 }
 
@@ -961,7 +918,7 @@ int bm_fanout_main(int argc, char **argv)
                 "PostgreSQL %s: %d shards (4 servers, each its primary; shard 0's streaming standby running but not "
                 "read) against one server (the oracle database, on shard 0's server), %s rows in both; %zu rounds "
                 "of %zu calls per side (F3: %zu) in %zu slices run in turn, medians.\n\n",
-                PQparameterStatus(pg, "server_version"), NSHARDS, num(n1, sizeof n1, (double)b.nrows), b.rounds,
+                PQparameterStatus(pg, "server_version"), NSHARDS, bm_num(n1, sizeof n1, (double)b.nrows), b.rounds,
                 b.calls, b.agg_calls, b.slices);
         fprintf(md, "| query | dbont: `_fanout()` over 4 shards | baseline: the plain function on one server | "
                     "baseline time / dbont time | per round (median, min-max) | client CPU per call, fan-out / one "
@@ -982,7 +939,7 @@ int bm_fanout_main(int argc, char **argv)
             fprintf(md, "Acquiring the 4 shards' connections from their pools and releasing them, which is what "
                         "`_fanout()` does around the query (each release cleans its connection with one round "
                         "trip, shard after shard), timed alone as a third side of F1: %s per call, client CPU %s.\n",
-                    dur(p1, sizeof p1, b.pool_s), dur(p2, sizeof p2, b.pool_cpu));
+                    bm_dur(p1, sizeof p1, b.pool_s), bm_dur(p2, sizeof p2, b.pool_cpu));
         }
     }
     print_plans(&b);

@@ -179,24 +179,6 @@ static double cpu_of(int pid)
     return hz > 0 ? (double)(utime + stime) / (double)hz : -1;
 }
 
-/* CPU seconds the whole machine has been busy (every CPU, everything but
- * idle and iowait), from /proc/stat; < 0 when unreadable. */
-static double cpu_busy(void)
-{
-    FILE *f = fopen("/proc/stat", "r");
-    if (!f)
-        return -1;
-    unsigned long long v[8] = {0};
-    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-                   &v[6], &v[7]);
-    fclose(f);
-    long hz = sysconf(_SC_CLK_TCK);
-    if (n != 8 || hz <= 0)
-        return -1;
-    /* user nice system idle iowait irq softirq steal */
-    return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)hz;
-}
-
 /* Time and CPU spent by the runs of an implementation in one round. */
 typedef struct spent {
     double seconds, client_cpu, server_cpu;
@@ -208,7 +190,7 @@ typedef struct spent {
 /* One timed run of im with inputs in, added to *sp. */
 static void run_timed(runner *r, impl *im, const bm_inputs *in, spent *sp)
 {
-    double b0 = cpu_busy();
+    double b0 = bm_machine_busy();
     double s0 = cpu_of(r->backend_pid);
     double c0 = cpu_self();
     double t0 = bm_now();
@@ -216,7 +198,7 @@ static void run_timed(runner *r, impl *im, const bm_inputs *in, spent *sp)
     double t1 = bm_now();
     double c1 = cpu_self();
     double s1 = cpu_of(r->backend_pid);
-    double b1 = cpu_busy();
+    double b1 = bm_machine_busy();
     if (b0 >= 0 && b1 >= 0 && s0 >= 0 && s1 >= 0)
         sp->other_cpu += (b1 - b0) - (c1 - c0) - (s1 - s0);
     sp->seconds += t1 - t0;

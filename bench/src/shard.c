@@ -27,7 +27,7 @@
 
 #include "bm.h"
 
-#define MAX_ROUNDS 64
+#define MAX_ROUNDS BM_MAX_ROUNDS
 #define NSHARDS 16
 
 typedef struct keys {
@@ -102,16 +102,6 @@ static uint64_t route(const keys *k, enum kind kind, bool jump, size_t lo, size_
     return sum;
 }
 
-static double median_of(double *v, size_t n, double *min, double *max)
-{
-    double w[MAX_ROUNDS];
-    memcpy(w, v, n * sizeof *w);
-    double m = bm_median(w, n); /* sorts w */
-    *min = w[0];
-    *max = w[n - 1];
-    return m;
-}
-
 static void part_route(const keys *k, size_t rounds, size_t slices, FILE *md)
 {
     printf("ROUTE: %zu keys per type, %d shards; %zu rounds of %zu slices\n", k->n, NSHARDS, rounds, slices);
@@ -139,9 +129,9 @@ static void part_route(const keys *k, size_t rounds, size_t slices, FILE *md)
             ns[1][r] = t[1] / (double)k->n * 1e9;
             ratio[r] = t[1] / t[0];
         }
-        double lo0, hi0, lo1, hi1, rlo, rhi;
-        double m0 = median_of(ns[0], rounds, &lo0, &hi0), m1 = median_of(ns[1], rounds, &lo1, &hi1);
-        double mr = median_of(ratio, rounds, &rlo, &rhi);
+        bm_summary s0 = bm_summarize(ns[0], rounds), s1 = bm_summarize(ns[1], rounds);
+        bm_summary sr = bm_summarize(ratio, rounds);
+        double m0 = s0.med, m1 = s1.med, lo0 = s0.min, hi0 = s0.max, mr = sr.med, rlo = sr.min, rhi = sr.max;
         char target[64] = "";
         if (kind == K_UUID)
             snprintf(target, sizeof target, "≤ 50 ns: %s", m0 <= 50 ? "met" : "MISSED");
